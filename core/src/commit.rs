@@ -1,0 +1,200 @@
+//! The commit path: validate, append once, make durable, publish.
+//!
+//! 1. Check sizes and reserve memory (nothing is written if either fails).
+//! 2. Under the log lock: validate against the newest state (existence for plain
+//!    operations and batches, write-write conflicts for transactions), give the commit the
+//!    next version, encode all its records into one buffer, append it with one write, and
+//!    apply it to the index. Applied versions stay invisible until step 3.
+//! 3. `Sync::Full`: release the lock and wait for a group fsync that covers the version.
+//! 4. Advance `visible`: new reads and snapshots see the commit.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+
+use crate::db::{BatchOp, DbCore};
+use crate::error::{Error, Result};
+use crate::fs::FileSystem;
+use crate::index::{Location, Version, ENTRY_BYTES, VERSION_BYTES};
+use crate::log::record::{self, HEADER_LEN};
+use crate::log::segment::SEGMENT_HEADER_LEN;
+use crate::log::writer::AppendError;
+use crate::options::Sync;
+
+fn payload<'a>(op: &BatchOp<'a>) -> Option<&'a [u8]> {
+    match *op {
+        BatchOp::Create(_, d) | BatchOp::Update(_, d) | BatchOp::Put(_, d) => Some(d),
+        BatchOp::Delete(_) => None,
+    }
+}
+
+impl<F: FileSystem> DbCore<F> {
+    /// Commits `ops` atomically and returns the commit's version.
+    ///
+    /// `snapshot: None` validates each operation's intent (create/update/delete) against the
+    /// newest state, in order. `Some(v)` is a transaction that read at version `v`: its
+    /// writes were validated against that snapshot, so here any document changed since `v`
+    /// is a conflict.
+    pub(crate) fn commit(&self, ops: &[BatchOp<'_>], snapshot: Option<u64>) -> Result<u64> {
+        let wrap = |i: usize, e: Error| {
+            if ops.len() == 1 || snapshot.is_some() {
+                e
+            } else {
+                Error::Batch {
+                    index: i,
+                    source: Box::new(e),
+                }
+            }
+        };
+        self.check_writable()?;
+        let max = self.opts.max_document_size;
+        for (i, op) in ops.iter().enumerate() {
+            if let Some(d) = payload(op) {
+                if d.len() as u64 > max {
+                    return Err(wrap(
+                        i,
+                        Error::PayloadTooLarge {
+                            size: d.len() as u64,
+                            max,
+                        },
+                    ));
+                }
+            }
+        }
+        if ops.is_empty() {
+            return Ok(self.visible.load(Ordering::Acquire));
+        }
+        // Worst case: every op adds an entry and keeps an older version for a snapshot.
+        let reservation = self
+            .memory
+            .reserve(ops.len() as u64 * (ENTRY_BYTES + VERSION_BYTES))?;
+
+        let mut log = self.log.lock();
+        self.check_writable()?;
+
+        // Validate, and keep only the last operation on each id.
+        let mut last_op: HashMap<u64, usize> = HashMap::with_capacity(ops.len());
+        for (i, op) in ops.iter().enumerate() {
+            let id = op.id();
+            let head = self.index.head(id);
+            if let Some(read_at) = snapshot {
+                if head.is_some_and(|(v, _)| v > read_at) {
+                    return Err(Error::Conflict { doc_id: id });
+                }
+            } else {
+                let live = match last_op.get(&id) {
+                    Some(&j) => payload(&ops[j]).is_some(),
+                    None => head.is_some_and(|(_, live)| live),
+                };
+                match op {
+                    BatchOp::Create(..) if live => {
+                        return Err(wrap(
+                            i,
+                            Error::AlreadyExists(format!("document {id} in {}", self.describe())),
+                        ));
+                    }
+                    BatchOp::Update(..) | BatchOp::Delete(_) if !live => {
+                        return Err(wrap(i, self.not_found(id)))
+                    }
+                    _ => {}
+                }
+            }
+            last_op.insert(id, i);
+        }
+        let mut finals: Vec<usize> = last_op.into_values().collect();
+        finals.sort_unstable();
+
+        let version = log.last_version + 1;
+        let mut buf = std::mem::take(&mut log.buf);
+        buf.clear();
+        let mut offsets = Vec::with_capacity(finals.len());
+        for (k, &i) in finals.iter().enumerate() {
+            offsets.push(buf.len() as u64);
+            record::encode(
+                &mut buf,
+                ops[i].id(),
+                version,
+                payload(&ops[i]),
+                k + 1 == finals.len(),
+            );
+        }
+        let size = buf.len() as u64;
+        if size > u64::from(u32::MAX) - SEGMENT_HEADER_LEN {
+            log.buf = buf;
+            return Err(Error::InvalidArgument(
+                "a transaction may not exceed 4 GiB of records".into(),
+            ));
+        }
+        if log.end > SEGMENT_HEADER_LEN
+            && (log.end + size > self.opts.segment_size || log.end + size > u64::from(u32::MAX))
+        {
+            if let Err(e) = log.rotate(&self.fs, &self.dir) {
+                log.buf = buf;
+                self.poison(&e);
+                return Err(e);
+            }
+        }
+        log.buf = buf;
+        let at = match log.append_buf() {
+            Ok(at) => at,
+            Err(AppendError::Clean(e)) => return Err(e),
+            Err(AppendError::Dirty(e)) => {
+                self.poison(&e);
+                return Err(e);
+            }
+        };
+        log.last_version = version;
+
+        let oldest = self.readers.oldest(&self.visible);
+        let (mut entries, mut versions) = (0i64, 0i64);
+        let mut gc = Vec::new();
+        let c = &self.counters;
+        for (k, &i) in finals.iter().enumerate() {
+            let op = &ops[i];
+            let data = payload(op);
+            let loc = data.map(|d| Location {
+                segment: Arc::clone(&log.active),
+                offset: (at + offsets[k]) as u32,
+                len: d.len() as u32,
+            });
+            let applied = self.index.apply(op.id(), Version { version, loc }, oldest);
+            entries += applied.entries_delta;
+            versions += applied.versions_delta;
+            if let Some(d) = data {
+                c.live_docs.fetch_add(1, Ordering::Relaxed);
+                c.live_bytes
+                    .fetch_add((HEADER_LEN + d.len()) as u64, Ordering::Relaxed);
+            }
+            if let Some(prev) = applied.prev_live {
+                c.live_docs.fetch_sub(1, Ordering::Relaxed);
+                c.live_bytes
+                    .fetch_sub(HEADER_LEN as u64 + u64::from(prev), Ordering::Relaxed);
+            }
+            if applied.needs_gc {
+                gc.push(op.id());
+            }
+        }
+        c.log_bytes.fetch_add(size, Ordering::Relaxed);
+        c.since_checkpoint.fetch_add(size, Ordering::Relaxed);
+        let charged = entries * ENTRY_BYTES as i64 + versions * VERSION_BYTES as i64;
+        if charged >= 0 {
+            reservation.keep(charged as u64);
+        } else {
+            drop(reservation);
+            self.memory.release(charged.unsigned_abs());
+        }
+        if !gc.is_empty() {
+            self.garbage.lock().ids.extend(gc);
+        }
+
+        drop(log);
+        if self.opts.sync == Sync::Full {
+            self.group
+                .wait(version, || self.sync_log(), || self.check_poison())?;
+        }
+        self.visible.fetch_max(version, Ordering::AcqRel);
+        c.commits.fetch_add(1, Ordering::Relaxed);
+        self.collect_garbage();
+        Ok(version)
+    }
+}

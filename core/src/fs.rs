@@ -1,0 +1,151 @@
+//! The narrow file-system interface every byte of engine I/O goes through.
+//!
+//! The engine is generic over [`FileSystem`], so the real path ([`OsFs`]) costs a static
+//! dispatch and tests can substitute an implementation that fails, tears or drops writes.
+
+use std::fs::{self, File, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+/// One open file: positional reads and writes, length, and durability.
+pub trait FileHandle: Send + Sync + 'static {
+    /// Reads exactly `buf.len()` bytes at `offset`; `UnexpectedEof` if the file is shorter.
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()>;
+    /// Writes all of `data` at `offset`.
+    fn write_all_at(&self, data: &[u8], offset: u64) -> io::Result<()>;
+    /// Makes the file's data (and size) durable.
+    fn sync_data(&self) -> io::Result<()>;
+    /// The file's current length in bytes.
+    fn size(&self) -> io::Result<u64>;
+    /// Truncates or extends the file.
+    fn set_len(&self, len: u64) -> io::Result<()>;
+}
+
+/// Directory-level operations and file opening.
+pub trait FileSystem: Send + Sync + 'static {
+    type File: FileHandle;
+    /// The directory-lock guard; dropping it releases the lock.
+    type Lock: Send + Sync + 'static;
+
+    /// Opens an existing file for reading and writing.
+    fn open(&self, path: &Path) -> io::Result<Self::File>;
+    /// Creates a new, empty file for reading and writing (failing if it exists).
+    fn create_new(&self, path: &Path) -> io::Result<Self::File>;
+    /// Reads a whole small file (catalog, checkpoint).
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>>;
+    /// Atomically replaces `to` with `from`.
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()>;
+    fn remove_file(&self, path: &Path) -> io::Result<()>;
+    fn create_dir_all(&self, path: &Path) -> io::Result<()>;
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()>;
+    /// The names of a directory's entries.
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<String>>;
+    fn exists(&self, path: &Path) -> io::Result<bool>;
+    /// Makes a directory's entries (creations, renames, removals) durable.
+    fn sync_dir(&self, path: &Path) -> io::Result<()>;
+    /// Takes an exclusive, non-blocking advisory lock on `path` (created if missing).
+    /// `Ok(None)` means somebody else holds it.
+    fn try_lock(&self, path: &Path) -> io::Result<Option<Self::Lock>>;
+}
+
+/// The operating system's file system.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct OsFs;
+
+/// A real file.
+#[derive(Debug)]
+pub struct OsFile(File);
+
+impl FileHandle for OsFile {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        self.0.read_exact_at(buf, offset)
+    }
+    fn write_all_at(&self, data: &[u8], offset: u64) -> io::Result<()> {
+        self.0.write_all_at(data, offset)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        self.0.sync_data()
+    }
+    fn size(&self) -> io::Result<u64> {
+        Ok(self.0.metadata()?.len())
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.0.set_len(len)
+    }
+}
+
+/// A held directory lock: the open lock file. Closing it releases the `flock`.
+#[derive(Debug)]
+pub struct OsLock {
+    _file: File,
+    pub path: PathBuf,
+}
+
+impl FileSystem for OsFs {
+    type File = OsFile;
+    type Lock = OsLock;
+
+    fn open(&self, path: &Path) -> io::Result<OsFile> {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .open(path)
+            .map(OsFile)
+    }
+    fn create_new(&self, path: &Path) -> io::Result<OsFile> {
+        OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create_new(true)
+            .open(path)
+            .map(OsFile)
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        fs::read(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        fs::rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        fs::remove_file(path)
+    }
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        fs::create_dir_all(path)
+    }
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+        fs::remove_dir_all(path)
+    }
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        let mut names = Vec::new();
+        for entry in fs::read_dir(path)? {
+            names.push(entry?.file_name().to_string_lossy().into_owned());
+        }
+        Ok(names)
+    }
+    fn exists(&self, path: &Path) -> io::Result<bool> {
+        path.try_exists()
+    }
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        File::open(path)?.sync_all()
+    }
+    fn try_lock(&self, path: &Path) -> io::Result<Option<OsLock>> {
+        let file = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)?;
+        // std's File::try_lock is flock(LOCK_EX | LOCK_NB) on Linux: the same advisory lock
+        // as libc::flock, without unsafe code in the core. The lock belongs to this open
+        // file description, so a second Store in the same process is refused too.
+        match file.try_lock() {
+            Ok(()) => Ok(Some(OsLock {
+                _file: file,
+                path: path.to_path_buf(),
+            })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+}

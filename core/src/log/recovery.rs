@@ -1,0 +1,321 @@
+//! Opening a database's files: checkpoint load, log replay, torn-tail repair.
+//!
+//! Replay is order-independent across segments: each record carries its transaction's
+//! version and the newest version of a document wins. Within a segment, records are grouped
+//! into transactions; a transaction counts only once its last record (flagged) is read, so a
+//! partially written transaction is never applied.
+//!
+//! Only the tail segment (the newest one written by commits) can legitimately end in a torn
+//! write: every other segment was fsynced before a newer one was started, and compaction
+//! outputs are renamed into place only once complete. A bad record in the tail is treated as
+//! a torn write, and cut off, only when no valid record follows it; anything else is
+//! reported as `Corruption`.
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::Path;
+use std::sync::Arc;
+
+use super::record::{self, RecordHeader, HEADER_LEN};
+use super::segment::{parse_segment_name, segment_name, Segment, SEGMENT_HEADER_LEN};
+use super::writer::LogWriter;
+use crate::checkpoint::{Checkpoint, CHECKPOINT_FILE};
+use crate::error::{Error, Result};
+use crate::fs::{FileHandle, FileSystem};
+use crate::index::{Index, Location, Version};
+
+const CHUNK: usize = 4 << 20;
+
+/// What recovery found, for the database to start from.
+pub(crate) struct Recovered<F: FileSystem> {
+    pub writer: LogWriter<F>,
+    /// Log bytes that had to be replayed (not covered by the checkpoint).
+    pub replayed_bytes: u64,
+    /// Bytes cut off a torn tail.
+    pub truncated_bytes: u64,
+}
+
+/// Reads a file in large chunks, serving small spans from the buffer.
+struct ChunkReader<'a, H: FileHandle> {
+    file: &'a H,
+    len: u64,
+    buf: Vec<u8>,
+    at: u64,
+}
+
+impl<'a, H: FileHandle> ChunkReader<'a, H> {
+    fn new(file: &'a H, len: u64) -> Self {
+        ChunkReader {
+            file,
+            len,
+            buf: Vec::new(),
+            at: 0,
+        }
+    }
+
+    /// The bytes `[off, off + n)`, or `None` if the file ends before.
+    fn get(&mut self, off: u64, n: usize) -> std::io::Result<Option<&[u8]>> {
+        if off.checked_add(n as u64).is_none_or(|end| end > self.len) {
+            return Ok(None);
+        }
+        let cached = off >= self.at && off + n as u64 <= self.at + self.buf.len() as u64;
+        if !cached {
+            let want = (n.max(CHUNK) as u64).min(self.len - off) as usize;
+            self.buf.resize(want, 0);
+            self.file.read_exact_at(&mut self.buf, off)?;
+            self.at = off;
+        }
+        let start = (off - self.at) as usize;
+        Ok(Some(&self.buf[start..start + n]))
+    }
+
+    /// A complete, checksum-valid record at `off`.
+    fn record(&mut self, off: u64) -> std::io::Result<Option<RecordHeader>> {
+        let Some(h) = self.get(off, HEADER_LEN)?.and_then(record::decode_header) else {
+            return Ok(None);
+        };
+        Ok(self
+            .get(off, h.framed_len() as usize)?
+            .filter(|r| record::verify(r, &h))
+            .map(|_| h))
+    }
+}
+
+/// Opens every segment in `dir`, loads the checkpoint, replays the rest into `index`.
+pub(crate) fn recover<F: FileSystem>(fs: &F, dir: &Path, index: &Index<F>) -> Result<Recovered<F>> {
+    let io = |what: String| move |e| Error::io(what, e);
+    let names = fs
+        .list_dir(dir)
+        .map_err(io(format!("listing {}", dir.display())))?;
+    let mut seqs = Vec::new();
+    for name in &names {
+        if name.ends_with(".tmp") {
+            // An unfinished compaction output or checkpoint: never referenced, so discard.
+            let p = dir.join(name);
+            fs.remove_file(&p)
+                .map_err(io(format!("removing {}", p.display())))?;
+        } else if let Some(seq) = parse_segment_name(name) {
+            seqs.push(seq);
+        }
+    }
+    seqs.sort_unstable();
+
+    let ckpt_path = dir.join(CHECKPOINT_FILE);
+    let ckpt = match fs.read(&ckpt_path) {
+        Ok(bytes) => Some(Checkpoint::decode(&bytes, &ckpt_path)?),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
+        Err(e) => return Err(Error::io(format!("reading {}", ckpt_path.display()), e)),
+    };
+    let ckpt = ckpt.unwrap_or_default();
+
+    // Segments a compaction replaced but could not delete before a crash.
+    let obsolete: HashSet<u64> = ckpt.obsolete.iter().copied().collect();
+    let mut segments = BTreeMap::new();
+    for seq in seqs {
+        let path = dir.join(segment_name(seq));
+        if obsolete.contains(&seq) {
+            fs.remove_file(&path)
+                .map_err(io(format!("removing {}", path.display())))?;
+            continue;
+        }
+        segments.insert(seq, Arc::new(Segment::open(fs, &path, seq)?));
+    }
+
+    let mut covered: BTreeMap<u64, u64> = BTreeMap::new();
+    let mut by_index = Vec::with_capacity(ckpt.segments.len());
+    for &(seq, cov) in &ckpt.segments {
+        let seg = segments.get(&seq).ok_or_else(|| {
+            Error::corruption(
+                dir.join(segment_name(seq)),
+                0,
+                "segment listed in the checkpoint is missing",
+            )
+        })?;
+        let len = seg
+            .file
+            .size()
+            .map_err(io(format!("reading {}", seg.path.display())))?;
+        if len < cov || cov < SEGMENT_HEADER_LEN || cov > u64::from(u32::MAX) {
+            return Err(Error::corruption(
+                &seg.path,
+                len,
+                "segment is shorter than its checkpoint says",
+            ));
+        }
+        covered.insert(seq, cov);
+        by_index.push(Arc::clone(seg));
+    }
+    for e in &ckpt.entries {
+        let loc = Location {
+            segment: Arc::clone(&by_index[e.segment as usize]),
+            offset: e.offset,
+            len: e.len,
+        };
+        index.load(
+            e.id,
+            Version {
+                version: e.version,
+                loc: Some(loc),
+            },
+        );
+    }
+
+    let tail = segments
+        .values()
+        .rev()
+        .find(|s| !s.compacted)
+        .map(|s| s.seq);
+    let mut last_version = ckpt.last_version;
+    let mut replayed_bytes = 0;
+    let mut truncated_bytes = 0;
+    for seg in segments.values() {
+        let start = covered.get(&seg.seq).copied().unwrap_or(SEGMENT_HEADER_LEN);
+        let r = replay_segment(seg, start, Some(seg.seq) == tail, index)?;
+        last_version = last_version.max(r.max_version);
+        replayed_bytes += r.end - start;
+        truncated_bytes += r.truncated;
+    }
+    index.drop_tombstones();
+
+    // Keep appending to the tail segment; start one if there is none.
+    let next_seq = segments.keys().next_back().map_or(1, |s| s + 1);
+    let (active, end) = match tail.and_then(|t| segments.get(&t)) {
+        Some(seg) if tail == segments.keys().next_back().copied() => {
+            let end = seg
+                .file
+                .size()
+                .map_err(io(format!("reading {}", seg.path.display())))?;
+            (Arc::clone(seg), end)
+        }
+        _ => {
+            let path = dir.join(segment_name(next_seq));
+            let seg = Arc::new(Segment::create(fs, &path, next_seq, false)?);
+            seg.file
+                .sync_data()
+                .map_err(io(format!("syncing {}", path.display())))?;
+            fs.sync_dir(dir)
+                .map_err(io(format!("syncing {}", dir.display())))?;
+            segments.insert(next_seq, Arc::clone(&seg));
+            (seg, SEGMENT_HEADER_LEN)
+        }
+    };
+    let next_seq = segments.keys().next_back().map_or(1, |s| s + 1);
+    Ok(Recovered {
+        writer: LogWriter {
+            active,
+            end,
+            segments,
+            next_seq,
+            last_version,
+            buf: Vec::new(),
+        },
+        replayed_bytes,
+        truncated_bytes,
+    })
+}
+
+struct Replayed {
+    end: u64,
+    max_version: u64,
+    truncated: u64,
+}
+
+fn replay_segment<F: FileSystem>(
+    seg: &Arc<Segment<F>>,
+    start: u64,
+    is_tail: bool,
+    index: &Index<F>,
+) -> Result<Replayed> {
+    let io = |e| Error::io(format!("reading {}", seg.path.display()), e);
+    let len = seg.file.size().map_err(io)?;
+    let mut reader = ChunkReader::new(&seg.file, len);
+    let mut pos = start;
+    let mut txn_start = start;
+    let mut pending: Vec<(RecordHeader, u64)> = Vec::new();
+    let mut max_version = 0;
+    let mut torn = false;
+    while pos < len {
+        let Some(h) = reader.record(pos).map_err(io)? else {
+            if is_tail && !valid_record_after(&mut reader, pos).map_err(io)? {
+                torn = true;
+                break;
+            }
+            return Err(Error::corruption(
+                &seg.path,
+                pos,
+                "invalid record (checksum or framing) before the end of the log",
+            ));
+        };
+        if pos + h.framed_len() > u64::from(u32::MAX) {
+            return Err(Error::corruption(
+                &seg.path,
+                pos,
+                "record lies beyond the 4 GiB segment limit",
+            ));
+        }
+        if pending.first().is_some_and(|(p, _)| p.version != h.version) {
+            return Err(Error::corruption(
+                &seg.path,
+                pos,
+                "transaction records interleave",
+            ));
+        }
+        pending.push((h, pos));
+        pos += h.framed_len();
+        if h.is_txn_end() {
+            for (h, at) in pending.drain(..) {
+                let loc = (!h.is_delete()).then(|| Location {
+                    segment: Arc::clone(seg),
+                    offset: at as u32,
+                    len: h.len,
+                });
+                index.load(
+                    h.doc_id,
+                    Version {
+                        version: h.version,
+                        loc,
+                    },
+                );
+                max_version = max_version.max(h.version);
+            }
+            txn_start = pos;
+        }
+    }
+    if !pending.is_empty() && !torn && !is_tail {
+        return Err(Error::corruption(
+            &seg.path,
+            txn_start,
+            "segment ends inside a transaction",
+        ));
+    }
+    let mut truncated = 0;
+    if txn_start < len {
+        // A torn tail: the last transaction never completed. Cut it off durably so new
+        // records follow the last complete transaction.
+        truncated = len - txn_start;
+        seg.file
+            .set_len(txn_start)
+            .and_then(|_| seg.file.sync_data())
+            .map_err(|e| Error::io(format!("truncating torn tail of {}", seg.path.display()), e))?;
+    }
+    Ok(Replayed {
+        end: txn_start,
+        max_version,
+        truncated,
+    })
+}
+
+/// Whether a complete, valid record starts anywhere after `bad` (so the damage at `bad` is
+/// corruption in the middle of the log, not a torn final write).
+fn valid_record_after<H: FileHandle>(
+    reader: &mut ChunkReader<'_, H>,
+    bad: u64,
+) -> std::io::Result<bool> {
+    let mut p = bad + 1;
+    while p + HEADER_LEN as u64 <= reader.len {
+        if reader.record(p)?.is_some() {
+            return Ok(true);
+        }
+        p += 1;
+    }
+    Ok(false)
+}

@@ -1,0 +1,183 @@
+//! Read-only snapshots: a fixed read version, registered so the versions it needs are kept.
+
+use crate::db::Database;
+use crate::error::Result;
+use crate::fs::{FileSystem, OsFs};
+use crate::index::Location;
+
+/// Registration of a read version; unregistered (and old versions pruned) on drop.
+pub(crate) struct ReadGuard<F: FileSystem> {
+    pub db: Database<F>,
+    pub at: u64,
+}
+
+impl<F: FileSystem> ReadGuard<F> {
+    pub(crate) fn new(db: Database<F>) -> Self {
+        let at = db.core.readers.register(&db.core.visible);
+        ReadGuard { db, at }
+    }
+
+    pub(crate) fn read(&self, id: u64) -> Result<Vec<u8>> {
+        self.db.core.check_open()?;
+        let found = self.db.core.index.visible(id, self.at);
+        self.db.core.read_located(id, found)
+    }
+
+    pub(crate) fn contains(&self, id: u64) -> Result<bool> {
+        self.db.core.check_open()?;
+        Ok(self
+            .db
+            .core
+            .index
+            .visible(id, self.at)
+            .is_some_and(|v| v.loc.is_some()))
+    }
+}
+
+impl<F: FileSystem> Drop for ReadGuard<F> {
+    fn drop(&mut self) {
+        if self.db.core.readers.unregister(self.at) {
+            self.db.core.collect_garbage();
+        }
+    }
+}
+
+/// A consistent, read-only view of a database at one moment. Writers are never blocked by
+/// it; it keeps the versions it can see alive (in memory and on disk) until dropped, so
+/// keep snapshots short-lived.
+pub struct Snapshot<F: FileSystem = OsFs> {
+    guard: ReadGuard<F>,
+}
+
+impl<F: FileSystem> Snapshot<F> {
+    pub(crate) fn new(db: Database<F>) -> Self {
+        Snapshot {
+            guard: ReadGuard::new(db),
+        }
+    }
+
+    /// The commit version this snapshot reads at.
+    pub fn version(&self) -> u64 {
+        self.guard.at
+    }
+
+    /// Reads a document as of the snapshot. `NotFound` if it did not exist then.
+    pub fn read(&self, id: u64) -> Result<Vec<u8>> {
+        self.guard.read(id)
+    }
+
+    /// Whether a document existed as of the snapshot.
+    pub fn contains(&self, id: u64) -> Result<bool> {
+        self.guard.contains(id)
+    }
+
+    /// Iterates over every document of the snapshot in ascending id order. The id list is
+    /// taken when `scan` is called (about 24 bytes per document); each document is read
+    /// and verified as the iterator reaches it.
+    pub fn scan(&self) -> Result<Scan<'_, F>> {
+        self.guard.db.core.check_open()?;
+        Ok(Scan {
+            snapshot: self,
+            items: self.guard.db.core.index.scan(self.guard.at).into_iter(),
+        })
+    }
+
+    /// Number of documents in the snapshot.
+    pub fn len(&self) -> Result<u64> {
+        self.guard.db.core.check_open()?;
+        let mut n = 0;
+        self.guard
+            .db
+            .core
+            .index
+            .for_each_visible(self.guard.at, |_| n += 1);
+        Ok(n)
+    }
+
+    /// Whether the snapshot holds no documents.
+    pub fn is_empty(&self) -> Result<bool> {
+        Ok(self.len()? == 0)
+    }
+
+    /// Ids of every document in the snapshot, ascending (no document is read).
+    pub fn ids(&self) -> Result<Vec<u64>> {
+        self.guard.db.core.check_open()?;
+        let mut ids = Vec::new();
+        self.guard
+            .db
+            .core
+            .index
+            .for_each_visible(self.guard.at, |id| ids.push(id));
+        ids.sort_unstable();
+        Ok(ids)
+    }
+}
+
+impl<F: FileSystem> std::fmt::Debug for Snapshot<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Snapshot")
+            .field("version", &self.guard.at)
+            .finish()
+    }
+}
+
+/// Iterator over `(id, bytes)` of a [`Snapshot`], ascending by id.
+pub struct Scan<'a, F: FileSystem = OsFs> {
+    snapshot: &'a Snapshot<F>,
+    items: std::vec::IntoIter<(u64, Location<F>)>,
+}
+
+impl<F: FileSystem> Iterator for Scan<'_, F> {
+    type Item = Result<(u64, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        step(&self.snapshot.guard, &mut self.items)
+    }
+
+    fn size_hint(&self) -> (usize, Option<usize>) {
+        self.items.size_hint()
+    }
+}
+
+/// An owned scan, for bindings that cannot hold a borrow: iterate with `next()`.
+pub struct OwnedScan<F: FileSystem = OsFs> {
+    guard: ReadGuard<F>,
+    items: std::vec::IntoIter<(u64, Location<F>)>,
+}
+
+impl<F: FileSystem> Snapshot<F> {
+    /// Like [`Snapshot::scan`] but consumes the snapshot, so the iterator owns it.
+    pub fn into_scan(self) -> Result<OwnedScan<F>> {
+        self.guard.db.core.check_open()?;
+        let items = self.guard.db.core.index.scan(self.guard.at).into_iter();
+        Ok(OwnedScan {
+            guard: self.guard,
+            items,
+        })
+    }
+}
+
+impl<F: FileSystem> Iterator for OwnedScan<F> {
+    type Item = Result<(u64, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        step(&self.guard, &mut self.items)
+    }
+}
+
+/// Reads the next document of a scan; after the database is closed, yields one `Closed`.
+fn step<F: FileSystem>(
+    guard: &ReadGuard<F>,
+    items: &mut std::vec::IntoIter<(u64, Location<F>)>,
+) -> Option<Result<(u64, Vec<u8>)>> {
+    let (id, loc) = items.next()?;
+    if let Err(e) = guard.db.core.check_open() {
+        *items = Vec::new().into_iter();
+        return Some(Err(e));
+    }
+    Some(
+        loc.segment
+            .read_payload(loc.offset, loc.len, id)
+            .map(|data| (id, data)),
+    )
+}

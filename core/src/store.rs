@@ -1,0 +1,437 @@
+//! The store: one data directory holding a catalog of named logical databases.
+//!
+//! ```text
+//! <dir>/LOCK          advisory lock (flock): one Store per directory at a time
+//! <dir>/CATALOG       the catalog (see catalog.rs)
+//! <dir>/db-<id>/      one directory per database: log segments and CHECKPOINT
+//! ```
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::thread::JoinHandle;
+
+use parking_lot::Mutex;
+
+use crate::catalog::{validate_name, Catalog, CatalogEntry, DbStatus};
+use crate::db::{Database, DbCore};
+use crate::error::{Error, Result};
+use crate::fs::{FileSystem, OsFs};
+use crate::memory::{Budget, Memory};
+use crate::options::{Options, Sync};
+use crate::stats::StoreStats;
+use crate::{checkpoint, compaction};
+
+const LOCK_FILE: &str = "LOCK";
+
+/// A database's entry in [`Store::list_dbs`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DbInfo {
+    pub id: u64,
+    pub name: String,
+}
+
+pub(crate) struct StoreInner<F: FileSystem> {
+    dir: PathBuf,
+    fs: Arc<F>,
+    opts: Arc<Options>,
+    catalog: Mutex<Catalog>,
+    open: Mutex<HashMap<u64, Arc<DbCore<F>>>>,
+    global: Arc<Budget>,
+    lock: Mutex<Option<F::Lock>>,
+    closed: AtomicBool,
+    background: Mutex<Vec<JoinHandle<()>>>,
+}
+
+/// An open data directory. Cheap to clone; `Send + Sync`.
+///
+/// The directory stays locked until [`Store::close`] is called or the last handle (store,
+/// database, transaction or snapshot) is dropped.
+pub struct Store<F: FileSystem = OsFs> {
+    inner: Arc<StoreInner<F>>,
+}
+
+impl<F: FileSystem> Clone for Store<F> {
+    fn clone(&self) -> Self {
+        Store {
+            inner: Arc::clone(&self.inner),
+        }
+    }
+}
+
+impl<F: FileSystem> std::fmt::Debug for Store<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("dir", &self.inner.dir)
+            .finish()
+    }
+}
+
+impl Store<OsFs> {
+    /// Opens (creating if needed) the data directory at `path`.
+    ///
+    /// `Locked` if another process or another `Store` in this process has it open.
+    pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Store<OsFs>> {
+        Store::open_with(OsFs, path, opts)
+    }
+}
+
+fn db_dir(root: &Path, id: u64) -> PathBuf {
+    root.join(format!("db-{id}"))
+}
+
+impl<F: FileSystem> Store<F> {
+    /// Opens a data directory through the file system `fs` (tests use a fault-injecting one).
+    pub fn open_with(fs: F, path: impl AsRef<Path>, opts: Options) -> Result<Store<F>> {
+        opts.validate()?;
+        let dir = path.as_ref().to_path_buf();
+        let io = |what: &str| {
+            let what = format!("{what} {}", dir.display());
+            move |e| Error::io(what, e)
+        };
+        fs.create_dir_all(&dir).map_err(io("creating"))?;
+        let lock = fs
+            .try_lock(&dir.join(LOCK_FILE))
+            .map_err(io("locking"))?
+            .ok_or_else(|| Error::Locked(dir.clone()))?;
+        let catalog = Catalog::load(&fs, &dir)?;
+
+        // Remove what a crash left behind: directories of dropped (or never catalogued)
+        // databases.
+        for name in fs.list_dir(&dir).map_err(io("listing"))? {
+            let Some(id) = name.strip_prefix("db-").and_then(|s| s.parse::<u64>().ok()) else {
+                continue;
+            };
+            let active = catalog
+                .entries
+                .iter()
+                .any(|e| e.id == id && e.status == DbStatus::Active);
+            if !active {
+                fs.remove_dir_all(&dir.join(&name))
+                    .map_err(io("removing a dropped database in"))?;
+            }
+        }
+
+        let global = Arc::new(Budget::new("store", opts.memory_limit));
+        Ok(Store {
+            inner: Arc::new(StoreInner {
+                dir,
+                fs: Arc::new(fs),
+                opts: Arc::new(opts),
+                catalog: Mutex::new(catalog),
+                open: Mutex::new(HashMap::new()),
+                global,
+                lock: Mutex::new(Some(lock)),
+                closed: AtomicBool::new(false),
+                background: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The data directory.
+    pub fn path(&self) -> &Path {
+        &self.inner.dir
+    }
+
+    /// The options the store was opened with.
+    pub fn options(&self) -> &Options {
+        &self.inner.opts
+    }
+
+    /// Creates a database. `AlreadyExists` if the name is taken, `InvalidName` if invalid.
+    pub fn create_db(&self, name: &str) -> Result<Database<F>> {
+        validate_name(name)?;
+        let inner = &self.inner;
+        inner.check_open()?;
+        let mut catalog = inner.catalog.lock();
+        if catalog.active(name).is_some() {
+            return Err(Error::AlreadyExists(format!("database '{name}'")));
+        }
+        let id = catalog.next_id;
+        let dir = db_dir(&inner.dir, id);
+        inner
+            .fs
+            .create_dir_all(&dir)
+            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        let mut next = catalog.clone();
+        next.next_id += 1;
+        next.entries.push(CatalogEntry {
+            id,
+            name: name.to_string(),
+            status: DbStatus::Active,
+        });
+        next.save(&*inner.fs, &inner.dir)?;
+        *catalog = next;
+        drop(catalog);
+        self.load(id, name)
+    }
+
+    /// Opens a database by name (loading it on first use). `NotFound` if it does not exist.
+    pub fn open_db(&self, name: &str) -> Result<Database<F>> {
+        validate_name(name)?;
+        self.inner.check_open()?;
+        let id = self
+            .inner
+            .catalog
+            .lock()
+            .active(name)
+            .map(|e| e.id)
+            .ok_or_else(|| Error::NotFound(format!("database '{name}'")))?;
+        self.load(id, name)
+    }
+
+    /// Opens a database, creating it first if it does not exist.
+    pub fn open_or_create_db(&self, name: &str) -> Result<Database<F>> {
+        match self.open_db(name) {
+            Err(Error::NotFound(_)) => match self.create_db(name) {
+                Err(Error::AlreadyExists(_)) => self.open_db(name),
+                other => other,
+            },
+            other => other,
+        }
+    }
+
+    fn load(&self, id: u64, name: &str) -> Result<Database<F>> {
+        let inner = &self.inner;
+        let mut open = inner.open.lock();
+        inner.check_open()?;
+        let core = match open.get(&id) {
+            Some(core) => Arc::clone(core),
+            None => {
+                let dir = db_dir(&inner.dir, id);
+                inner
+                    .fs
+                    .create_dir_all(&dir)
+                    .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+                let memory = Memory {
+                    global: Arc::clone(&inner.global),
+                    db: Arc::new(Budget::new(
+                        format!("database '{name}'"),
+                        inner.opts.db_memory_limit,
+                    )),
+                };
+                let core = Arc::new(DbCore::open(
+                    id,
+                    name,
+                    dir,
+                    Arc::clone(&inner.fs),
+                    Arc::clone(&inner.opts),
+                    memory,
+                )?);
+                open.insert(id, Arc::clone(&core));
+                core
+            }
+        };
+        Ok(Database {
+            core,
+            store: Arc::clone(inner),
+        })
+    }
+
+    /// Drops a database: removes it from the catalog (durably) and deletes its files.
+    /// Open handles to it fail with `Closed` from then on. `NotFound` if it does not exist.
+    pub fn drop_db(&self, name: &str) -> Result<()> {
+        validate_name(name)?;
+        let inner = &self.inner;
+        inner.check_open()?;
+        let mut catalog = inner.catalog.lock();
+        let id = catalog
+            .active(name)
+            .map(|e| e.id)
+            .ok_or_else(|| Error::NotFound(format!("database '{name}'")))?;
+        let mut next = catalog.clone();
+        for e in next.entries.iter_mut().filter(|e| e.id == id) {
+            e.status = DbStatus::Dropped;
+        }
+        next.save(&*inner.fs, &inner.dir)?;
+        *catalog = next;
+        drop(catalog);
+        if let Some(core) = inner.open.lock().remove(&id) {
+            core.mark_closed(true);
+            // Wait for a running compaction or checkpoint before deleting its files.
+            drop(core.maintenance.lock());
+        }
+        // The catalog says dropped: if removal fails or a crash interrupts it, the next
+        // open of the store finishes it.
+        let dir = db_dir(&inner.dir, id);
+        let _ = inner.fs.remove_dir_all(&dir);
+        let _ = inner.fs.sync_dir(&inner.dir);
+        Ok(())
+    }
+
+    /// The active databases, by id.
+    pub fn list_dbs(&self) -> Result<Vec<DbInfo>> {
+        self.inner.check_open()?;
+        let catalog = self.inner.catalog.lock();
+        Ok(catalog
+            .entries
+            .iter()
+            .filter(|e| e.status == DbStatus::Active)
+            .map(|e| DbInfo {
+                id: e.id,
+                name: e.name.clone(),
+            })
+            .collect())
+    }
+
+    /// Statistics of the store and of each open database.
+    pub fn stats(&self) -> Result<StoreStats> {
+        let inner = &self.inner;
+        inner.check_open()?;
+        let (total, active) = {
+            let c = inner.catalog.lock();
+            let active = c
+                .entries
+                .iter()
+                .filter(|e| e.status == DbStatus::Active)
+                .count();
+            (c.entries.len() as u64, active as u64)
+        };
+        let mut dbs: Vec<_> = inner.open.lock().values().map(|db| db.stats()).collect();
+        dbs.sort_by(|a, b| a.name.cmp(&b.name));
+        let sum = |f: fn(&crate::stats::DbStats) -> u64| dbs.iter().map(f).sum::<u64>();
+        Ok(StoreStats {
+            databases_total: total,
+            databases_active: active,
+            databases_open: dbs.len() as u64,
+            documents: sum(|d| d.documents),
+            committed_txns: sum(|d| d.committed_txns),
+            log_bytes: sum(|d| d.log_bytes),
+            live_bytes: sum(|d| d.live_bytes),
+            dead_bytes: sum(|d| d.dead_bytes),
+            compactions: sum(|d| d.compactions),
+            memory_used: inner.global.used(),
+            memory_limit: inner.global.limit(),
+            databases: dbs,
+        })
+    }
+
+    fn open_dbs(&self) -> Vec<Arc<DbCore<F>>> {
+        self.inner.open.lock().values().cloned().collect()
+    }
+
+    /// Writes a checkpoint of every open database.
+    pub fn checkpoint(&self) -> Result<()> {
+        self.inner.check_open()?;
+        for db in self.open_dbs() {
+            let _m = db.maintenance.lock();
+            checkpoint::write(&db, &[])?;
+        }
+        Ok(())
+    }
+
+    /// fsyncs every open database's log.
+    pub fn sync(&self) -> Result<()> {
+        self.inner.check_open()?;
+        for db in self.open_dbs() {
+            db.check_writable()?;
+            let covered = db.sync_log()?;
+            db.group.mark_synced(covered);
+        }
+        Ok(())
+    }
+
+    /// Closes the store: waits for background work, checkpoints and syncs every open
+    /// database, and releases the directory lock. Every handle fails with `Closed`
+    /// afterwards. Calling it again is a no-op.
+    pub fn close(&self) -> Result<()> {
+        let inner = &self.inner;
+        if inner.closed.swap(true, Ordering::AcqRel) {
+            return Ok(());
+        }
+        let handles = std::mem::take(&mut *inner.background.lock());
+        for h in handles {
+            let _ = h.join();
+        }
+        let dbs: Vec<_> = inner.open.lock().drain().map(|(_, db)| db).collect();
+        let mut first_err = None;
+        for db in dbs {
+            let _m = db.maintenance.lock();
+            if db.check_writable().is_ok() {
+                if let Err(e) = checkpoint::write(&db, &[]) {
+                    first_err.get_or_insert(e);
+                }
+            }
+            db.mark_closed(false);
+        }
+        inner.lock.lock().take();
+        first_err.map_or(Ok(()), Err)
+    }
+
+    /// Whether [`Store::close`] was called.
+    pub fn is_closed(&self) -> bool {
+        self.inner.closed.load(Ordering::Acquire)
+    }
+}
+
+impl<F: FileSystem> StoreInner<F> {
+    fn check_open(&self) -> Result<()> {
+        if self.closed.load(Ordering::Acquire) {
+            Err(Error::Closed(format!("store {}", self.dir.display())))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Starts a background checkpoint or compaction of `db` when its thresholds are met.
+    pub(crate) fn maybe_maintain(&self, db: &Database<F>) {
+        let core = &db.core;
+        let o = &self.opts;
+        if self.closed.load(Ordering::Acquire) {
+            return;
+        }
+        let checkpoint_due =
+            core.counters.since_checkpoint.load(Ordering::Relaxed) >= o.checkpoint_bytes;
+        let dead = core.dead_bytes();
+        let log = core.counters.log_bytes.load(Ordering::Relaxed);
+        let compaction_due = o.auto_compact
+            && dead >= o.compaction_min_dead_bytes
+            && dead as f64 >= o.compaction_dead_ratio * log as f64;
+        if !(checkpoint_due || compaction_due) || core.maintaining.swap(true, Ordering::AcqRel) {
+            return;
+        }
+        let db = db.clone();
+        let spawned = std::thread::Builder::new()
+            .name(format!("docdb-maintain-{}", core.name))
+            .spawn(move || {
+                // Failures that matter (I/O) poison the database and surface on its next
+                // call; others (closed meanwhile) need nothing.
+                let _ = if compaction_due {
+                    compaction::compact(&db.core).map(drop)
+                } else {
+                    let _m = db.core.maintenance.lock();
+                    checkpoint::write(&db.core, &[])
+                };
+                db.core.maintaining.store(false, Ordering::Release);
+            });
+        match spawned {
+            Ok(handle) => {
+                let mut bg = self.background.lock();
+                bg.retain(|h| !h.is_finished());
+                bg.push(handle);
+            }
+            Err(_) => core.maintaining.store(false, Ordering::Release),
+        }
+    }
+}
+
+impl<F: FileSystem> Drop for StoreInner<F> {
+    /// Dropped without `close`: no checkpoint (the next open replays the log), but in
+    /// `Sync::Normal` the logs are fsynced so a clean exit loses nothing on power loss.
+    fn drop(&mut self) {
+        for db in self.open.get_mut().values() {
+            if self.opts.sync == Sync::Normal && db.check_writable().is_ok() {
+                let _ = db.sync_log();
+            }
+            db.mark_closed(false);
+        }
+    }
+}
+
+impl<F: FileSystem> Drop for DbCore<F> {
+    fn drop(&mut self) {
+        // Hand this database's share of the global budget back.
+        self.memory.detach();
+    }
+}

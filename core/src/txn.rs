@@ -1,0 +1,157 @@
+//! Short multi-operation transactions with snapshot isolation.
+//!
+//! A transaction reads from the snapshot taken at `begin` plus its own writes, and buffers
+//! its writes in memory (charged to the memory caps). `commit` writes them as one atomic
+//! log append; if any document it writes was changed by another commit after the
+//! snapshot, `commit` fails with `Conflict` and nothing is applied (first committer wins).
+//! Dropping an unfinished transaction rolls it back.
+
+use std::collections::BTreeMap;
+
+use crate::db::{BatchOp, Database};
+use crate::error::{Error, Result};
+use crate::fs::{FileSystem, OsFs};
+use crate::index::ENTRY_BYTES;
+use crate::snapshot::ReadGuard;
+
+pub struct Transaction<F: FileSystem = OsFs> {
+    guard: ReadGuard<F>,
+    /// Staged writes: `Some(bytes)` to store, `None` to delete.
+    writes: BTreeMap<u64, Option<Vec<u8>>>,
+    /// Bytes charged to the memory caps for the staged writes.
+    charged: u64,
+}
+
+impl<F: FileSystem> std::fmt::Debug for Transaction<F> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Transaction")
+            .field("read_version", &self.guard.at)
+            .field("writes", &self.writes.len())
+            .finish()
+    }
+}
+
+impl<F: FileSystem> Transaction<F> {
+    pub(crate) fn new(db: Database<F>) -> Self {
+        Transaction {
+            guard: ReadGuard::new(db),
+            writes: BTreeMap::new(),
+            charged: 0,
+        }
+    }
+
+    /// The version this transaction reads at.
+    pub fn read_version(&self) -> u64 {
+        self.guard.at
+    }
+
+    /// Reads a document as this transaction sees it (its own writes included).
+    pub fn read(&self, id: u64) -> Result<Vec<u8>> {
+        match self.writes.get(&id) {
+            Some(Some(data)) => {
+                self.guard.db.core.check_open()?;
+                Ok(data.clone())
+            }
+            Some(None) => Err(self.guard.db.core.not_found(id)),
+            None => self.guard.read(id),
+        }
+    }
+
+    /// Whether a document exists as this transaction sees it.
+    pub fn contains(&self, id: u64) -> Result<bool> {
+        match self.writes.get(&id) {
+            Some(w) => Ok(w.is_some()),
+            None => self.guard.contains(id),
+        }
+    }
+
+    fn stage(&mut self, id: u64, data: Option<&[u8]>) -> Result<()> {
+        let core = &self.guard.db.core;
+        core.check_writable()?;
+        let need = data.map_or(0, |d| d.len() as u64) + ENTRY_BYTES;
+        if let Some(d) = data {
+            let max = core.opts.max_document_size;
+            if d.len() as u64 > max {
+                return Err(Error::PayloadTooLarge {
+                    size: d.len() as u64,
+                    max,
+                });
+            }
+        }
+        core.memory.reserve(need)?.keep(need);
+        self.charged += need;
+        if let Some(old) = self.writes.insert(id, data.map(<[u8]>::to_vec)) {
+            let freed = old.map_or(0, |d| d.len() as u64) + ENTRY_BYTES;
+            core.memory.release(freed);
+            self.charged -= freed;
+        }
+        Ok(())
+    }
+
+    /// Stages a new document. `AlreadyExists` if it exists as this transaction sees it.
+    pub fn create(&mut self, id: u64, data: &[u8]) -> Result<()> {
+        if self.contains(id)? {
+            return Err(Error::AlreadyExists(format!(
+                "document {id} in {}",
+                self.guard.db.core.describe()
+            )));
+        }
+        self.stage(id, Some(data))
+    }
+
+    /// Stages a replacement. `NotFound` if the document does not exist as seen here.
+    pub fn update(&mut self, id: u64, data: &[u8]) -> Result<()> {
+        if !self.contains(id)? {
+            return Err(self.guard.db.core.not_found(id));
+        }
+        self.stage(id, Some(data))
+    }
+
+    /// Stages an insert-or-replace.
+    pub fn put(&mut self, id: u64, data: &[u8]) -> Result<()> {
+        self.stage(id, Some(data))
+    }
+
+    /// Stages a deletion. `NotFound` if the document does not exist as seen here.
+    pub fn delete(&mut self, id: u64) -> Result<()> {
+        if !self.contains(id)? {
+            return Err(self.guard.db.core.not_found(id));
+        }
+        self.stage(id, None)
+    }
+
+    /// Number of staged writes.
+    pub fn pending(&self) -> usize {
+        self.writes.len()
+    }
+
+    /// Commits every staged write atomically and returns the commit version (the read
+    /// version if nothing was written). `Conflict` if another commit changed one of the
+    /// written documents after this transaction began; then nothing is applied.
+    pub fn commit(self) -> Result<u64> {
+        let ops: Vec<BatchOp<'_>> = self
+            .writes
+            .iter()
+            .map(|(&id, w)| match w {
+                Some(d) => BatchOp::Put(id, d),
+                None => BatchOp::Delete(id),
+            })
+            .collect();
+        if ops.is_empty() {
+            self.guard.db.core.check_open()?;
+            return Ok(self.guard.at);
+        }
+        let version = self.guard.db.core.commit(&ops, Some(self.guard.at))?;
+        self.guard.db.store.maybe_maintain(&self.guard.db);
+        Ok(version)
+    }
+
+    /// Discards every staged write.
+    pub fn rollback(self) {}
+}
+
+impl<F: FileSystem> Drop for Transaction<F> {
+    fn drop(&mut self) {
+        self.guard.db.core.memory.release(self.charged);
+    }
+}
