@@ -38,6 +38,8 @@ pub(crate) struct Counters {
     pub since_checkpoint: AtomicU64,
     /// Bytes of torn tail cut off by recovery when the database was opened.
     pub truncated_at_open: AtomicU64,
+    /// Log bytes replayed when the database was opened (not covered by the checkpoint).
+    pub replayed_at_open: AtomicU64,
 }
 
 /// Ids whose index entries hold older versions or deletion markers, pruned once the
@@ -102,6 +104,9 @@ impl<F: FileSystem> DbCore<F> {
         counters
             .truncated_at_open
             .store(recovered.truncated_bytes, Ordering::Relaxed);
+        counters
+            .replayed_at_open
+            .store(recovered.replayed_bytes, Ordering::Relaxed);
         // Existing data is charged even if it exceeds the cap: refusing to open would lose
         // access to it. New writes fail until enough is deleted.
         memory.charge(index.entry_count() * ENTRY_BYTES);
@@ -269,6 +274,7 @@ impl<F: FileSystem> DbCore<F> {
             memory_limit: self.memory.db.limit(),
             poisoned: self.is_poisoned(),
             recovered_truncated_bytes: c.truncated_at_open.load(Ordering::Relaxed),
+            recovered_replayed_bytes: c.replayed_at_open.load(Ordering::Relaxed),
         }
     }
 }

@@ -32,6 +32,8 @@ pub struct DbStats {
     pub poisoned: bool,
     /// Bytes of an incomplete final transaction (torn write) that recovery cut off at open.
     pub recovered_truncated_bytes: u64,
+    /// Log bytes replayed at open because no checkpoint covered them (open-time work).
+    pub recovered_replayed_bytes: u64,
 }
 
 /// Statistics of a whole store.

@@ -97,19 +97,37 @@ impl<F: FileSystem> Store<F> {
             .ok_or_else(|| Error::Locked(dir.clone()))?;
         let catalog = Catalog::load(&fs, &dir)?;
 
-        // Remove what a crash left behind: directories of dropped (or never catalogued)
-        // databases.
+        // Remove what a crash left behind: directories of dropped databases, and of a
+        // create_db that never reached the catalog (ids at or past `next_id`). Any other
+        // unknown directory means the catalog does not describe this data: refuse to guess.
+        let catalog_path = dir.join(crate::catalog::CATALOG_FILE);
         for name in fs.list_dir(&dir).map_err(io("listing"))? {
             let Some(id) = name.strip_prefix("db-").and_then(|s| s.parse::<u64>().ok()) else {
                 continue;
             };
-            let active = catalog
-                .entries
-                .iter()
-                .any(|e| e.id == id && e.status == DbStatus::Active);
-            if !active {
+            let entry = catalog.entries.iter().find(|e| e.id == id);
+            let leftover = match entry {
+                Some(e) => e.status == DbStatus::Dropped,
+                None if catalog.entries.is_empty()
+                    && !fs.exists(&catalog_path).map_err(io("reading"))? =>
+                {
+                    return Err(Error::corruption(
+                        &catalog_path,
+                        0,
+                        format!("the catalog is missing but database directory {name} exists"),
+                    ));
+                }
+                None => id >= catalog.next_id,
+            };
+            if leftover {
                 fs.remove_dir_all(&dir.join(&name))
                     .map_err(io("removing a dropped database in"))?;
+            } else if entry.is_none() {
+                return Err(Error::corruption(
+                    &catalog_path,
+                    0,
+                    format!("database directory {name} is not in the catalog"),
+                ));
             }
         }
 

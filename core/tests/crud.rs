@@ -1,0 +1,338 @@
+//! Documents and databases: CRUD, duplicate detection, batches, names, locking, limits.
+
+use docdb_core::{BatchOp, Error, ErrorKind, Options, Store};
+
+fn store() -> (tempfile::TempDir, Store) {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Options::default()).unwrap();
+    (dir, store)
+}
+
+#[test]
+fn create_read_update_delete_put() {
+    let (_d, store) = store();
+    let db = store.create_db("docs").unwrap();
+    db.create(1, b"one").unwrap();
+    assert_eq!(db.read(1).unwrap(), b"one");
+    assert_eq!(
+        db.create(1, b"again").unwrap_err().kind(),
+        ErrorKind::AlreadyExists
+    );
+    assert_eq!(
+        db.read(1).unwrap(),
+        b"one",
+        "a failed create changes nothing"
+    );
+
+    db.update(1, b"uno").unwrap();
+    assert_eq!(db.read(1).unwrap(), b"uno");
+    assert_eq!(db.update(2, b"x").unwrap_err().kind(), ErrorKind::NotFound);
+    assert!(!db.contains(2).unwrap(), "a failed update does not create");
+
+    db.put(2, b"two").unwrap();
+    db.put(2, b"dos").unwrap();
+    assert_eq!(db.read(2).unwrap(), b"dos");
+
+    db.delete(1).unwrap();
+    assert_eq!(db.read(1).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(db.delete(1).unwrap_err().kind(), ErrorKind::NotFound);
+    db.create(1, b"reborn").unwrap();
+    assert_eq!(db.read(1).unwrap(), b"reborn");
+
+    db.put(3, b"").unwrap();
+    assert_eq!(db.read(3).unwrap(), b"", "empty documents are documents");
+    db.put(u64::MAX, b"max").unwrap();
+    db.put(0, b"zero").unwrap();
+    assert_eq!(db.read(u64::MAX).unwrap(), b"max");
+    assert_eq!(db.read(0).unwrap(), b"zero");
+    assert_eq!(db.len().unwrap(), 5);
+}
+
+#[test]
+fn many_documents_and_index_size() {
+    let (_d, store) = store();
+    let db = store.create_db("many").unwrap();
+    for i in 0..500u64 {
+        db.create(i * 7919, format!("document number {i}").as_bytes())
+            .unwrap();
+    }
+    assert_eq!(db.len().unwrap(), 500);
+    for i in 0..500u64 {
+        assert_eq!(
+            db.read(i * 7919).unwrap(),
+            format!("document number {i}").as_bytes()
+        );
+    }
+    for i in 0..100u64 {
+        db.delete(i * 7919).unwrap();
+    }
+    assert_eq!(db.len().unwrap(), 400);
+    assert_eq!(db.stats().unwrap().documents, 400);
+    let ids = db.snapshot().unwrap().ids().unwrap();
+    assert_eq!(ids.len(), 400);
+    assert!(
+        ids.windows(2).all(|w| w[0] < w[1]),
+        "ids come back in ascending order"
+    );
+}
+
+#[test]
+fn batch_is_all_or_nothing_and_reports_the_failing_op() {
+    let (_d, store) = store();
+    let db = store.create_db("b").unwrap();
+    db.create(1, b"a").unwrap();
+    let err = db
+        .batch(&[
+            BatchOp::Put(10, b"x"),
+            BatchOp::Delete(1),
+            BatchOp::Update(99, b"nope"),
+        ])
+        .unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+    assert_eq!(err.batch_index(), Some(2));
+    assert!(
+        !db.contains(10).unwrap(),
+        "nothing of a failed batch is applied"
+    );
+    assert_eq!(db.read(1).unwrap(), b"a");
+
+    // Later operations see the effect of earlier ones in the same batch.
+    db.batch(&[
+        BatchOp::Create(20, b"v1"),
+        BatchOp::Update(20, b"v2"),
+        BatchOp::Delete(1),
+        BatchOp::Create(1, b"again"),
+    ])
+    .unwrap();
+    assert_eq!(db.read(20).unwrap(), b"v2");
+    assert_eq!(db.read(1).unwrap(), b"again");
+    let err = db
+        .batch(&[BatchOp::Create(30, b"x"), BatchOp::Create(30, b"y")])
+        .unwrap_err();
+    assert_eq!(
+        (err.kind(), err.batch_index()),
+        (ErrorKind::AlreadyExists, Some(1))
+    );
+    assert!(!db.contains(30).unwrap());
+    db.batch(&[]).unwrap();
+}
+
+#[test]
+fn payload_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        max_document_size: 1024,
+        ..Options::default()
+    };
+    let store = Store::open(dir.path(), opts).unwrap();
+    let db = store.create_db("p").unwrap();
+    db.put(1, &[7u8; 1024]).unwrap();
+    let err = db.put(2, &[7u8; 1025]).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::PayloadTooLarge {
+                size: 1025,
+                max: 1024
+            }
+        ),
+        "{err}"
+    );
+    let err = db
+        .batch(&[BatchOp::Put(3, b"ok"), BatchOp::Put(4, &[0; 2000])])
+        .unwrap_err();
+    assert_eq!(
+        (err.kind(), err.batch_index()),
+        (ErrorKind::PayloadTooLarge, Some(1))
+    );
+    let mut tx = db.begin().unwrap();
+    assert_eq!(
+        tx.put(5, &[0; 4096]).unwrap_err().kind(),
+        ErrorKind::PayloadTooLarge
+    );
+    assert!(!db.contains(2).unwrap() && !db.contains(3).unwrap());
+}
+
+#[test]
+fn default_limit_accepts_16_mib_documents() {
+    let (_d, store) = store();
+    let db = store.create_db("big").unwrap();
+    let big: Vec<u8> = (0..16u32 << 20).map(|i| (i % 251) as u8).collect();
+    db.put(1, &big).unwrap();
+    assert_eq!(db.read(1).unwrap(), big);
+    let mut too_big = big;
+    too_big.push(0);
+    assert_eq!(
+        db.put(2, &too_big).unwrap_err().kind(),
+        ErrorKind::PayloadTooLarge
+    );
+}
+
+#[test]
+fn databases_catalog() {
+    let (dir, store) = store();
+    assert!(store.list_dbs().unwrap().is_empty());
+    let a = store.create_db("alpha").unwrap();
+    store.create_db("beta").unwrap();
+    assert_eq!(
+        store.create_db("alpha").unwrap_err().kind(),
+        ErrorKind::AlreadyExists
+    );
+    for bad in ["", ".x", "a/b", "has space", "ü", &"n".repeat(65)] {
+        assert_eq!(
+            store.create_db(bad).unwrap_err().kind(),
+            ErrorKind::InvalidName,
+            "{bad:?}"
+        );
+        assert_eq!(
+            store.open_db(bad).unwrap_err().kind(),
+            ErrorKind::InvalidName
+        );
+    }
+    assert_eq!(
+        store.open_db("gamma").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    let names: Vec<_> = store
+        .list_dbs()
+        .unwrap()
+        .into_iter()
+        .map(|d| d.name)
+        .collect();
+    assert_eq!(names, ["alpha", "beta"]);
+
+    // Databases are isolated.
+    a.put(1, b"in alpha").unwrap();
+    let b = store.open_db("beta").unwrap();
+    assert!(!b.contains(1).unwrap());
+
+    // Lazy open returns the same database.
+    store
+        .open_db("alpha")
+        .unwrap()
+        .put(2, b"via second handle")
+        .unwrap();
+    assert_eq!(a.read(2).unwrap(), b"via second handle");
+
+    store.drop_db("alpha").unwrap();
+    assert_eq!(
+        a.read(1).unwrap_err().kind(),
+        ErrorKind::Closed,
+        "handles of a dropped db fail"
+    );
+    assert_eq!(
+        store.open_db("alpha").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    assert_eq!(
+        store.drop_db("alpha").unwrap_err().kind(),
+        ErrorKind::NotFound
+    );
+    let again = store.create_db("alpha").unwrap();
+    assert!(
+        !again.contains(1).unwrap(),
+        "a re-created database starts empty"
+    );
+    assert_ne!(again.id(), a.id(), "ids are never reused");
+    let stats = store.stats().unwrap();
+    assert_eq!((stats.databases_total, stats.databases_active), (3, 2));
+    store.close().unwrap();
+    let dirs = std::fs::read_dir(dir.path())
+        .unwrap()
+        .filter(|e| {
+            e.as_ref()
+                .unwrap()
+                .file_name()
+                .to_string_lossy()
+                .starts_with("db-")
+        })
+        .count();
+    assert_eq!(dirs, 2, "the dropped database's files are gone");
+}
+
+#[test]
+fn directory_is_locked() {
+    let (dir, store) = store();
+    let err = Store::open(dir.path(), Options::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Locked);
+    store.close().unwrap();
+    let again = Store::open(dir.path(), Options::default()).unwrap();
+    drop(again);
+    Store::open(dir.path(), Options::default()).unwrap();
+}
+
+#[test]
+fn closed_handles_fail_cleanly() {
+    let (_d, store) = store();
+    let db = store.create_db("c").unwrap();
+    db.put(1, b"x").unwrap();
+    let snap = db.snapshot().unwrap();
+    let mut tx = db.begin().unwrap();
+    tx.put(2, b"y").unwrap();
+    store.close().unwrap();
+    store.close().unwrap();
+    assert!(store.is_closed());
+    for err in [
+        db.read(1).unwrap_err(),
+        db.put(1, b"z").unwrap_err(),
+        snap.read(1).unwrap_err(),
+        tx.commit().unwrap_err(),
+        store.open_db("c").unwrap_err(),
+        store.create_db("d").unwrap_err(),
+        store.list_dbs().unwrap_err(),
+        db.begin().unwrap_err(),
+    ] {
+        assert_eq!(err.kind(), ErrorKind::Closed, "{err}");
+    }
+}
+
+#[test]
+fn invalid_options_are_rejected() {
+    let dir = tempfile::tempdir().unwrap();
+    for opts in [
+        Options {
+            index_shards: 3,
+            ..Options::default()
+        },
+        Options {
+            max_document_size: 0,
+            ..Options::default()
+        },
+        Options {
+            segment_size: 10,
+            ..Options::default()
+        },
+        Options {
+            compaction_dead_ratio: 0.0,
+            ..Options::default()
+        },
+        Options {
+            memory_limit: 0,
+            ..Options::default()
+        },
+    ] {
+        assert_eq!(
+            Store::open(dir.path(), opts).unwrap_err().kind(),
+            ErrorKind::InvalidArgument
+        );
+    }
+}
+
+#[test]
+fn segments_rotate_at_the_size_limit() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        segment_size: 64 * 1024,
+        ..Options::default()
+    };
+    let store = Store::open(dir.path(), opts).unwrap();
+    let db = store.create_db("r").unwrap();
+    for i in 0..200u64 {
+        db.put(i, &[i as u8; 1000]).unwrap();
+    }
+    let stats = db.stats().unwrap();
+    assert!(stats.segments >= 3, "{stats:?}");
+    for i in 0..200u64 {
+        assert_eq!(db.read(i).unwrap(), vec![i as u8; 1000]);
+    }
+}

@@ -1,0 +1,353 @@
+//! Failure modes: corrupted records, truncated and partial writes, missing files, fsync
+//! errors. Corruption is reported (never wrong bytes); a torn tail is cut off.
+
+use std::fs::{self, OpenOptions};
+use std::io;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+
+use docdb_core::fs::{FileHandle, FileSystem, OsFs};
+use docdb_core::{ErrorKind, Options, Store};
+
+fn open(dir: &Path) -> docdb_core::Result<Store> {
+    Store::open(dir, Options::default())
+}
+
+/// The database's segment files, oldest first.
+fn segments(dir: &Path) -> Vec<PathBuf> {
+    let db_dir = fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.file_name().unwrap().to_string_lossy().starts_with("db-"))
+        .unwrap();
+    let mut segs: Vec<_> = fs::read_dir(db_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.extension().is_some_and(|e| e == "log"))
+        .collect();
+    segs.sort();
+    segs
+}
+
+fn flip(path: &Path, offset: u64) {
+    let f = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .open(path)
+        .unwrap();
+    let mut b = [0u8];
+    f.read_exact_at(&mut b, offset).unwrap();
+    b[0] ^= 0x20;
+    f.write_all_at(&b, offset).unwrap();
+}
+
+/// Writes 20 documents of 100 bytes (records of 128 bytes after a 32-byte segment header),
+/// then drops the store without a checkpoint so the log is replayed on open.
+fn populate(dir: &Path) {
+    let store = open(dir).unwrap();
+    let db = store.create_db("f").unwrap();
+    for i in 0..20u64 {
+        db.put(i, &[i as u8; 100]).unwrap();
+    }
+}
+
+/// Opens the database (replaying the log) and closes the store, which checkpoints it.
+fn checkpoint(dir: &Path) {
+    let store = open(dir).unwrap();
+    store.open_db("f").unwrap();
+    store.close().unwrap();
+}
+
+const RECORD: u64 = 28 + 100;
+const SEG_HEADER: u64 = 32;
+
+#[test]
+fn flipped_bit_mid_log_is_reported_at_open() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(dir.path());
+    let seg = &segments(dir.path())[0];
+    flip(seg, SEG_HEADER + 5 * RECORD + 40); // inside document 5's payload
+    let err = open(dir.path()).unwrap().open_db("f").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Corruption, "{err}");
+    let msg = err.to_string();
+    assert!(
+        msg.contains(&format!("offset {}", SEG_HEADER + 5 * RECORD)),
+        "{msg}"
+    );
+}
+
+#[test]
+fn flipped_bit_in_checkpointed_data_is_reported_at_read() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(dir.path());
+    checkpoint(dir.path());
+    let seg = &segments(dir.path())[0];
+    flip(seg, SEG_HEADER + 7 * RECORD + 50);
+    let store = open(dir.path()).unwrap();
+    let db = store.open_db("f").unwrap();
+    assert_eq!(db.read(7).unwrap_err().kind(), ErrorKind::Corruption);
+    assert_eq!(db.read(6).unwrap(), vec![6u8; 100], "neighbours still read");
+    let scanned: Vec<_> = db.snapshot().unwrap().scan().unwrap().collect();
+    assert_eq!(scanned.iter().filter(|r| r.is_err()).count(), 1);
+    // Compaction refuses to copy a corrupt record rather than dropping it.
+    assert_eq!(db.compact().unwrap_err().kind(), ErrorKind::Corruption);
+}
+
+#[test]
+fn torn_tail_is_cut_off() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(dir.path());
+    let seg = segments(dir.path())[0].clone();
+    let len = fs::metadata(&seg).unwrap().len();
+    assert_eq!(len, SEG_HEADER + 20 * RECORD);
+    // Cut the last record in half: a write torn by a crash.
+    OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .unwrap()
+        .set_len(len - 60)
+        .unwrap();
+    let store = open(dir.path()).unwrap();
+    let db = store.open_db("f").unwrap();
+    assert_eq!(db.len().unwrap(), 19);
+    assert_eq!(db.read(19).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(db.read(18).unwrap(), vec![18u8; 100]);
+    assert_eq!(db.stats().unwrap().recovered_truncated_bytes, RECORD - 60);
+    db.put(19, b"rewritten").unwrap();
+    drop(db);
+    drop(store);
+    let store = open(dir.path()).unwrap();
+    assert_eq!(store.open_db("f").unwrap().read(19).unwrap(), b"rewritten");
+}
+
+#[test]
+fn partial_write_garbage_and_zeros_at_the_tail_are_cut_off() {
+    for tail in [
+        vec![0u8; 4096],
+        vec![0xAB; 17],
+        b"\x10\x00\x00\x00garbage-not-a-record".to_vec(),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        populate(dir.path());
+        let seg = segments(dir.path())[0].clone();
+        let len = fs::metadata(&seg).unwrap().len();
+        OpenOptions::new()
+            .write(true)
+            .open(&seg)
+            .unwrap()
+            .write_all_at(&tail, len)
+            .unwrap();
+        let store = open(dir.path()).unwrap();
+        let db = store.open_db("f").unwrap();
+        assert_eq!(db.len().unwrap(), 20);
+        assert_eq!(
+            fs::metadata(&seg).unwrap().len(),
+            len,
+            "tail removed from the file"
+        );
+    }
+}
+
+#[test]
+fn incomplete_transaction_is_never_visible() {
+    let dir = tempfile::tempdir().unwrap();
+    {
+        let store = open(dir.path()).unwrap();
+        let db = store.create_db("f").unwrap();
+        db.put(1, b"before").unwrap();
+        let mut tx = db.begin().unwrap();
+        for i in 10..20u64 {
+            tx.put(i, &[1; 100]).unwrap();
+        }
+        tx.put(1, b"in tx").unwrap();
+        tx.commit().unwrap();
+    }
+    let seg = segments(dir.path())[0].clone();
+    let len = fs::metadata(&seg).unwrap().len();
+    // Cut one byte off the transaction's last record (the one with the end-of-transaction
+    // flag): the other ten records are complete and valid, but the transaction is not.
+    OpenOptions::new()
+        .write(true)
+        .open(&seg)
+        .unwrap()
+        .set_len(len - 1)
+        .unwrap();
+    let store = open(dir.path()).unwrap();
+    let db = store.open_db("f").unwrap();
+    assert_eq!(
+        db.read(1).unwrap(),
+        b"before",
+        "the partial transaction is rolled back whole"
+    );
+    for i in 10..20u64 {
+        assert!(!db.contains(i).unwrap());
+    }
+}
+
+#[test]
+fn missing_files() {
+    // A segment the checkpoint needs is gone: reported, not silently empty.
+    let dir = tempfile::tempdir().unwrap();
+    populate(dir.path());
+    checkpoint(dir.path());
+    fs::remove_file(&segments(dir.path())[0]).unwrap();
+    let err = open(dir.path()).unwrap().open_db("f").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Corruption, "{err}");
+
+    // The checkpoint is gone: the log alone rebuilds everything.
+    let dir = tempfile::tempdir().unwrap();
+    populate(dir.path());
+    checkpoint(dir.path());
+    let ckpt = segments(dir.path())[0].parent().unwrap().join("CHECKPOINT");
+    fs::remove_file(ckpt).unwrap();
+    assert_eq!(
+        open(dir.path())
+            .unwrap()
+            .open_db("f")
+            .unwrap()
+            .len()
+            .unwrap(),
+        20
+    );
+
+    // The catalog is gone while data exists: refuse rather than start empty and delete.
+    let dir = tempfile::tempdir().unwrap();
+    populate(dir.path());
+    fs::remove_file(dir.path().join("CATALOG")).unwrap();
+    assert_eq!(open(dir.path()).unwrap_err().kind(), ErrorKind::Corruption);
+    assert!(segments(dir.path())[0].exists(), "nothing was deleted");
+}
+
+#[test]
+fn corrupt_catalog_and_checkpoint_are_reported() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(dir.path());
+    checkpoint(dir.path());
+    let ckpt = segments(dir.path())[0].parent().unwrap().join("CHECKPOINT");
+    flip(&ckpt, 45);
+    assert_eq!(
+        open(dir.path()).unwrap().open_db("f").unwrap_err().kind(),
+        ErrorKind::Corruption
+    );
+    flip(&dir.path().join("CATALOG"), 26);
+    assert_eq!(open(dir.path()).unwrap_err().kind(), ErrorKind::Corruption);
+}
+
+#[test]
+fn not_a_docdb_file() {
+    let dir = tempfile::tempdir().unwrap();
+    populate(dir.path());
+    let seg = segments(dir.path())[0].clone();
+    fs::write(&seg, b"hello, I am a text file and not a segment").unwrap();
+    assert_eq!(
+        open(dir.path()).unwrap().open_db("f").unwrap_err().kind(),
+        ErrorKind::Corruption
+    );
+}
+
+/// A file system whose fsyncs fail on demand.
+#[derive(Clone, Default)]
+struct FailingSync {
+    fail: Arc<AtomicBool>,
+}
+
+struct FailingFile {
+    inner: <OsFs as FileSystem>::File,
+    fail: Arc<AtomicBool>,
+}
+
+impl FileHandle for FailingFile {
+    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
+        self.inner.read_exact_at(buf, offset)
+    }
+    fn write_all_at(&self, data: &[u8], offset: u64) -> io::Result<()> {
+        self.inner.write_all_at(data, offset)
+    }
+    fn sync_data(&self) -> io::Result<()> {
+        if self.fail.load(Ordering::SeqCst) {
+            return Err(io::Error::from_raw_os_error(5)); // EIO
+        }
+        self.inner.sync_data()
+    }
+    fn size(&self) -> io::Result<u64> {
+        self.inner.size()
+    }
+    fn set_len(&self, len: u64) -> io::Result<()> {
+        self.inner.set_len(len)
+    }
+}
+
+impl FileSystem for FailingSync {
+    type File = FailingFile;
+    type Lock = <OsFs as FileSystem>::Lock;
+    fn open(&self, path: &Path) -> io::Result<FailingFile> {
+        Ok(FailingFile {
+            inner: OsFs.open(path)?,
+            fail: self.fail.clone(),
+        })
+    }
+    fn create_new(&self, path: &Path) -> io::Result<FailingFile> {
+        Ok(FailingFile {
+            inner: OsFs.create_new(path)?,
+            fail: self.fail.clone(),
+        })
+    }
+    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
+        OsFs.read(path)
+    }
+    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
+        OsFs.rename(from, to)
+    }
+    fn remove_file(&self, path: &Path) -> io::Result<()> {
+        OsFs.remove_file(path)
+    }
+    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
+        OsFs.create_dir_all(path)
+    }
+    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
+        OsFs.remove_dir_all(path)
+    }
+    fn list_dir(&self, path: &Path) -> io::Result<Vec<String>> {
+        OsFs.list_dir(path)
+    }
+    fn exists(&self, path: &Path) -> io::Result<bool> {
+        OsFs.exists(path)
+    }
+    fn sync_dir(&self, path: &Path) -> io::Result<()> {
+        OsFs.sync_dir(path)
+    }
+    fn try_lock(&self, path: &Path) -> io::Result<Option<Self::Lock>> {
+        OsFs.try_lock(path)
+    }
+}
+
+#[test]
+fn fsync_failure_poisons_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = FailingSync::default();
+    let store = Store::open_with(fs.clone(), dir.path(), Options::default()).unwrap();
+    let db = store.create_db("p").unwrap();
+    db.put(1, b"durable").unwrap();
+    fs.fail.store(true, Ordering::SeqCst);
+    let err = db.put(2, b"not acknowledged").unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    fs.fail.store(false, Ordering::SeqCst);
+    // Even though fsync works again, the handle does not pretend the data is safe.
+    assert_eq!(db.put(3, b"x").unwrap_err().kind(), ErrorKind::Poisoned);
+    assert_eq!(db.begin().unwrap_err().kind(), ErrorKind::Poisoned);
+    assert!(db.stats().unwrap().poisoned);
+    assert!(
+        !db.contains(2).unwrap(),
+        "the failed commit never became visible"
+    );
+    drop(db);
+    let _ = store.close();
+    drop(store);
+    // Reopening recovers from what is on disk.
+    let store = Store::open(dir.path(), Options::default()).unwrap();
+    let db = store.open_db("p").unwrap();
+    assert_eq!(db.read(1).unwrap(), b"durable");
+    db.put(4, b"works again").unwrap();
+}
