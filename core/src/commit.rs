@@ -1,8 +1,9 @@
 //! The commit path: validate, append once, make durable, publish.
 //!
-//! 1. Check sizes and reserve memory (nothing is written if either fails).
+//! 1. Check sizes.
 //! 2. Under the log lock: validate against the newest state (existence for plain
-//!    operations and batches, write-write conflicts for transactions), give the commit the
+//!    operations and batches, write-write conflicts for transactions), reserve memory for
+//!    new index entries (nothing is written if any of this fails), give the commit the
 //!    next version, encode all its records into one buffer, append it with one write, and
 //!    apply it to the index. Applied versions stay invisible until step 3.
 //! 3. `Sync::Full`: release the lock and wait for a group fsync that covers the version.
@@ -64,11 +65,6 @@ impl<F: FileSystem> DbCore<F> {
         if ops.is_empty() {
             return Ok(self.visible.load(Ordering::Acquire));
         }
-        // Worst case: every op adds an entry and keeps an older version for a snapshot.
-        let reservation = self
-            .memory
-            .reserve(ops.len() as u64 * (ENTRY_BYTES + VERSION_BYTES))?;
-
         let mut log = self.log.lock();
         self.check_writable()?;
 
@@ -103,6 +99,14 @@ impl<F: FileSystem> DbCore<F> {
         }
         let mut finals: Vec<usize> = last_op.into_values().collect();
         finals.sort_unstable();
+        // Only documents without an index entry need new memory; updates and deletions
+        // reuse theirs (older versions kept for readers are charged after the fact and
+        // released when the readers finish), so a store at its cap can still shrink.
+        let new_entries = finals
+            .iter()
+            .filter(|&&i| payload(&ops[i]).is_some() && self.index.head(ops[i].id()).is_none())
+            .count() as u64;
+        let reservation = self.memory.reserve(new_entries * ENTRY_BYTES)?;
 
         let version = log.last_version + 1;
         let mut buf = std::mem::take(&mut log.buf);

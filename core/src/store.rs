@@ -167,11 +167,9 @@ impl<F: FileSystem> Store<F> {
             return Err(Error::AlreadyExists(format!("database '{name}'")));
         }
         let id = catalog.next_id;
-        let dir = db_dir(&inner.dir, id);
-        inner
-            .fs
-            .create_dir_all(&dir)
-            .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+        // The catalog entry goes first; `load` then creates the directory. The other order
+        // lets a crash in between leave a database directory next to a missing catalog,
+        // which open refuses as corruption.
         let mut next = catalog.clone();
         next.next_id += 1;
         next.entries.push(CatalogEntry {
@@ -409,19 +407,22 @@ impl<F: FileSystem> StoreInner<F> {
         if !(checkpoint_due || compaction_due) || core.maintaining.swap(true, Ordering::AcqRel) {
             return;
         }
-        let db = db.clone();
+        // The thread holds the database core only, never the store: dropping the last
+        // store handle can then stop and join it before the directory lock is released.
+        let job = Arc::clone(core);
         let spawned = std::thread::Builder::new()
             .name(format!("docdb-maintain-{}", core.name))
             .spawn(move || {
+                let core = job;
                 // Failures that matter (I/O) poison the database and surface on its next
                 // call; others (closed meanwhile) need nothing.
                 let _ = if compaction_due {
-                    compaction::compact(&db.core).map(drop)
+                    compaction::compact(&core).map(drop)
                 } else {
-                    let _m = db.core.maintenance.lock();
-                    checkpoint::write(&db.core, &[])
+                    let _m = core.maintenance.lock();
+                    checkpoint::write(&core, &[])
                 };
-                db.core.maintaining.store(false, Ordering::Release);
+                core.maintaining.store(false, Ordering::Release);
             });
         match spawned {
             Ok(handle) => {
@@ -437,12 +438,18 @@ impl<F: FileSystem> StoreInner<F> {
 impl<F: FileSystem> Drop for StoreInner<F> {
     /// Dropped without `close`: no checkpoint (the next open replays the log), but in
     /// `Sync::Normal` the logs are fsynced so a clean exit loses nothing on power loss.
+    /// Background work is stopped and joined before the lock is released.
     fn drop(&mut self) {
         for db in self.open.get_mut().values() {
             if self.opts.sync == Sync::Normal && db.check_writable().is_ok() {
                 let _ = db.sync_log();
             }
+            // Closing makes a running compaction stop at its next record.
             db.mark_closed(false);
+        }
+        // No background thread may touch the files once the lock is released.
+        for handle in self.background.get_mut().drain(..) {
+            let _ = handle.join();
         }
     }
 }

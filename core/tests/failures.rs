@@ -2,13 +2,14 @@
 //! errors. Corruption is reported (never wrong bytes); a torn tail is cut off.
 
 use std::fs::{self, OpenOptions};
-use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::atomic::Ordering;
 
-use docdb_core::fs::{FileHandle, FileSystem, OsFs};
+mod support;
+
+use support::ProbeFs;
+
 use docdb_core::{ErrorKind, Options, Store};
 
 fn open(dir: &Path) -> docdb_core::Result<Store> {
@@ -247,93 +248,17 @@ fn not_a_docdb_file() {
     );
 }
 
-/// A file system whose fsyncs fail on demand.
-#[derive(Clone, Default)]
-struct FailingSync {
-    fail: Arc<AtomicBool>,
-}
-
-struct FailingFile {
-    inner: <OsFs as FileSystem>::File,
-    fail: Arc<AtomicBool>,
-}
-
-impl FileHandle for FailingFile {
-    fn read_exact_at(&self, buf: &mut [u8], offset: u64) -> io::Result<()> {
-        self.inner.read_exact_at(buf, offset)
-    }
-    fn write_all_at(&self, data: &[u8], offset: u64) -> io::Result<()> {
-        self.inner.write_all_at(data, offset)
-    }
-    fn sync_data(&self) -> io::Result<()> {
-        if self.fail.load(Ordering::SeqCst) {
-            return Err(io::Error::from_raw_os_error(5)); // EIO
-        }
-        self.inner.sync_data()
-    }
-    fn size(&self) -> io::Result<u64> {
-        self.inner.size()
-    }
-    fn set_len(&self, len: u64) -> io::Result<()> {
-        self.inner.set_len(len)
-    }
-}
-
-impl FileSystem for FailingSync {
-    type File = FailingFile;
-    type Lock = <OsFs as FileSystem>::Lock;
-    fn open(&self, path: &Path) -> io::Result<FailingFile> {
-        Ok(FailingFile {
-            inner: OsFs.open(path)?,
-            fail: self.fail.clone(),
-        })
-    }
-    fn create_new(&self, path: &Path) -> io::Result<FailingFile> {
-        Ok(FailingFile {
-            inner: OsFs.create_new(path)?,
-            fail: self.fail.clone(),
-        })
-    }
-    fn read(&self, path: &Path) -> io::Result<Vec<u8>> {
-        OsFs.read(path)
-    }
-    fn rename(&self, from: &Path, to: &Path) -> io::Result<()> {
-        OsFs.rename(from, to)
-    }
-    fn remove_file(&self, path: &Path) -> io::Result<()> {
-        OsFs.remove_file(path)
-    }
-    fn create_dir_all(&self, path: &Path) -> io::Result<()> {
-        OsFs.create_dir_all(path)
-    }
-    fn remove_dir_all(&self, path: &Path) -> io::Result<()> {
-        OsFs.remove_dir_all(path)
-    }
-    fn list_dir(&self, path: &Path) -> io::Result<Vec<String>> {
-        OsFs.list_dir(path)
-    }
-    fn exists(&self, path: &Path) -> io::Result<bool> {
-        OsFs.exists(path)
-    }
-    fn sync_dir(&self, path: &Path) -> io::Result<()> {
-        OsFs.sync_dir(path)
-    }
-    fn try_lock(&self, path: &Path) -> io::Result<Option<Self::Lock>> {
-        OsFs.try_lock(path)
-    }
-}
-
 #[test]
 fn fsync_failure_poisons_the_database() {
     let dir = tempfile::tempdir().unwrap();
-    let fs = FailingSync::default();
+    let fs = ProbeFs::default();
     let store = Store::open_with(fs.clone(), dir.path(), Options::default()).unwrap();
     let db = store.create_db("p").unwrap();
     db.put(1, b"durable").unwrap();
-    fs.fail.store(true, Ordering::SeqCst);
+    fs.fail_sync.store(true, Ordering::SeqCst);
     let err = db.put(2, b"not acknowledged").unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Io, "{err}");
-    fs.fail.store(false, Ordering::SeqCst);
+    fs.fail_sync.store(false, Ordering::SeqCst);
     // Even though fsync works again, the handle does not pretend the data is safe.
     assert_eq!(db.put(3, b"x").unwrap_err().kind(), ErrorKind::Poisoned);
     assert_eq!(db.begin().unwrap_err().kind(), ErrorKind::Poisoned);

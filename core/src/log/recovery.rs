@@ -110,6 +110,7 @@ pub(crate) fn recover<F: FileSystem>(fs: &F, dir: &Path, index: &Index<F>) -> Re
     // Segments a compaction replaced but could not delete before a crash.
     let obsolete: HashSet<u64> = ckpt.obsolete.iter().copied().collect();
     let mut segments = BTreeMap::new();
+    let newest = seqs.last().copied();
     for seq in seqs {
         let path = dir.join(segment_name(seq));
         if obsolete.contains(&seq) {
@@ -117,7 +118,27 @@ pub(crate) fn recover<F: FileSystem>(fs: &F, dir: &Path, index: &Index<F>) -> Re
                 .map_err(io(format!("removing {}", path.display())))?;
             continue;
         }
-        segments.insert(seq, Arc::new(Segment::open(fs, &path, seq)?));
+        let seg = match Segment::open(fs, &path, seq) {
+            Ok(seg) => seg,
+            // The newest segment shorter than its header is a creation (rotation, or a
+            // first segment) that a crash or failed write interrupted before its header was
+            // complete: it holds no record, so it is removed.
+            Err(e @ Error::Corruption { .. }) if Some(seq) == newest => {
+                let short = fs
+                    .open(&path)
+                    .and_then(|f| f.size())
+                    .map_err(io(format!("reading {}", path.display())))?
+                    < SEGMENT_HEADER_LEN;
+                if !short {
+                    return Err(e);
+                }
+                fs.remove_file(&path)
+                    .map_err(io(format!("removing {}", path.display())))?;
+                continue;
+            }
+            Err(e) => return Err(e),
+        };
+        segments.insert(seq, Arc::new(seg));
     }
 
     let mut covered: BTreeMap<u64, u64> = BTreeMap::new();
