@@ -174,11 +174,9 @@ pub(crate) fn write<F: crate::fs::FileSystem>(
         let log = db.log.lock();
         db.check_writable()?;
         // The checkpoint may only cover durable log bytes, whatever the sync mode.
-        if let Err(e) = log.active.file.sync_data() {
-            let err = Error::io(format!("syncing {}", log.active.path.display()), e);
-            db.poison(&err);
-            return Err(err);
-        }
+        log.active
+            .sync_to(log.end)
+            .inspect_err(|err| db.poison(err))?;
         let mut segments = Vec::with_capacity(log.segments.len());
         let mut slot: HashMap<u64, u32> = HashMap::with_capacity(log.segments.len());
         for (&seq, seg) in &log.segments {
@@ -224,13 +222,20 @@ pub(crate) fn write<F: crate::fs::FileSystem>(
         };
         (ckpt, db.counters.since_checkpoint.load(Ordering::Relaxed))
     };
+    // A failed checkpoint poisons the database: a later checkpoint must not replace one
+    // whose obsolete list may not have been acted on (compaction), and a failed fsync
+    // leaves the files in an unknown state.
     crate::catalog::write_atomically(
         &*db.fs,
         &db.dir,
         CHECKPOINT_TMP,
         CHECKPOINT_FILE,
         &ckpt.encode(),
-    )?;
+    )
+    .map_err(|e| {
+        db.poison(&e);
+        e
+    })?;
     db.counters
         .since_checkpoint
         .fetch_sub(since, Ordering::Relaxed);

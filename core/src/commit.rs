@@ -22,6 +22,10 @@ use crate::log::segment::SEGMENT_HEADER_LEN;
 use crate::log::writer::AppendError;
 use crate::options::Sync;
 
+/// In `Sync::Normal`, the log is fsynced once this many bytes were appended since the last
+/// fsync.
+pub(crate) const NORMAL_SYNC_BYTES: u64 = 8 << 20;
+
 fn payload<'a>(op: &BatchOp<'a>) -> Option<&'a [u8]> {
     match *op {
         BatchOp::Create(_, d) | BatchOp::Update(_, d) | BatchOp::Put(_, d) => Some(d),
@@ -108,7 +112,26 @@ impl<F: FileSystem> DbCore<F> {
             .count() as u64;
         let reservation = self.memory.reserve(new_entries * ENTRY_BYTES)?;
 
+        let size: u64 = finals
+            .iter()
+            .map(|&i| (HEADER_LEN + payload(&ops[i]).map_or(0, <[u8]>::len)) as u64)
+            .sum();
+        if size > u64::from(u32::MAX) - SEGMENT_HEADER_LEN {
+            return Err(Error::InvalidArgument(
+                "a transaction may not exceed 4 GiB of records".into(),
+            ));
+        }
+        if log.end > SEGMENT_HEADER_LEN
+            && (log.end + size > self.opts.segment_size || log.end + size > u64::from(u32::MAX))
+        {
+            if let Err(e) = log.rotate(&self.fs, &self.dir) {
+                self.poison(&e);
+                return Err(e);
+            }
+        }
+
         let version = log.last_version + 1;
+        let durable = log.active.durable.load(Ordering::Acquire);
         let mut buf = std::mem::take(&mut log.buf);
         buf.clear();
         let mut offsets = Vec::with_capacity(finals.len());
@@ -118,26 +141,12 @@ impl<F: FileSystem> DbCore<F> {
                 &mut buf,
                 ops[i].id(),
                 version,
+                durable,
                 payload(&ops[i]),
                 k + 1 == finals.len(),
             );
         }
-        let size = buf.len() as u64;
-        if size > u64::from(u32::MAX) - SEGMENT_HEADER_LEN {
-            log.buf = buf;
-            return Err(Error::InvalidArgument(
-                "a transaction may not exceed 4 GiB of records".into(),
-            ));
-        }
-        if log.end > SEGMENT_HEADER_LEN
-            && (log.end + size > self.opts.segment_size || log.end + size > u64::from(u32::MAX))
-        {
-            if let Err(e) = log.rotate(&self.fs, &self.dir) {
-                log.buf = buf;
-                self.poison(&e);
-                return Err(e);
-            }
-        }
+        debug_assert_eq!(buf.len() as u64, size);
         log.buf = buf;
         let at = match log.append_buf() {
             Ok(at) => at,
@@ -191,10 +200,16 @@ impl<F: FileSystem> DbCore<F> {
             self.garbage.lock().ids.extend(gc);
         }
 
+        let unsynced = log.end - log.active.durable.load(Ordering::Acquire);
         drop(log);
         if self.opts.sync == Sync::Full {
             self.group
                 .wait(version, || self.sync_log(), || self.check_poison())?;
+        } else if unsynced >= NORMAL_SYNC_BYTES {
+            // Bound what a power loss can take in `Sync::Normal`, and how much of the log
+            // recovery must treat as possibly torn.
+            let covered = self.sync_log()?;
+            self.group.mark_synced(covered);
         }
         self.visible.fetch_max(version, Ordering::AcqRel);
         c.commits.fetch_add(1, Ordering::Relaxed);

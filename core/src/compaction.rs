@@ -79,7 +79,15 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
         let path = db.dir.join(segment_name(out.seq));
         if let Err(e) = db.fs.rename(&out.tmp, &path) {
             let _ = db.fs.remove_file(&out.tmp);
-            return Err(Error::io(format!("renaming {}", out.tmp.display()), e));
+            let err = Error::io(format!("renaming {}", out.tmp.display()), e);
+            // Outputs already installed are segment files the log does not know: a later
+            // checkpoint would not cover them and the next open would replay their old
+            // versions. Only a reopen (which replays them harmlessly) may continue.
+            return Err(if installed.is_empty() {
+                err
+            } else {
+                fail(db, err)
+            });
         }
         installed.push(Arc::new(Segment {
             path,
@@ -110,14 +118,24 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
         }
     }
     let obsolete: Vec<u64> = sealed_seqs.iter().copied().collect();
-    checkpoint::write(db, &obsolete)?;
+    // The log no longer lists the old segments: unless this checkpoint (marking them
+    // obsolete) is in place, a later one would leave them on disk, unlisted, to be replayed
+    // (deleted documents coming back) at the next open. Only a reopen may continue.
+    checkpoint::write(db, &obsolete).map_err(|e| fail(db, e))?;
 
     let before: u64 = sealed.iter().map(|s| s.file.size().unwrap_or(0)).sum();
+    // The checkpoint marks the old segments obsolete, but only until the next checkpoint
+    // replaces it: if a removal fails or is not durable, a later checkpoint would forget
+    // them and the next open would replay deleted documents back to life. So a failure
+    // here poisons the database; the next open removes them again.
     for seg in &sealed {
-        // The checkpoint already marks them obsolete: a failure here only delays reclaiming.
-        let _ = db.fs.remove_file(&seg.path);
+        db.fs
+            .remove_file(&seg.path)
+            .map_err(|e| fail(db, Error::io(format!("removing {}", seg.path.display()), e)))?;
     }
-    let _ = db.fs.sync_dir(&db.dir);
+    db.fs
+        .sync_dir(&db.dir)
+        .map_err(|e| fail(db, Error::io(format!("syncing {}", db.dir.display()), e)))?;
     let after: u64 = installed.iter().map(|s| s.file.size().unwrap_or(0)).sum();
     let total = db.log.lock().total_bytes();
     db.counters.log_bytes.store(total, Ordering::Relaxed);
@@ -174,7 +192,7 @@ fn copy_live<F: FileSystem>(
         let slot = outputs.len() - 1;
         let out = &mut outputs[slot];
         let offset = out.end + buf.len() as u64;
-        record::encode(&mut buf, *id, *version, Some(&data), true);
+        record::encode(&mut buf, *id, *version, 0, Some(&data), true);
         moves.push((*id, *version, slot, offset as u32, data.len() as u32));
         if buf.len() >= WRITE_CHUNK {
             flush(out, &mut buf)?;
@@ -184,10 +202,11 @@ fn copy_live<F: FileSystem>(
         flush(out, &mut buf)?;
     }
     for out in outputs.iter() {
+        // Every failed fsync poisons the database, even of a file about to be discarded.
         out.segment
             .file
             .sync_data()
-            .map_err(|e| Error::io(format!("syncing {}", out.tmp.display()), e))?;
+            .map_err(|e| fail(db, Error::io(format!("syncing {}", out.tmp.display()), e)))?;
     }
     Ok(moves)
 }

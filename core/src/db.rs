@@ -8,7 +8,7 @@ use std::sync::Arc;
 use parking_lot::Mutex;
 
 use crate::error::{Error, Result};
-use crate::fs::{FileHandle, FileSystem, OsFs};
+use crate::fs::{FileSystem, OsFs};
 use crate::index::{Index, Version, ENTRY_BYTES, VERSION_BYTES};
 use crate::log::group_commit::GroupCommit;
 use crate::log::recovery;
@@ -211,15 +211,11 @@ impl<F: FileSystem> DbCore<F> {
 
     /// fsyncs the active segment and returns the newest version it covers (group commit).
     pub(crate) fn sync_log(&self) -> Result<u64> {
-        let (target, segment) = {
+        let (target, segment, end) = {
             let log = self.log.lock();
-            (log.last_version, Arc::clone(&log.active))
+            (log.last_version, Arc::clone(&log.active), log.end)
         };
-        segment.file.sync_data().map_err(|e| {
-            let err = Error::io(format!("syncing {}", segment.path.display()), e);
-            self.poison(&err);
-            err
-        })?;
+        segment.sync_to(end).inspect_err(|err| self.poison(err))?;
         Ok(target)
     }
 

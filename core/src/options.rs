@@ -11,13 +11,11 @@ pub enum Sync {
     #[default]
     Full,
     /// A commit returns after its records are written to the operating system. The log is
-    /// fsynced at segment rotation, checkpoint, compaction, `sync()` and close. Survives a
-    /// process crash (`kill -9`); power loss can lose the commits since the last fsync.
+    /// fsynced after every 8 MiB of appends, and at segment rotation, checkpoint,
+    /// compaction, `sync()` and close. Survives a process crash (`kill -9`); power loss can
+    /// lose the commits since the last fsync (a suffix of the commit order, never part of a
+    /// transaction).
     Normal,
-    /// Like `Normal`, but checkpoints and close do not fsync the log either; only segment
-    /// rotation and compaction (which protect older data) do. Power loss can lose every
-    /// commit since the last rotation; a process crash loses nothing.
-    Off,
 }
 
 /// Options for [`Store::open`](crate::Store::open).

@@ -216,10 +216,19 @@ impl<F: FileSystem> Store<F> {
             Some(core) => Arc::clone(core),
             None => {
                 let dir = db_dir(&inner.dir, id);
-                inner
-                    .fs
-                    .create_dir_all(&dir)
-                    .map_err(|e| Error::io(format!("creating {}", dir.display()), e))?;
+                let io = |what: &str, e| Error::io(format!("{what} {}", dir.display()), e);
+                if !inner.fs.exists(&dir).map_err(|e| io("checking", e))? {
+                    inner
+                        .fs
+                        .create_dir_all(&dir)
+                        .map_err(|e| io("creating", e))?;
+                    // The new directory's entry must be durable before any commit in it is
+                    // acknowledged, or power loss takes the whole database with it.
+                    inner
+                        .fs
+                        .sync_dir(&inner.dir)
+                        .map_err(|e| io("syncing the parent of", e))?;
+                }
                 let memory = Memory {
                     global: Arc::clone(&inner.global),
                     db: Arc::new(Budget::new(
@@ -260,7 +269,13 @@ impl<F: FileSystem> Store<F> {
         for e in next.entries.iter_mut().filter(|e| e.id == id) {
             e.status = DbStatus::Dropped;
         }
-        next.save(&*inner.fs, &inner.dir)?;
+        let saved = next.save(&*inner.fs, &inner.dir);
+        // A failure after the rename (the directory fsync) leaves the new catalog in place,
+        // not known durable: the database is dropped as far as anyone can see, so it must
+        // take no more writes, but its files stay until the next open decides.
+        if saved.is_err() && !Catalog::load(&*inner.fs, &inner.dir).is_ok_and(|c| c == next) {
+            return saved;
+        }
         *catalog = next;
         drop(catalog);
         if let Some(core) = inner.open.lock().remove(&id) {
@@ -268,6 +283,7 @@ impl<F: FileSystem> Store<F> {
             // Wait for a running compaction or checkpoint before deleting its files.
             drop(core.maintenance.lock());
         }
+        saved?;
         // The catalog says dropped: if removal fails or a crash interrupts it, the next
         // open of the store finishes it.
         let dir = db_dir(&inner.dir, id);

@@ -1,18 +1,22 @@
-//! Log record framing: a fixed 28-byte header, then the payload, checksummed together.
+//! Log record framing: a fixed 36-byte header, then the payload, checksummed together.
 //!
 //! ```text
-//! 0  u32 crc      CRC-32 (IEEE) of bytes 4 .. 28+len
+//! 0  u32 crc      CRC-32 (IEEE) of bytes 4 .. 36+len
 //! 4  u32 len      payload length
 //! 8  u8  kind     1 = put, 2 = delete (tombstone, len 0)
 //! 9  u8  flags    bit 0: last record of its transaction
 //! 10 u16 zero
 //! 12 u64 doc_id
 //! 20 u64 version  commit sequence number of the transaction
-//! 28 ..  payload
+//! 28 u64 durable  how many bytes of this segment were known fsynced when it was written
+//! 36 ..  payload
 //! ```
 //! All integers little-endian. See `docs/ondisk_format.md`.
+//!
+//! `durable` lets recovery tell bit rot from a torn write: damage at an offset that a
+//! later valid record says was already durable cannot be a torn write.
 
-pub(crate) const HEADER_LEN: usize = 28;
+pub(crate) const HEADER_LEN: usize = 36;
 pub(crate) const KIND_PUT: u8 = 1;
 pub(crate) const KIND_DELETE: u8 = 2;
 pub(crate) const FLAG_TXN_END: u8 = 1;
@@ -28,6 +32,7 @@ pub(crate) struct RecordHeader {
     pub flags: u8,
     pub doc_id: u64,
     pub version: u64,
+    pub durable: u64,
 }
 
 impl RecordHeader {
@@ -48,6 +53,7 @@ pub(crate) fn encode(
     buf: &mut Vec<u8>,
     doc_id: u64,
     version: u64,
+    durable: u64,
     payload: Option<&[u8]>,
     txn_end: bool,
 ) {
@@ -63,6 +69,7 @@ pub(crate) fn encode(
     buf.extend_from_slice(&[0u8; 2]);
     buf.extend_from_slice(&doc_id.to_le_bytes());
     buf.extend_from_slice(&version.to_le_bytes());
+    buf.extend_from_slice(&durable.to_le_bytes());
     buf.extend_from_slice(data);
     let crc = crc32fast::hash(&buf[start + 4..]);
     buf[start..start + 4].copy_from_slice(&crc.to_le_bytes());
@@ -81,6 +88,7 @@ pub(crate) fn decode_header(b: &[u8]) -> Option<RecordHeader> {
         flags: b[9],
         doc_id: u64::from_le_bytes(b[12..20].try_into().ok()?),
         version: u64::from_le_bytes(b[20..28].try_into().ok()?),
+        durable: u64::from_le_bytes(b[28..36].try_into().ok()?),
     };
     let plausible = (h.kind == KIND_PUT || (h.kind == KIND_DELETE && h.len == 0))
         && h.flags & !FLAG_TXN_END == 0
@@ -103,9 +111,12 @@ mod tests {
     #[test]
     fn round_trip_and_every_bit_flip_is_detected() {
         let mut buf = Vec::new();
-        encode(&mut buf, 42, 7, Some(b"hello"), true);
+        encode(&mut buf, 42, 7, 4096, Some(b"hello"), true);
         let h = decode_header(&buf).unwrap();
-        assert_eq!((h.doc_id, h.version, h.len, h.kind), (42, 7, 5, KIND_PUT));
+        assert_eq!(
+            (h.doc_id, h.version, h.len, h.kind, h.durable),
+            (42, 7, 5, KIND_PUT, 4096)
+        );
         assert!(h.is_txn_end());
         assert!(verify(&buf, &h));
         for bit in 0..buf.len() * 8 {
@@ -119,7 +130,7 @@ mod tests {
     #[test]
     fn tombstone_has_no_payload() {
         let mut buf = Vec::new();
-        encode(&mut buf, 1, 2, None, false);
+        encode(&mut buf, 1, 2, 0, None, false);
         let h = decode_header(&buf).unwrap();
         assert!(h.is_delete() && !h.is_txn_end());
         assert_eq!(buf.len(), HEADER_LEN);

@@ -8,8 +8,9 @@
 //! Only the tail segment (the newest one written by commits) can legitimately end in a torn
 //! write: every other segment was fsynced before a newer one was started, and compaction
 //! outputs are renamed into place only once complete. A bad record in the tail is treated as
-//! a torn write, and cut off, only when no valid record follows it; anything else is
-//! reported as `Corruption`.
+//! a torn write, and cut off with everything after it, unless a later valid record says the
+//! bad bytes had already been fsynced when it was written (each record carries the durable
+//! length of its segment); then it is reported as `Corruption`.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
@@ -111,11 +112,13 @@ pub(crate) fn recover<F: FileSystem>(fs: &F, dir: &Path, index: &Index<F>) -> Re
     let obsolete: HashSet<u64> = ckpt.obsolete.iter().copied().collect();
     let mut segments = BTreeMap::new();
     let newest = seqs.last().copied();
+    let mut removed = false;
     for seq in seqs {
         let path = dir.join(segment_name(seq));
         if obsolete.contains(&seq) {
             fs.remove_file(&path)
                 .map_err(io(format!("removing {}", path.display())))?;
+            removed = true;
             continue;
         }
         let seg = match Segment::open(fs, &path, seq) {
@@ -134,11 +137,17 @@ pub(crate) fn recover<F: FileSystem>(fs: &F, dir: &Path, index: &Index<F>) -> Re
                 }
                 fs.remove_file(&path)
                     .map_err(io(format!("removing {}", path.display())))?;
+                removed = true;
                 continue;
             }
             Err(e) => return Err(e),
         };
         segments.insert(seq, Arc::new(seg));
+    }
+    if removed {
+        // Durably gone before any new checkpoint (which no longer lists them) is written.
+        fs.sync_dir(dir)
+            .map_err(io(format!("syncing {}", dir.display())))?;
     }
 
     let mut covered: BTreeMap<u64, u64> = BTreeMap::new();
@@ -210,9 +219,7 @@ pub(crate) fn recover<F: FileSystem>(fs: &F, dir: &Path, index: &Index<F>) -> Re
         _ => {
             let path = dir.join(segment_name(next_seq));
             let seg = Arc::new(Segment::create(fs, &path, next_seq, false)?);
-            seg.file
-                .sync_data()
-                .map_err(io(format!("syncing {}", path.display())))?;
+            seg.sync_to(SEGMENT_HEADER_LEN)?;
             fs.sync_dir(dir)
                 .map_err(io(format!("syncing {}", dir.display())))?;
             segments.insert(next_seq, Arc::clone(&seg));
@@ -317,6 +324,8 @@ fn replay_segment<F: FileSystem>(
             .set_len(txn_start)
             .and_then(|_| seg.file.sync_data())
             .map_err(|e| Error::io(format!("truncating torn tail of {}", seg.path.display()), e))?;
+        seg.durable
+            .store(txn_start, std::sync::atomic::Ordering::Release);
     }
     Ok(Replayed {
         end: txn_start,
@@ -325,16 +334,21 @@ fn replay_segment<F: FileSystem>(
     })
 }
 
-/// Whether a complete, valid record starts anywhere after `bad` (so the damage at `bad` is
-/// corruption in the middle of the log, not a torn final write).
+/// Whether a valid record after `bad` proves that the bytes at `bad` had been fsynced
+/// before it was written (its `durable` field reaches past `bad`). Then the damage at `bad`
+/// is corruption of durable data, not a torn write: a torn write can only hit bytes that
+/// were never fsynced, and the file system may persist such pages in any order, so valid
+/// records after a tear do not by themselves prove corruption.
 fn valid_record_after<H: FileHandle>(
     reader: &mut ChunkReader<'_, H>,
     bad: u64,
 ) -> std::io::Result<bool> {
     let mut p = bad + 1;
     while p + HEADER_LEN as u64 <= reader.len {
-        if reader.record(p)?.is_some() {
-            return Ok(true);
+        if let Some(h) = reader.record(p)? {
+            if h.durable > bad {
+                return Ok(true);
+            }
         }
         p += 1;
     }

@@ -11,6 +11,7 @@
 //! ```
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::record::{self, RecordHeader, HEADER_LEN};
 use crate::error::{Error, Result};
@@ -38,6 +39,8 @@ pub(crate) struct Segment<F: FileSystem> {
     pub path: PathBuf,
     pub file: F::File,
     pub compacted: bool,
+    /// Bytes of this file known to be durable (fsynced); written into each new record.
+    pub durable: AtomicU64,
 }
 
 fn encode_header(seq: u64, compacted: bool) -> [u8; SEGMENT_HEADER_LEN as usize] {
@@ -66,6 +69,7 @@ impl<F: FileSystem> Segment<F> {
             path: path.to_path_buf(),
             file,
             compacted,
+            durable: AtomicU64::new(0),
         })
     }
 
@@ -115,12 +119,26 @@ impl<F: FileSystem> Segment<F> {
                 "segment header does not match its file name",
             ));
         }
+        // Whatever an earlier process left is durable, or recovery has dealt with it.
+        let durable = file
+            .size()
+            .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
         Ok(Segment {
             seq,
             path: path.to_path_buf(),
             file,
             compacted: flags & FLAG_COMPACTED != 0,
+            durable: AtomicU64::new(durable),
         })
+    }
+
+    /// fsyncs the file and records that its first `end` bytes are durable.
+    pub(crate) fn sync_to(&self, end: u64) -> Result<()> {
+        self.file
+            .sync_data()
+            .map_err(|e| Error::io(format!("syncing {}", self.path.display()), e))?;
+        self.durable.fetch_max(end, Ordering::AcqRel);
+        Ok(())
     }
 
     /// Reads and verifies the document record at `offset`, returning its payload.

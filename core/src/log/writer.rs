@@ -42,16 +42,11 @@ impl<F: FileSystem> LogWriter<F> {
     /// be durable ahead of earlier ones) and starts a new one.
     pub(crate) fn rotate(&mut self, fs: &F, dir: &Path) -> Result<()> {
         let ctx = |what: &str, p: &Path| format!("{what} {}", p.display());
-        self.active
-            .file
-            .sync_data()
-            .map_err(|e| Error::io(ctx("syncing", &self.active.path), e))?;
+        self.active.sync_to(self.end)?;
         let seq = self.alloc_seq();
         let path = dir.join(segment_name(seq));
         let seg = Arc::new(Segment::create(fs, &path, seq, false)?);
-        seg.file
-            .sync_data()
-            .map_err(|e| Error::io(ctx("syncing", &path), e))?;
+        seg.sync_to(SEGMENT_HEADER_LEN)?;
         fs.sync_dir(dir)
             .map_err(|e| Error::io(ctx("syncing directory", dir), e))?;
         self.segments.insert(seq, Arc::clone(&seg));
