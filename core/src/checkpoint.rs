@@ -232,10 +232,7 @@ pub(crate) fn write<F: crate::fs::FileSystem>(
         CHECKPOINT_FILE,
         &ckpt.encode(),
     )
-    .map_err(|e| {
-        db.poison(&e);
-        e
-    })?;
+    .inspect_err(|e| db.poison(e))?;
     db.counters
         .since_checkpoint
         .fetch_sub(since, Ordering::Relaxed);
