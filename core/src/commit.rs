@@ -33,23 +33,33 @@ fn payload<'a>(op: &BatchOp<'a>) -> Option<&'a [u8]> {
     }
 }
 
+/// How a commit's operations are validated and its errors reported.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum CommitMode {
+    /// One plain operation: its intent (create/update/delete) is checked against the newest
+    /// state; errors are reported as they are.
+    Single,
+    /// An atomic batch: intents are checked in order; an error names the failing operation
+    /// (`Error::Batch`), even for a batch of one.
+    Batch,
+    /// A transaction that read at this version: its writes were validated against that
+    /// snapshot, so here any document changed since is a conflict.
+    Transaction { read_at: u64 },
+}
+
 impl<F: FileSystem> DbCore<F> {
     /// Commits `ops` atomically and returns the commit's version.
-    ///
-    /// `snapshot: None` validates each operation's intent (create/update/delete) against the
-    /// newest state, in order. `Some(v)` is a transaction that read at version `v`: its
-    /// writes were validated against that snapshot, so here any document changed since `v`
-    /// is a conflict.
-    pub(crate) fn commit(&self, ops: &[BatchOp<'_>], snapshot: Option<u64>) -> Result<u64> {
-        let wrap = |i: usize, e: Error| {
-            if ops.len() == 1 || snapshot.is_some() {
-                e
-            } else {
-                Error::Batch {
-                    index: i,
-                    source: Box::new(e),
-                }
-            }
+    pub(crate) fn commit(&self, ops: &[BatchOp<'_>], mode: CommitMode) -> Result<u64> {
+        let snapshot = match mode {
+            CommitMode::Transaction { read_at } => Some(read_at),
+            _ => None,
+        };
+        let wrap = |i: usize, e: Error| match mode {
+            CommitMode::Batch => Error::Batch {
+                index: i,
+                source: Box::new(e),
+            },
+            _ => e,
         };
         self.check_writable()?;
         let max = self.opts.max_document_size;

@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::commit::CommitMode;
 use crate::error::{Error, Result};
 use crate::fs::{FileSystem, OsFs};
 use crate::index::{Index, Version, ENTRY_BYTES, VERSION_BYTES};
@@ -338,15 +339,16 @@ impl<F: FileSystem> Database<F> {
         self.core.id
     }
 
-    fn write(&self, ops: &[BatchOp<'_>]) -> Result<u64> {
-        let version = self.core.commit(ops, None)?;
+    fn write(&self, ops: &[BatchOp<'_>], mode: CommitMode) -> Result<u64> {
+        let version = self.core.commit(ops, mode)?;
         self.store.maybe_maintain(self);
         Ok(version)
     }
 
     /// Inserts a new document. `AlreadyExists` if `id` is taken.
     pub fn create(&self, id: u64, data: &[u8]) -> Result<()> {
-        self.write(&[BatchOp::Create(id, data)]).map(drop)
+        self.write(&[BatchOp::Create(id, data)], CommitMode::Single)
+            .map(drop)
     }
 
     /// Reads the newest committed version of a document. `NotFound` if absent.
@@ -356,17 +358,20 @@ impl<F: FileSystem> Database<F> {
 
     /// Replaces a whole document. `NotFound` if absent.
     pub fn update(&self, id: u64, data: &[u8]) -> Result<()> {
-        self.write(&[BatchOp::Update(id, data)]).map(drop)
+        self.write(&[BatchOp::Update(id, data)], CommitMode::Single)
+            .map(drop)
     }
 
     /// Inserts or replaces a document.
     pub fn put(&self, id: u64, data: &[u8]) -> Result<()> {
-        self.write(&[BatchOp::Put(id, data)]).map(drop)
+        self.write(&[BatchOp::Put(id, data)], CommitMode::Single)
+            .map(drop)
     }
 
     /// Deletes a document (a tombstone is logged). `NotFound` if absent.
     pub fn delete(&self, id: u64) -> Result<()> {
-        self.write(&[BatchOp::Delete(id)]).map(drop)
+        self.write(&[BatchOp::Delete(id)], CommitMode::Single)
+            .map(drop)
     }
 
     /// Whether a document exists.
@@ -390,7 +395,7 @@ impl<F: FileSystem> Database<F> {
     /// [`Error::Batch`] with its index; [`Error::kind`] gives the underlying kind.
     /// Returns the commit's version.
     pub fn batch(&self, ops: &[BatchOp<'_>]) -> Result<u64> {
-        self.write(ops)
+        self.write(ops, CommitMode::Batch)
     }
 
     /// Starts a transaction reading from a snapshot of the current state.

@@ -8,6 +8,7 @@
 
 use std::collections::BTreeMap;
 
+use crate::commit::CommitMode;
 use crate::db::{BatchOp, Database};
 use crate::error::{Error, Result};
 use crate::fs::{FileSystem, OsFs};
@@ -141,7 +142,12 @@ impl<F: FileSystem> Transaction<F> {
             self.guard.db.core.check_open()?;
             return Ok(self.guard.at);
         }
-        let version = self.guard.db.core.commit(&ops, Some(self.guard.at))?;
+        let version = self.guard.db.core.commit(
+            &ops,
+            CommitMode::Transaction {
+                read_at: self.guard.at,
+            },
+        )?;
         self.guard.db.store.maybe_maintain(&self.guard.db);
         Ok(version)
     }

@@ -115,6 +115,17 @@ fn batch_is_all_or_nothing_and_reports_the_failing_op() {
     );
     assert!(!db.contains(30).unwrap());
     db.batch(&[]).unwrap();
+    let err = db.batch(&[BatchOp::Delete(12345)]).unwrap_err();
+    assert_eq!(
+        (err.kind(), err.batch_index()),
+        (ErrorKind::NotFound, Some(0)),
+        "even a batch of one"
+    );
+    assert_eq!(
+        db.delete(12345).unwrap_err().batch_index(),
+        None,
+        "plain operations are not batches"
+    );
 }
 
 #[test]

@@ -174,9 +174,7 @@ fn run(steps: Vec<Step>) {
                     (Ok(_), None) => model = next,
                     (Err(e), Some((i, kind))) => {
                         assert_eq!(e.kind(), kind);
-                        if ops.len() > 1 {
-                            assert_eq!(e.batch_index(), Some(i));
-                        }
+                        assert_eq!(e.batch_index(), Some(i), "a batch names its failing op");
                     }
                     (got, want) => panic!("batch {ops:?}: got {got:?}, want error {want:?}"),
                 }

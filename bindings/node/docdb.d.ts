@@ -1,0 +1,90 @@
+// Types of the public entry point (docdb.js). The native classes are declared in the
+// generated index.d.ts; the helpers added by docdb.js are merged into them below.
+import type { DocId } from './index'
+
+export {
+  open,
+  openAsync,
+  version,
+  Store,
+  Database,
+  Transaction,
+  Snapshot,
+  SnapshotScan,
+  DocId,
+  BatchOp,
+  OpenOptions,
+  DbInfo,
+  DbStats,
+  StoreStats,
+} from './index'
+
+/** The stable `code` of a DocDBError (docs/errors.md). */
+export type ErrorCode =
+  | 'NOT_FOUND'
+  | 'ALREADY_EXISTS'
+  | 'CONFLICT'
+  | 'MEMORY_LIMIT'
+  | 'PAYLOAD_TOO_LARGE'
+  | 'INVALID_NAME'
+  | 'INVALID_ARGUMENT'
+  | 'LOCKED'
+  | 'CLOSED'
+  | 'CORRUPTION'
+  | 'POISONED'
+  | 'UNSUPPORTED_VERSION'
+  | 'IO'
+  | 'INTERNAL'
+
+/** Every ErrorCode. */
+export declare const ERROR_CODES: readonly ErrorCode[]
+
+/** An error reported by the DocDB engine. Wrong argument types are TypeError instead. */
+export declare class DocDBError extends Error {
+  constructor(message: string, code: ErrorCode, batchIndex?: number | null)
+  readonly name: 'DocDBError'
+  readonly code: ErrorCode
+  /** For a failed `batch()`: the position of the operation that failed. */
+  readonly batchIndex?: number
+}
+
+declare module './index' {
+  interface Database {
+    /** Same as `len()`. */
+    count(): number
+    /** `create(id, Buffer.from(JSON.stringify(value)))`. */
+    createJSON(id: DocId, value: unknown): void
+    /** `JSON.parse` of `read(id)`; the type parameter is not checked at run time. */
+    readJSON<T = unknown>(id: DocId): T
+    updateJSON(id: DocId, value: unknown): void
+    putJSON(id: DocId, value: unknown): void
+    createJSONAsync(id: DocId, value: unknown): Promise<void>
+    readJSONAsync<T = unknown>(id: DocId): Promise<T>
+    updateJSONAsync(id: DocId, value: unknown): Promise<void>
+    putJSONAsync(id: DocId, value: unknown): Promise<void>
+    /**
+     * Runs `fn(tx)` in a transaction: commits when it returns (or its promise resolves),
+     * rolls back and rethrows when it throws (or its promise rejects). A commit that loses
+     * a write-write race throws `CONFLICT`.
+     */
+    transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>
+    transaction<T>(fn: (tx: Transaction) => T): T
+  }
+
+  interface Transaction {
+    readJSON<T = unknown>(id: DocId): T
+    createJSON(id: DocId, value: unknown): void
+    updateJSON(id: DocId, value: unknown): void
+    putJSON(id: DocId, value: unknown): void
+  }
+
+  interface Snapshot {
+    /** Same as `len()`. */
+    count(): number
+    readJSON<T = unknown>(id: DocId): T
+    readJSONAsync<T = unknown>(id: DocId): Promise<T>
+    /** `[id, data]` pairs in ascending id order. */
+    [Symbol.iterator](): Generator<[bigint, Buffer], void, undefined>
+    entries(): Generator<[bigint, Buffer], void, undefined>
+  }
+}

@@ -1,0 +1,311 @@
+//! Checks and converts JavaScript arguments. Every parameter that a caller can get wrong
+//! arrives as `Unknown` and is converted here, so that a wrong type is always a `TypeError`
+//! and a bad value a `RangeError` (napi's automatic conversion would throw a plain `Error`).
+
+use docdb_core::{BatchOp, Options, Sync};
+use napi::bindgen_prelude::{Array, BigInt, Object, Uint8Array, Unknown};
+use napi::{Env, JsValue, Result, ValueType};
+
+use crate::error::{range_error, type_error};
+
+/// `Number.MAX_SAFE_INTEGER`.
+const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
+
+/// A document id: a `bigint` in `[0, 2^64)` or a non-negative safe-integer `number`.
+pub fn doc_id(env: &Env, value: &Unknown, what: &str) -> Result<u64> {
+    match value.get_type()? {
+        ValueType::BigInt => {
+            // SAFETY: the value is a live bigint of this call's scope (checked just above).
+            let big: BigInt = unsafe { value.cast()? };
+            let (negative, id, lossless) = big.get_u64();
+            if negative || !lossless {
+                return Err(range_error(
+                    env,
+                    format!("{what} must be in [0, 2^64), got a bigint outside that range"),
+                ));
+            }
+            Ok(id)
+        }
+        ValueType::Number => {
+            // SAFETY: the value is a live number of this call's scope (checked just above).
+            let n: f64 = unsafe { value.cast()? };
+            if !(n.is_finite() && n.fract() == 0.0 && (0.0..=MAX_SAFE_INTEGER).contains(&n)) {
+                return Err(range_error(
+                    env,
+                    format!("{what} must be a non-negative safe integer (or a bigint), got {n}"),
+                ));
+            }
+            Ok(n as u64)
+        }
+        other => Err(type_error(
+            env,
+            format!(
+                "{what} must be a bigint or a non-negative integer number, got {}",
+                type_name(other)
+            ),
+        )),
+    }
+}
+
+/// How a call uses the document bytes it is given.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Call {
+    /// The engine runs before the call returns: JavaScript cannot touch the memory
+    /// meanwhile, so the bytes are used in place (no copy).
+    Sync,
+    /// The engine runs on the libuv pool while JavaScript keeps running and could modify
+    /// the buffer: the bytes are copied first, so a write never sees a half-changed buffer.
+    Async,
+}
+
+/// Document bytes handed to the engine.
+pub enum Bytes {
+    InPlace(Uint8Array),
+    Copied(Vec<u8>),
+}
+
+impl std::ops::Deref for Bytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            Bytes::InPlace(a) => a,
+            Bytes::Copied(v) => v,
+        }
+    }
+}
+
+/// Document bytes: a `Buffer` or any `Uint8Array` (a view's offset and length are honoured).
+pub fn data(env: &Env, value: &Unknown, what: &str, call: Call) -> Result<Bytes> {
+    let wrong = || {
+        type_error(
+            env,
+            format!(
+                "{what} must be a Buffer or Uint8Array, got {}",
+                describe(value)
+            ),
+        )
+    };
+    if value.get_type()? != ValueType::Object || !value.is_typedarray()? {
+        return Err(wrong());
+    }
+    // SAFETY: the value is a live typed array of this call's scope; the conversion itself
+    // checks that its element type is `uint8`.
+    let array = unsafe { value.cast::<Uint8Array>() }.map_err(|_| wrong())?;
+    Ok(match call {
+        Call::Sync => Bytes::InPlace(array),
+        Call::Async => Bytes::Copied(array.to_vec()),
+    })
+}
+
+/// A database name (its format is checked by the engine: `INVALID_NAME`).
+pub fn name(env: &Env, value: &Unknown) -> Result<String> {
+    string(env, value, "name")
+}
+
+fn string(env: &Env, value: &Unknown, what: &str) -> Result<String> {
+    if value.get_type()? != ValueType::String {
+        return Err(type_error(
+            env,
+            format!("{what} must be a string, got {}", describe(value)),
+        ));
+    }
+    // SAFETY: the value is a live string of this call's scope (checked just above).
+    unsafe { value.cast::<String>() }
+}
+
+fn boolean(env: &Env, value: &Unknown, what: &str) -> Result<bool> {
+    if value.get_type()? != ValueType::Boolean {
+        return Err(type_error(
+            env,
+            format!("{what} must be a boolean, got {}", describe(value)),
+        ));
+    }
+    // SAFETY: the value is a live boolean of this call's scope (checked just above).
+    unsafe { value.cast::<bool>() }
+}
+
+fn number(env: &Env, value: &Unknown, what: &str) -> Result<f64> {
+    if value.get_type()? != ValueType::Number {
+        return Err(type_error(
+            env,
+            format!("{what} must be a number, got {}", describe(value)),
+        ));
+    }
+    // SAFETY: the value is a live number of this call's scope (checked just above).
+    unsafe { value.cast::<f64>() }
+}
+
+/// A size or count option: a non-negative safe integer.
+fn integer(env: &Env, value: &Unknown, what: &str) -> Result<u64> {
+    let n = number(env, value, what)?;
+    if !(n.is_finite() && n.fract() == 0.0 && (0.0..=MAX_SAFE_INTEGER).contains(&n)) {
+        return Err(range_error(
+            env,
+            format!("{what} must be a non-negative safe integer, got {n}"),
+        ));
+    }
+    Ok(n as u64)
+}
+
+fn object<'e>(env: &Env, value: &Unknown<'e>, what: &str) -> Result<Object<'e>> {
+    if value.get_type()? != ValueType::Object || value.is_array()? {
+        return Err(type_error(
+            env,
+            format!("{what} must be an object, got {}", describe(value)),
+        ));
+    }
+    // SAFETY: the value is a live object of this call's scope (checked just above).
+    unsafe { value.cast::<Object>() }
+}
+
+fn is_nullish(value: &Unknown) -> Result<bool> {
+    Ok(matches!(
+        value.get_type()?,
+        ValueType::Undefined | ValueType::Null
+    ))
+}
+
+/// `open(path, options)`: every key is optional; unknown keys are a `TypeError` so that a
+/// misspelt option is not silently ignored. Ranges are checked by the engine
+/// (`INVALID_ARGUMENT`).
+pub fn options(env: &Env, value: Option<&Unknown>) -> Result<Options> {
+    let mut opts = Options::default();
+    let Some(value) = value else { return Ok(opts) };
+    if is_nullish(value)? {
+        return Ok(opts);
+    }
+    let obj = object(env, value, "options")?;
+    for key in Object::keys(&obj)? {
+        let Some(v) = obj.get::<Unknown>(&key)? else {
+            continue;
+        };
+        if v.get_type()? == ValueType::Undefined {
+            continue;
+        }
+        let what = format!("options.{key}");
+        match key.as_str() {
+            "sync" => {
+                opts.sync = match string(env, &v, &what)?.as_str() {
+                    "full" => Sync::Full,
+                    "normal" => Sync::Normal,
+                    other => {
+                        return Err(range_error(
+                            env,
+                            format!("{what} must be 'full' or 'normal', got '{other}'"),
+                        ))
+                    }
+                }
+            }
+            "maxDocumentSize" => opts.max_document_size = integer(env, &v, &what)?,
+            "memoryLimit" => opts.memory_limit = integer(env, &v, &what)?,
+            "dbMemoryLimit" => opts.db_memory_limit = integer(env, &v, &what)?,
+            "segmentSize" => opts.segment_size = integer(env, &v, &what)?,
+            "compactionMinDeadBytes" => opts.compaction_min_dead_bytes = integer(env, &v, &what)?,
+            "compactionDeadRatio" => opts.compaction_dead_ratio = number(env, &v, &what)?,
+            "autoCompact" => opts.auto_compact = boolean(env, &v, &what)?,
+            "checkpointBytes" => opts.checkpoint_bytes = integer(env, &v, &what)?,
+            "indexShards" => {
+                opts.index_shards = usize::try_from(integer(env, &v, &what)?)
+                    .map_err(|_| range_error(env, format!("{what} is too large")))?
+            }
+            _ => return Err(type_error(env, format!("unknown option '{key}'"))),
+        }
+    }
+    Ok(opts)
+}
+
+/// One operation of a batch, holding its data until the engine has copied it.
+pub enum OwnedOp {
+    Create(u64, Bytes),
+    Update(u64, Bytes),
+    Put(u64, Bytes),
+    Delete(u64),
+}
+
+impl OwnedOp {
+    pub fn as_op(&self) -> BatchOp<'_> {
+        match self {
+            OwnedOp::Create(id, d) => BatchOp::Create(*id, d),
+            OwnedOp::Update(id, d) => BatchOp::Update(*id, d),
+            OwnedOp::Put(id, d) => BatchOp::Put(*id, d),
+            OwnedOp::Delete(id) => BatchOp::Delete(*id),
+        }
+    }
+}
+
+/// `batch(ops)`: an array of `{ op: 'create' | 'update' | 'put', id, data }` and
+/// `{ op: 'delete', id }`.
+pub fn batch_ops(env: &Env, value: &Unknown, call: Call) -> Result<Vec<OwnedOp>> {
+    if value.get_type()? != ValueType::Object || !value.is_array()? {
+        return Err(type_error(
+            env,
+            format!("ops must be an array, got {}", describe(value)),
+        ));
+    }
+    // SAFETY: the value is a live array of this call's scope (checked just above).
+    let array: Array = unsafe { value.cast()? };
+    let mut ops = Vec::with_capacity(array.len() as usize);
+    for i in 0..array.len() {
+        let what = format!("ops[{i}]");
+        let Some(item) = array.get::<Unknown>(i)? else {
+            return Err(type_error(
+                env,
+                format!("{what} must be an object, got undefined"),
+            ));
+        };
+        let obj = object(env, &item, &what)?;
+        let field = |name: &str| -> Result<Unknown> {
+            obj.get::<Unknown>(name)?
+                .ok_or_else(|| type_error(env, format!("{what}.{name} is missing")))
+        };
+        let kind = string(env, &field("op")?, &format!("{what}.op"))?;
+        let id = doc_id(env, &field("id")?, &format!("{what}.id"))?;
+        let data = |env: &Env| data(env, &field("data")?, &format!("{what}.data"), call);
+        ops.push(match kind.as_str() {
+            "create" => OwnedOp::Create(id, data(env)?),
+            "update" => OwnedOp::Update(id, data(env)?),
+            "put" => OwnedOp::Put(id, data(env)?),
+            "delete" => OwnedOp::Delete(id),
+            other => {
+                return Err(range_error(
+                    env,
+                    format!(
+                        "{what}.op must be 'create', 'update', 'put' or 'delete', got '{other}'"
+                    ),
+                ))
+            }
+        });
+    }
+    Ok(ops)
+}
+
+fn type_name(t: ValueType) -> &'static str {
+    match t {
+        ValueType::Undefined => "undefined",
+        ValueType::Null => "null",
+        ValueType::Boolean => "boolean",
+        ValueType::Number => "number",
+        ValueType::String => "string",
+        ValueType::Symbol => "symbol",
+        ValueType::Object => "object",
+        ValueType::Function => "function",
+        ValueType::External => "external",
+        ValueType::BigInt => "bigint",
+        _ => "unknown",
+    }
+}
+
+fn describe(value: &Unknown) -> &'static str {
+    match value.get_type() {
+        Ok(ValueType::Object) if value.is_array().unwrap_or(false) => "an array",
+        Ok(ValueType::Object) if value.is_typedarray().unwrap_or(false) => "another typed array",
+        Ok(t) => type_name(t),
+        Err(_) => "unknown",
+    }
+}
+
+/// A data directory path.
+pub fn path(env: &Env, value: &Unknown) -> Result<std::path::PathBuf> {
+    string(env, value, "path").map(std::path::PathBuf::from)
+}

@@ -1,0 +1,202 @@
+//! `Store`: an open data directory.
+
+use napi::bindgen_prelude::{AsyncTask, Unknown};
+use napi::{Env, Result};
+use napi_derive::napi;
+
+use crate::args;
+use crate::database::Database;
+use crate::stats::{DbInfo, StoreStats};
+use crate::task::Job;
+
+/// An open data directory holding named databases. Create it with `open()`.
+///
+/// `close()` checkpoints every database and releases the directory lock; afterwards every
+/// call on the store or its databases, transactions and snapshots throws `CLOSED`.
+#[napi]
+pub struct Store {
+    inner: docdb_core::Store,
+}
+
+impl Store {
+    pub fn new(inner: docdb_core::Store) -> Self {
+        Store { inner }
+    }
+
+    fn db_job(
+        &self,
+        env: &Env,
+        name: Unknown,
+        f: fn(&docdb_core::Store, &str) -> docdb_core::Result<docdb_core::Database>,
+    ) -> Result<Job<Database>> {
+        let name = args::name(env, &name)?;
+        let store = self.inner.clone();
+        Ok(Job::new(move || f(&store, &name).map(Database::new)))
+    }
+
+    fn drop_job(&self, env: &Env, name: Unknown) -> Result<Job<()>> {
+        let name = args::name(env, &name)?;
+        let store = self.inner.clone();
+        Ok(Job::new(move || store.drop_db(&name)))
+    }
+
+    fn job<T, F>(&self, f: F) -> Job<T>
+    where
+        T: napi::bindgen_prelude::ToNapiValue + napi::bindgen_prelude::TypeName + Send + 'static,
+        F: FnOnce(&docdb_core::Store) -> docdb_core::Result<T> + Send + 'static,
+    {
+        let store = self.inner.clone();
+        Job::new(move || f(&store))
+    }
+}
+
+#[napi]
+impl Store {
+    /// Creates a database. Throws `ALREADY_EXISTS` if the name is taken, `INVALID_NAME` if
+    /// it is not 1 to 64 characters of `[A-Za-z0-9_.-]` (not starting with `.`).
+    #[napi]
+    pub fn create_db(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] name: Unknown,
+    ) -> Result<Database> {
+        self.db_job(&env, name, docdb_core::Store::create_db)?
+            .run(env)
+    }
+
+    #[napi(ts_return_type = "Promise<Database>")]
+    pub fn create_db_async(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] name: Unknown,
+    ) -> Result<AsyncTask<Job<Database>>> {
+        Ok(self
+            .db_job(&env, name, docdb_core::Store::create_db)?
+            .spawn())
+    }
+
+    /// Opens an existing database (loading it on first use). Throws `NOT_FOUND`.
+    #[napi]
+    pub fn open_db(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] name: Unknown,
+    ) -> Result<Database> {
+        self.db_job(&env, name, docdb_core::Store::open_db)?
+            .run(env)
+    }
+
+    #[napi(ts_return_type = "Promise<Database>")]
+    pub fn open_db_async(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] name: Unknown,
+    ) -> Result<AsyncTask<Job<Database>>> {
+        Ok(self.db_job(&env, name, docdb_core::Store::open_db)?.spawn())
+    }
+
+    /// Opens a database, creating it first if it does not exist.
+    #[napi]
+    pub fn open_or_create_db(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] name: Unknown,
+    ) -> Result<Database> {
+        self.db_job(&env, name, docdb_core::Store::open_or_create_db)?
+            .run(env)
+    }
+
+    #[napi(ts_return_type = "Promise<Database>")]
+    pub fn open_or_create_db_async(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] name: Unknown,
+    ) -> Result<AsyncTask<Job<Database>>> {
+        Ok(self
+            .db_job(&env, name, docdb_core::Store::open_or_create_db)?
+            .spawn())
+    }
+
+    /// Drops a database and deletes its files; its open handles throw `CLOSED` from then
+    /// on. Throws `NOT_FOUND` if it does not exist.
+    #[napi]
+    pub fn drop_db(&self, env: Env, #[napi(ts_arg_type = "string")] name: Unknown) -> Result<()> {
+        self.drop_job(&env, name)?.run(env)
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn drop_db_async(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] name: Unknown,
+    ) -> Result<AsyncTask<Job<()>>> {
+        Ok(self.drop_job(&env, name)?.spawn())
+    }
+
+    /// The databases of the store (not dropped), by id.
+    #[napi]
+    pub fn list_dbs(&self, env: Env) -> Result<Vec<DbInfo>> {
+        self.job(|s| {
+            Ok(s.list_dbs()?
+                .into_iter()
+                .map(|d| DbInfo {
+                    id: d.id as f64,
+                    name: d.name,
+                })
+                .collect::<Vec<_>>())
+        })
+        .run(env)
+    }
+
+    /// Statistics of the store and of each database loaded by this process.
+    #[napi]
+    pub fn stats(&self, env: Env) -> Result<StoreStats> {
+        self.job(|s| s.stats().map(StoreStats::from)).run(env)
+    }
+
+    /// Writes a checkpoint of every open database (bounds the next open's replay).
+    #[napi]
+    pub fn checkpoint(&self, env: Env) -> Result<()> {
+        self.job(docdb_core::Store::checkpoint).run(env)
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn checkpoint_async(&self) -> AsyncTask<Job<()>> {
+        self.job(docdb_core::Store::checkpoint).spawn()
+    }
+
+    /// fsyncs every open database's log (useful with `sync: 'normal'`).
+    #[napi]
+    pub fn sync(&self, env: Env) -> Result<()> {
+        self.job(docdb_core::Store::sync).run(env)
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn sync_async(&self) -> AsyncTask<Job<()>> {
+        self.job(docdb_core::Store::sync).spawn()
+    }
+
+    /// Checkpoints and syncs every database and releases the directory lock. Calling it
+    /// again does nothing.
+    #[napi]
+    pub fn close(&self, env: Env) -> Result<()> {
+        self.job(docdb_core::Store::close).run(env)
+    }
+
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn close_async(&self) -> AsyncTask<Job<()>> {
+        self.job(docdb_core::Store::close).spawn()
+    }
+
+    /// Whether `close()` was called.
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.inner.is_closed()
+    }
+
+    /// The data directory.
+    #[napi(getter)]
+    pub fn path(&self) -> String {
+        self.inner.path().to_string_lossy().into_owned()
+    }
+}

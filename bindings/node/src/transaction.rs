@@ -1,0 +1,151 @@
+//! `Transaction`: staged writes committed atomically (snapshot isolation).
+
+use napi::bindgen_prelude::{AsyncTask, Buffer, Unknown};
+use napi::{Env, Result};
+use napi_derive::napi;
+
+use crate::args::{self, Call};
+use crate::error::closed;
+use crate::task::{inline, Job};
+
+type Core = docdb_core::Transaction;
+
+/// A transaction from `Database.begin()`. It reads the snapshot taken at `begin` plus its
+/// own writes. `commit()` applies every staged write atomically or throws `CONFLICT` (and
+/// applies nothing) if another commit changed one of the written documents meanwhile.
+/// After `commit()` or `rollback()` every call throws `CLOSED`; a transaction that is
+/// garbage-collected unfinished is rolled back.
+#[napi]
+pub struct Transaction {
+    inner: Option<Core>,
+}
+
+impl Transaction {
+    pub fn new(inner: Core) -> Self {
+        Transaction { inner: Some(inner) }
+    }
+
+    fn with<T>(
+        &mut self,
+        env: &Env,
+        f: impl FnOnce(&mut Core) -> docdb_core::Result<T>,
+    ) -> Result<T> {
+        inline(env, || match self.inner.as_mut() {
+            Some(txn) => f(txn),
+            None => Err(closed("transaction (already committed or rolled back)")),
+        })
+    }
+
+    fn write(
+        &mut self,
+        env: &Env,
+        id: Unknown,
+        data: Unknown,
+        f: fn(&mut Core, u64, &[u8]) -> docdb_core::Result<()>,
+    ) -> Result<()> {
+        let id = args::doc_id(env, &id, "id")?;
+        let data = args::data(env, &data, "data", Call::Sync)?;
+        self.with(env, |txn| f(txn, id, &data))
+    }
+
+    fn commit_job(&mut self) -> Job<f64> {
+        let txn = self.inner.take();
+        Job::new(move || match txn {
+            Some(txn) => txn.commit().map(|v| v as f64),
+            None => Err(closed("transaction (already committed or rolled back)")),
+        })
+    }
+}
+
+#[napi]
+impl Transaction {
+    /// Whether the transaction can still be used (not committed or rolled back).
+    #[napi(getter)]
+    pub fn active(&self) -> bool {
+        self.inner.is_some()
+    }
+
+    /// Number of staged writes.
+    #[napi(getter)]
+    pub fn pending(&self) -> u32 {
+        self.inner
+            .as_ref()
+            .map_or(0, |t| u32::try_from(t.pending()).unwrap_or(u32::MAX))
+    }
+
+    /// Reads a document as this transaction sees it. Throws `NOT_FOUND` if absent.
+    #[napi]
+    pub fn read(&mut self, env: Env, #[napi(ts_arg_type = "DocId")] id: Unknown) -> Result<Buffer> {
+        let id = args::doc_id(&env, &id, "id")?;
+        self.with(&env, |txn| txn.read(id).map(Buffer::from))
+    }
+
+    /// Whether a document exists as this transaction sees it.
+    #[napi]
+    pub fn contains(
+        &mut self,
+        env: Env,
+        #[napi(ts_arg_type = "DocId")] id: Unknown,
+    ) -> Result<bool> {
+        let id = args::doc_id(&env, &id, "id")?;
+        self.with(&env, |txn| txn.contains(id))
+    }
+
+    /// Stages a new document. Throws `ALREADY_EXISTS` if it exists as seen here.
+    #[napi]
+    pub fn create(
+        &mut self,
+        env: Env,
+        #[napi(ts_arg_type = "DocId")] id: Unknown,
+        #[napi(ts_arg_type = "Uint8Array")] data: Unknown,
+    ) -> Result<()> {
+        self.write(&env, id, data, Core::create)
+    }
+
+    /// Stages a replacement. Throws `NOT_FOUND` if the document does not exist as seen here.
+    #[napi]
+    pub fn update(
+        &mut self,
+        env: Env,
+        #[napi(ts_arg_type = "DocId")] id: Unknown,
+        #[napi(ts_arg_type = "Uint8Array")] data: Unknown,
+    ) -> Result<()> {
+        self.write(&env, id, data, Core::update)
+    }
+
+    /// Stages an insert-or-replace.
+    #[napi]
+    pub fn put(
+        &mut self,
+        env: Env,
+        #[napi(ts_arg_type = "DocId")] id: Unknown,
+        #[napi(ts_arg_type = "Uint8Array")] data: Unknown,
+    ) -> Result<()> {
+        self.write(&env, id, data, Core::put)
+    }
+
+    /// Stages a deletion. Throws `NOT_FOUND` if the document does not exist as seen here.
+    #[napi]
+    pub fn delete(&mut self, env: Env, #[napi(ts_arg_type = "DocId")] id: Unknown) -> Result<()> {
+        let id = args::doc_id(&env, &id, "id")?;
+        self.with(&env, |txn| txn.delete(id))
+    }
+
+    /// Commits every staged write atomically; returns the commit version.
+    #[napi]
+    pub fn commit(&mut self, env: Env) -> Result<f64> {
+        self.commit_job().run(env)
+    }
+
+    /// `commit()` on the libuv pool (the durable fsync does not block the event loop).
+    #[napi(ts_return_type = "Promise<number>")]
+    pub fn commit_async(&mut self) -> AsyncTask<Job<f64>> {
+        self.commit_job().spawn()
+    }
+
+    /// Discards every staged write. Does nothing if already finished.
+    #[napi]
+    pub fn rollback(&mut self) {
+        self.inner = None;
+    }
+}

@@ -1,0 +1,284 @@
+//! `docdb.Database`: one named database of a store, and its atomic batch.
+
+use docdb_core::BatchOp;
+use pyo3::exceptions::PyTypeError;
+use pyo3::prelude::*;
+use pyo3::types::{PyList, PyString, PyTuple};
+
+use crate::convert::{data, detach, json_decode, json_encode, Data, DocId};
+use crate::error;
+use crate::snapshot::Snapshot;
+use crate::stats::DbStats;
+use crate::transaction::Transaction;
+
+/// A named database: documents are `int id -> bytes`.
+///
+/// Get one from Store.create_db/open_db/open_or_create_db. Every plain call (create, read,
+/// update, put, delete) is its own atomic, durable transaction; use batch() or
+/// transaction() to commit several writes together, and snapshot() for a consistent view.
+///
+/// Document ids are ints in 0..2**64-1: a negative or too big id raises OverflowError, a
+/// non-int TypeError. Document data is any bytes-like object (bytes, bytearray,
+/// memoryview); str raises TypeError (encode it, or use the *_json methods).
+///
+/// `len(db)` is the number of documents and `doc_id in db` tells whether one exists.
+#[pyclass(frozen, module = "docdb")]
+pub(crate) struct Database {
+    inner: docdb_core::Database,
+}
+
+impl Database {
+    pub(crate) fn new(inner: docdb_core::Database) -> Self {
+        Database { inner }
+    }
+}
+
+/// A parsed batch operation, holding its data until the batch is applied.
+enum Op<'py> {
+    Create(u64, Data<'py>),
+    Update(u64, Data<'py>),
+    Put(u64, Data<'py>),
+    Delete(u64),
+}
+
+/// Prefixes a conversion error with the operation's position, keeping its class.
+fn at_op(py: Python<'_>, index: usize, e: PyErr) -> PyErr {
+    PyErr::from_type(
+        e.get_type(py),
+        format!("batch operation #{index}: {}", e.value(py)),
+    )
+}
+
+fn parse_op<'py>(py: Python<'py>, index: usize, item: &Bound<'py, PyAny>) -> PyResult<Op<'py>> {
+    let type_err = |why: &str| PyTypeError::new_err(format!("batch operation #{index}: {why}"));
+    let items: Vec<Bound<'py, PyAny>> = if let Ok(t) = item.cast::<PyTuple>() {
+        t.iter().collect()
+    } else if let Ok(l) = item.cast::<PyList>() {
+        l.iter().collect()
+    } else {
+        return Err(type_err(
+            "expected a tuple such as ('put', doc_id, data) or ('delete', doc_id)",
+        ));
+    };
+    let Some(name) = items.first() else {
+        return Err(type_err("empty operation"));
+    };
+    let Ok(name) = name.cast::<PyString>() else {
+        return Err(type_err(
+            "the first item must be 'create', 'update', 'put' or 'delete'",
+        ));
+    };
+    let name = name.to_cow()?;
+    let name: &str = &name;
+    let arity = if name == "delete" { 2 } else { 3 };
+    let known = matches!(name, "create" | "update" | "put" | "delete");
+    if !known {
+        // An unknown name is a bad value, reported like an engine failure of that operation.
+        return Err(error::to_pyerr(
+            py,
+            docdb_core::Error::Batch {
+                index,
+                source: Box::new(docdb_core::Error::InvalidArgument(format!(
+                    "unknown batch operation {name:?} (use 'create', 'update', 'put' or 'delete')"
+                ))),
+            },
+        ));
+    }
+    if items.len() != arity {
+        return Err(type_err(&format!(
+            "{name:?} takes {} items, got {}",
+            arity,
+            items.len()
+        )));
+    }
+    let id = items[1]
+        .extract::<DocId>()
+        .map_err(|e| at_op(py, index, e))?
+        .0;
+    if name == "delete" {
+        return Ok(Op::Delete(id));
+    }
+    let d = data(&items[2]).map_err(|e| at_op(py, index, e))?;
+    Ok(match name {
+        "create" => Op::Create(id, d),
+        "update" => Op::Update(id, d),
+        _ => Op::Put(id, d),
+    })
+}
+
+#[pymethods]
+impl Database {
+    /// The database's name.
+    #[getter]
+    fn name(&self) -> &str {
+        self.inner.name()
+    }
+
+    /// The database's catalog id (never reused, even after a drop).
+    #[getter]
+    fn id(&self) -> u64 {
+        self.inner.id()
+    }
+
+    /// Inserts a new document. AlreadyExistsError if `doc_id` is taken.
+    fn create(&self, py: Python<'_>, doc_id: DocId, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let d = crate::convert::data(data)?;
+        let (db, bytes) = (&self.inner, d.as_slice());
+        detach(py, || db.create(doc_id.0, bytes))
+    }
+
+    /// Returns the newest committed version of a document, as bytes. NotFoundError (also a
+    /// KeyError) if it does not exist.
+    fn read<'py>(&self, py: Python<'py>, doc_id: DocId) -> PyResult<Bound<'py, PyAny>> {
+        let db = &self.inner;
+        let v = detach(py, || db.read(doc_id.0))?;
+        Ok(pyo3::types::PyBytes::new(py, &v).into_any())
+    }
+
+    /// Replaces a whole document. NotFoundError if it does not exist.
+    fn update(&self, py: Python<'_>, doc_id: DocId, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let d = crate::convert::data(data)?;
+        let (db, bytes) = (&self.inner, d.as_slice());
+        detach(py, || db.update(doc_id.0, bytes))
+    }
+
+    /// Inserts or replaces a document.
+    fn put(&self, py: Python<'_>, doc_id: DocId, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        let d = crate::convert::data(data)?;
+        let (db, bytes) = (&self.inner, d.as_slice());
+        detach(py, || db.put(doc_id.0, bytes))
+    }
+
+    /// Deletes a document. NotFoundError if it does not exist.
+    fn delete(&self, py: Python<'_>, doc_id: DocId) -> PyResult<()> {
+        let db = &self.inner;
+        detach(py, || db.delete(doc_id.0))
+    }
+
+    /// Whether a document exists (the same as `doc_id in db`).
+    fn contains(&self, py: Python<'_>, doc_id: DocId) -> PyResult<bool> {
+        let db = &self.inner;
+        detach(py, || db.contains(doc_id.0))
+    }
+
+    /// Inserts a new document holding `value` encoded as compact UTF-8 JSON.
+    /// AlreadyExistsError if `doc_id` is taken; TypeError/ValueError if `value` is not
+    /// JSON-serialisable (NaN and infinities are refused).
+    fn create_json(&self, py: Python<'_>, doc_id: DocId, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let d = json_encode(value)?;
+        let (db, bytes) = (&self.inner, d.as_slice());
+        detach(py, || db.create(doc_id.0, bytes))
+    }
+
+    /// Reads a document and decodes it as JSON. NotFoundError if it does not exist;
+    /// ValueError (json.JSONDecodeError) if it is not JSON.
+    fn read_json<'py>(&self, py: Python<'py>, doc_id: DocId) -> PyResult<Bound<'py, PyAny>> {
+        let db = &self.inner;
+        let v = detach(py, || db.read(doc_id.0))?;
+        json_decode(py, &v)
+    }
+
+    /// Replaces a document with `value` encoded as JSON. NotFoundError if it does not exist.
+    fn update_json(&self, py: Python<'_>, doc_id: DocId, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let d = json_encode(value)?;
+        let (db, bytes) = (&self.inner, d.as_slice());
+        detach(py, || db.update(doc_id.0, bytes))
+    }
+
+    /// Inserts or replaces a document with `value` encoded as JSON.
+    fn put_json(&self, py: Python<'_>, doc_id: DocId, value: &Bound<'_, PyAny>) -> PyResult<()> {
+        let d = json_encode(value)?;
+        let (db, bytes) = (&self.inner, d.as_slice());
+        detach(py, || db.put(doc_id.0, bytes))
+    }
+
+    /// Applies several writes atomically, in order, as one transaction, and returns the
+    /// commit version: either every operation takes effect or none does.
+    ///
+    /// `ops` is an iterable of tuples:
+    ///     ("create", doc_id, data)   insert; AlreadyExistsError if the id is taken
+    ///     ("update", doc_id, data)   replace; NotFoundError if absent
+    ///     ("put", doc_id, data)      insert or replace
+    ///     ("delete", doc_id)         remove; NotFoundError if absent
+    /// A failing operation raises the mapped error with `.batch_index` set to its position;
+    /// an unknown operation name raises InvalidArgumentError (with `.batch_index`), a
+    /// malformed tuple TypeError.
+    fn batch(&self, py: Python<'_>, ops: &Bound<'_, PyAny>) -> PyResult<u64> {
+        let mut parsed = Vec::new();
+        for (i, item) in ops.try_iter()?.enumerate() {
+            parsed.push(parse_op(py, i, &item?)?);
+        }
+        let batch: Vec<BatchOp<'_>> = parsed
+            .iter()
+            .map(|op| match op {
+                Op::Create(id, d) => BatchOp::Create(*id, d.as_slice()),
+                Op::Update(id, d) => BatchOp::Update(*id, d.as_slice()),
+                Op::Put(id, d) => BatchOp::Put(*id, d.as_slice()),
+                Op::Delete(id) => BatchOp::Delete(*id),
+            })
+            .collect();
+        let db = &self.inner;
+        detach(py, || db.batch(&batch))
+    }
+
+    /// Starts a transaction that reads from a snapshot taken now plus its own writes.
+    ///
+    /// Use it as a context manager: `with db.transaction() as tx:` commits when the block
+    /// ends normally and rolls back when it raises. A commit raises ConflictError (and
+    /// applies nothing) if another commit changed a document this transaction writes after
+    /// it began.
+    fn transaction(&self, py: Python<'_>) -> PyResult<Transaction> {
+        let db = &self.inner;
+        detach(py, || db.begin()).map(Transaction::new)
+    }
+
+    /// A read-only, consistent view of the database as it is now (a context manager; close
+    /// it, or leave the `with` block, to release the versions it keeps alive).
+    fn snapshot(&self, py: Python<'_>) -> PyResult<Snapshot> {
+        let db = &self.inner;
+        detach(py, || db.snapshot()).map(Snapshot::new)
+    }
+
+    /// Rewrites the live documents into new log segments and deletes the old ones; returns
+    /// the number of bytes reclaimed. Reads and writes continue meanwhile.
+    fn compact(&self, py: Python<'_>) -> PyResult<u64> {
+        let db = &self.inner;
+        detach(py, || db.compact())
+    }
+
+    /// Writes a checkpoint so that the next open replays only the log that follows it.
+    fn checkpoint(&self, py: Python<'_>) -> PyResult<()> {
+        let db = &self.inner;
+        detach(py, || db.checkpoint())
+    }
+
+    /// fsyncs the log: every commit made so far becomes durable (useful with sync="normal").
+    fn sync(&self, py: Python<'_>) -> PyResult<()> {
+        let db = &self.inner;
+        detach(py, || db.sync())
+    }
+
+    /// Counters and sizes of this database (DbStats).
+    fn stats(&self, py: Python<'_>) -> PyResult<DbStats> {
+        let db = &self.inner;
+        detach(py, || db.stats()).map(DbStats::from)
+    }
+
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        let db = &self.inner;
+        let n = detach(py, || db.len())?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    fn __contains__(&self, py: Python<'_>, doc_id: DocId) -> PyResult<bool> {
+        self.contains(py, doc_id)
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "docdb.Database(name={:?}, id={})",
+            self.inner.name(),
+            self.inner.id()
+        )
+    }
+}

@@ -1,0 +1,171 @@
+//! `docdb.Snapshot` and its iterator.
+
+use std::sync::Arc;
+
+use parking_lot::Mutex;
+use pyo3::prelude::*;
+use pyo3::types::{PyBytes, PyType};
+
+use crate::convert::{detach, json_decode, DocId};
+
+/// A read-only, consistent view of a database at one moment (its commit `version`).
+///
+/// Writers are never blocked by it, but it keeps the versions it sees alive, so close it
+/// when done: use it as a context manager (`with db.snapshot() as snap:`) or call close().
+/// Iterating yields `(doc_id, data)` pairs in ascending id order; `len(snap)` and
+/// `doc_id in snap` work as for a Database. After close(), every call raises ClosedError.
+#[pyclass(frozen, module = "docdb")]
+pub(crate) struct Snapshot {
+    // The lock is held only to clone or take the Arc, never across an engine call; an
+    // engine call in flight keeps its own clone, so close() never waits for it.
+    inner: Mutex<Option<Arc<docdb_core::Snapshot>>>,
+    version: u64,
+}
+
+impl Snapshot {
+    pub(crate) fn new(s: docdb_core::Snapshot) -> Self {
+        Snapshot {
+            version: s.version(),
+            inner: Mutex::new(Some(Arc::new(s))),
+        }
+    }
+
+    fn get(&self, py: Python<'_>) -> PyResult<Arc<docdb_core::Snapshot>> {
+        let snap = self.inner.lock().clone();
+        match snap {
+            Some(s) => Ok(s),
+            None => Err(crate::error::to_pyerr(
+                py,
+                docdb_core::Error::Closed(format!("snapshot at version {}", self.version)),
+            )),
+        }
+    }
+}
+
+#[pymethods]
+impl Snapshot {
+    /// The commit version this snapshot reads at.
+    #[getter]
+    fn version(&self) -> u64 {
+        self.version
+    }
+
+    /// Whether close() was called.
+    #[getter]
+    fn closed(&self) -> bool {
+        self.inner.lock().is_none()
+    }
+
+    /// Reads a document as of the snapshot, as bytes. NotFoundError if it did not exist then.
+    fn read<'py>(&self, py: Python<'py>, doc_id: DocId) -> PyResult<Bound<'py, PyBytes>> {
+        let s = self.get(py)?;
+        let v = detach(py, || s.read(doc_id.0))?;
+        Ok(PyBytes::new(py, &v))
+    }
+
+    /// Reads a document as of the snapshot and decodes it as JSON.
+    fn read_json<'py>(&self, py: Python<'py>, doc_id: DocId) -> PyResult<Bound<'py, PyAny>> {
+        let s = self.get(py)?;
+        let v = detach(py, || s.read(doc_id.0))?;
+        json_decode(py, &v)
+    }
+
+    /// Whether a document existed as of the snapshot (the same as `doc_id in snap`).
+    fn contains(&self, py: Python<'_>, doc_id: DocId) -> PyResult<bool> {
+        let s = self.get(py)?;
+        detach(py, || s.contains(doc_id.0))
+    }
+
+    /// The ids of every document of the snapshot, ascending (no document is read).
+    fn ids(&self, py: Python<'_>) -> PyResult<Vec<u64>> {
+        let s = self.get(py)?;
+        detach(py, || s.ids())
+    }
+
+    /// Releases the snapshot (and the old versions it kept alive). Calling it again does
+    /// nothing.
+    fn close(&self, py: Python<'_>) {
+        let taken = self.inner.lock().take();
+        // Dropping the last reference may prune old versions: do it without the GIL.
+        py.detach(move || drop(taken));
+    }
+
+    fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
+        let s = self.get(py)?;
+        let n = detach(py, || s.len())?;
+        Ok(usize::try_from(n).unwrap_or(usize::MAX))
+    }
+
+    fn __contains__(&self, py: Python<'_>, doc_id: DocId) -> PyResult<bool> {
+        self.contains(py, doc_id)
+    }
+
+    /// Iterates over `(doc_id, data)` in ascending id order. The id list is taken now; each
+    /// document is read as the iterator reaches it.
+    fn __iter__(slf: Bound<'_, Self>) -> PyResult<SnapshotIterator> {
+        let py = slf.py();
+        let s = slf.get().get(py)?;
+        let ids = detach(py, || s.ids())?;
+        Ok(SnapshotIterator {
+            snapshot: slf.unbind(),
+            ids: Mutex::new(ids.into_iter()),
+        })
+    }
+
+    /// Returns the snapshot itself.
+    fn __enter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    /// Closes the snapshot; exceptions from the `with` block propagate.
+    #[pyo3(signature = (exc_type, exc_value, traceback))]
+    fn __exit__(
+        &self,
+        py: Python<'_>,
+        exc_type: Option<&Bound<'_, PyType>>,
+        exc_value: Option<&Bound<'_, PyAny>>,
+        traceback: Option<&Bound<'_, PyAny>>,
+    ) {
+        let _ = (exc_type, exc_value, traceback);
+        self.close(py);
+    }
+
+    fn __repr__(&self) -> String {
+        format!(
+            "docdb.Snapshot(version={}{})",
+            self.version,
+            if self.closed() { ", closed" } else { "" }
+        )
+    }
+}
+
+/// Iterator over the `(doc_id, data)` pairs of a Snapshot, ascending by id. Raises
+/// ClosedError if the snapshot (or its store) is closed during iteration.
+#[pyclass(frozen, module = "docdb")]
+pub(crate) struct SnapshotIterator {
+    snapshot: Py<Snapshot>,
+    ids: Mutex<std::vec::IntoIter<u64>>,
+}
+
+#[pymethods]
+impl SnapshotIterator {
+    fn __iter__(slf: Py<Self>) -> Py<Self> {
+        slf
+    }
+
+    fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<(u64, Bound<'py, PyBytes>)>> {
+        let Some(id) = self.ids.lock().next() else {
+            return Ok(None);
+        };
+        let s = match self.snapshot.get().get(py) {
+            Ok(s) => s,
+            Err(e) => {
+                // Closed: stop for good after reporting it once.
+                *self.ids.lock() = Vec::new().into_iter();
+                return Err(e);
+            }
+        };
+        let v = detach(py, || s.read(id))?;
+        Ok(Some((id, PyBytes::new(py, &v))))
+    }
+}

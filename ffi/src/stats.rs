@@ -1,0 +1,110 @@
+//! Statistics structs filled by `docdb_db_get_stats` and `docdb_store_get_stats`.
+
+use docdb_core::{DbStats, StoreStats};
+
+/// Statistics of one database (`docdb_db_get_stats`).
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct docdb_db_stats {
+    /// Catalog id of the database.
+    pub id: u64,
+    /// Live documents.
+    pub documents: u64,
+    /// Bytes of log records holding live documents (headers included).
+    pub live_bytes: u64,
+    /// Log bytes no longer needed: what compaction frees.
+    pub dead_bytes: u64,
+    /// Total size of the log segment files.
+    pub log_bytes: u64,
+    /// Number of log segment files.
+    pub segments: u64,
+    /// Commits (plain operations, batches, transactions) since the store was opened.
+    pub committed_txns: u64,
+    /// Compactions since open.
+    pub compactions: u64,
+    /// Checkpoints written since open.
+    pub checkpoints: u64,
+    /// Version of the newest visible commit.
+    pub last_version: u64,
+    /// Open snapshots and transactions.
+    pub active_readers: u64,
+    /// Engine memory charged to this database.
+    pub memory_used: u64,
+    /// The per-database memory cap.
+    pub memory_limit: u64,
+    /// Bytes of a torn final transaction that recovery cut off at open.
+    pub recovered_truncated_bytes: u64,
+    /// Log bytes replayed at open because no checkpoint covered them.
+    pub recovered_replayed_bytes: u64,
+    /// Whether an I/O failure poisoned the database (reopen the store to recover).
+    pub poisoned: bool,
+}
+
+impl From<&DbStats> for docdb_db_stats {
+    fn from(s: &DbStats) -> Self {
+        docdb_db_stats {
+            id: s.id,
+            documents: s.documents,
+            live_bytes: s.live_bytes,
+            dead_bytes: s.dead_bytes,
+            log_bytes: s.log_bytes,
+            segments: s.segments,
+            committed_txns: s.committed_txns,
+            compactions: s.compactions,
+            checkpoints: s.checkpoints,
+            last_version: s.last_version,
+            active_readers: s.active_readers,
+            memory_used: s.memory_used,
+            memory_limit: s.memory_limit,
+            recovered_truncated_bytes: s.recovered_truncated_bytes,
+            recovered_replayed_bytes: s.recovered_replayed_bytes,
+            poisoned: s.poisoned,
+        }
+    }
+}
+
+/// Statistics of a store (`docdb_store_get_stats`); sums are over the open databases.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, Default)]
+pub struct docdb_store_stats {
+    /// Databases in the catalog, dropped ones included.
+    pub databases_total: u64,
+    /// Databases not dropped.
+    pub databases_active: u64,
+    /// Databases loaded by this process.
+    pub databases_open: u64,
+    /// Live documents.
+    pub documents: u64,
+    /// Commits since open.
+    pub committed_txns: u64,
+    /// Size of the log segment files.
+    pub log_bytes: u64,
+    /// Bytes of live records.
+    pub live_bytes: u64,
+    /// Bytes compaction can free.
+    pub dead_bytes: u64,
+    /// Compactions since open.
+    pub compactions: u64,
+    /// Engine memory in use.
+    pub memory_used: u64,
+    /// The global memory cap.
+    pub memory_limit: u64,
+}
+
+impl From<&StoreStats> for docdb_store_stats {
+    fn from(s: &StoreStats) -> Self {
+        docdb_store_stats {
+            databases_total: s.databases_total,
+            databases_active: s.databases_active,
+            databases_open: s.databases_open,
+            documents: s.documents,
+            committed_txns: s.committed_txns,
+            log_bytes: s.log_bytes,
+            live_bytes: s.live_bytes,
+            dead_bytes: s.dead_bytes,
+            compactions: s.compactions,
+            memory_used: s.memory_used,
+            memory_limit: s.memory_limit,
+        }
+    }
+}

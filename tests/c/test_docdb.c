@@ -1,0 +1,1385 @@
+/*
+ * C tests of libdocdb: every exported function, every status code C can provoke, the
+ * misuse cases (NULLs, bad lengths, closed handles, finished transactions), threads and
+ * persistence. Built with -std=c99 -Wall -Wextra -Werror and run under valgrind by
+ * `make test-c`. Prints "N passed, M failed" last; exits non-zero on any failure.
+ */
+#define _XOPEN_SOURCE 700
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <ftw.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "docdb.h"
+
+/* ---- a tiny test harness ------------------------------------------------------------ */
+
+static int g_passed, g_failed, t_ok;
+
+#define CHECK(cond)                                                                      \
+    do {                                                                                 \
+        if (!(cond)) {                                                                   \
+            fprintf(stderr, "  %s:%d: CHECK(%s) failed (errmsg: %s)\n", __FILE__,        \
+                    __LINE__, #cond, docdb_errmsg());                                    \
+            t_ok = 0;                                                                    \
+        }                                                                                \
+    } while (0)
+
+#define EXPECT(expr, want)                                                               \
+    do {                                                                                 \
+        docdb_status st_ = (expr);                                                       \
+        if (st_ != (docdb_status)(want)) {                                               \
+            fprintf(stderr, "  %s:%d: %s returned %s, expected %s (errmsg: %s)\n",        \
+                    __FILE__, __LINE__, #expr, docdb_status_str(st_),                    \
+                    docdb_status_str(want), docdb_errmsg());                             \
+            t_ok = 0;                                                                    \
+        }                                                                                \
+    } while (0)
+
+#define OK(expr) EXPECT(expr, DOCDB_OK)
+
+#define RUN(fn)                                                                          \
+    do {                                                                                 \
+        t_ok = 1;                                                                        \
+        fn();                                                                            \
+        if (t_ok) {                                                                      \
+            g_passed++;                                                                  \
+            printf("ok   %s\n", #fn);                                                    \
+        } else {                                                                         \
+            g_failed++;                                                                  \
+            printf("FAIL %s\n", #fn);                                                    \
+        }                                                                                \
+        fflush(stdout);                                                                  \
+    } while (0)
+
+/* ---- helpers ------------------------------------------------------------------------ */
+
+static char g_root[256];
+
+/* A fresh, empty directory path under the run's temporary root (not created). */
+static const char *fresh_dir(const char *name) {
+    static char path[512];
+    snprintf(path, sizeof path, "%s/%s", g_root, name);
+    return path;
+}
+
+static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
+    (void)sb;
+    (void)flag;
+    (void)ftw;
+    return remove(path);
+}
+
+static void rm_rf(const char *path) { nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
+
+/* Options for fast tests: commits reach the OS but are not fsynced one by one. */
+static docdb_options fast_options(void) {
+    docdb_options o = docdb_options_default();
+    o.sync = DOCDB_SYNC_NORMAL;
+    return o;
+}
+
+static docdb_store *open_store(const char *dir) {
+    docdb_options o = fast_options();
+    docdb_store *s = NULL;
+    OK(docdb_store_open(dir, &o, &s));
+    CHECK(s != NULL);
+    return s;
+}
+
+static const uint8_t *B(const char *s) { return (const uint8_t *)s; }
+
+/* Reads document `id` through `db` and compares it with `want`. */
+static int doc_is(const docdb_db *db, uint64_t id, const char *want) {
+    docdb_buf buf = {NULL, 0, 0};
+    if (docdb_db_read(db, id, &buf) != DOCDB_OK) return 0;
+    int same = buf.len == strlen(want) && memcmp(buf.data, want, buf.len) == 0;
+    docdb_buf_free(&buf);
+    return same;
+}
+
+static int contains_text(const char *haystack, const char *needle) {
+    return strstr(haystack, needle) != NULL;
+}
+
+/* ---- tests -------------------------------------------------------------------------- */
+
+static void test_version_status_errmsg(void) {
+    /* No call failed yet on this thread. */
+    CHECK(strcmp(docdb_errmsg(), "") == 0);
+    const char *v = docdb_version();
+    CHECK(v != NULL && strlen(v) >= 5 && v[0] >= '0' && v[0] <= '9');
+    CHECK(strchr(v, '.') != NULL);
+
+    static const char *names[] = {"OK",        "NOT_FOUND",  "ALREADY_EXISTS",
+                                  "CONFLICT",  "MEMORY_LIMIT", "PAYLOAD_TOO_LARGE",
+                                  "INVALID_NAME", "INVALID_ARGUMENT", "LOCKED",
+                                  "CLOSED",    "CORRUPTION", "POISONED",
+                                  "UNSUPPORTED_VERSION", "IO", "INTERNAL"};
+    for (uint32_t i = 0; i < 15; i++) CHECK(strcmp(docdb_status_str(i), names[i]) == 0);
+    CHECK(DOCDB_OK == 0 && DOCDB_NOT_FOUND == 1 && DOCDB_CONFLICT == 3);
+    CHECK(DOCDB_INVALID_ARGUMENT == 7 && DOCDB_CLOSED == 9 && DOCDB_INTERNAL == 14);
+    CHECK(strcmp(docdb_status_str(15), "UNKNOWN") == 0);
+    CHECK(strcmp(docdb_status_str(0xFFFFFFFFu), "UNKNOWN") == 0);
+
+    /* A failure sets the message; a later success keeps it (like errno). */
+    EXPECT(docdb_store_open(NULL, NULL, NULL), DOCDB_INVALID_ARGUMENT);
+    CHECK(contains_text(docdb_errmsg(), "path is NULL"));
+    docdb_options o = docdb_options_default();
+    CHECK(o.sync == DOCDB_SYNC_FULL);
+    CHECK(contains_text(docdb_errmsg(), "path is NULL"));
+}
+
+static void test_options_default(void) {
+    docdb_options o = docdb_options_default();
+    CHECK(o.sync == DOCDB_SYNC_FULL);
+    CHECK(o.max_document_size == 16u << 20);
+    CHECK(o.memory_limit == 1u << 30);
+    CHECK(o.db_memory_limit == 256u << 20);
+    CHECK(o.segment_size == 64u << 20);
+    CHECK(o.compaction_min_dead_bytes == 64u << 20);
+    CHECK(o.compaction_dead_ratio == 0.5);
+    CHECK(o.auto_compact == true);
+    CHECK(o.checkpoint_bytes == 256u << 20);
+    CHECK(o.index_shards == 256);
+
+    /* Out-of-range values are refused with INVALID_ARGUMENT, and nothing is opened. */
+    const char *dir = fresh_dir("bad-options");
+    docdb_store *s = (docdb_store *)0x1;
+    docdb_options bad = o;
+    bad.sync = 7;
+    EXPECT(docdb_store_open(dir, &bad, &s), DOCDB_INVALID_ARGUMENT);
+    CHECK(contains_text(docdb_errmsg(), "sync"));
+    bad = o;
+    bad.index_shards = 3;
+    EXPECT(docdb_store_open(dir, &bad, &s), DOCDB_INVALID_ARGUMENT);
+    bad = o;
+    bad.max_document_size = 0;
+    EXPECT(docdb_store_open(dir, &bad, &s), DOCDB_INVALID_ARGUMENT);
+    bad = o;
+    bad.compaction_dead_ratio = 1.5;
+    EXPECT(docdb_store_open(dir, &bad, &s), DOCDB_INVALID_ARGUMENT);
+    bad = o;
+    bad.segment_size = 10;
+    EXPECT(docdb_store_open(dir, &bad, &s), DOCDB_INVALID_ARGUMENT);
+    CHECK(s == (docdb_store *)0x1); /* on failure *out is unchanged */
+
+    /* NULL options mean the defaults. */
+    OK(docdb_store_open(dir, NULL, &s));
+    CHECK(s != (docdb_store *)0x1);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
+static void test_documents_crud(void) {
+    docdb_store *s = open_store(fresh_dir("crud"));
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "users", &db));
+
+    OK(docdb_db_create(db, 1, B("{\"name\":\"Ada\"}"), 14));
+    EXPECT(docdb_db_create(db, 1, B("again"), 5), DOCDB_ALREADY_EXISTS);
+    CHECK(contains_text(docdb_errmsg(), "already exists"));
+    CHECK(doc_is(db, 1, "{\"name\":\"Ada\"}"));
+
+    OK(docdb_db_update(db, 1, B("v2"), 2));
+    CHECK(doc_is(db, 1, "v2"));
+    EXPECT(docdb_db_update(db, 2, B("x"), 1), DOCDB_NOT_FOUND);
+    CHECK(contains_text(docdb_errmsg(), "not found"));
+
+    OK(docdb_db_put(db, 2, B("two"), 3));
+    OK(docdb_db_put(db, 2, B("TWO"), 3));
+    CHECK(doc_is(db, 2, "TWO"));
+
+    /* An empty document: NULL data is allowed with length 0. */
+    OK(docdb_db_put(db, 3, NULL, 0));
+    docdb_buf buf = {NULL, 0, 0};
+    OK(docdb_db_read(db, 3, &buf));
+    CHECK(buf.len == 0 && buf.data != NULL);
+    docdb_buf_free(&buf);
+    CHECK(buf.data == NULL && buf.len == 0);
+    docdb_buf_free(&buf); /* freeing the reset buffer again is a no-op */
+    docdb_buf_free(NULL);
+
+    bool found = false;
+    OK(docdb_db_contains(db, 2, &found));
+    CHECK(found);
+    uint64_t n = 0;
+    OK(docdb_db_len(db, &n));
+    CHECK(n == 3);
+
+    OK(docdb_db_delete(db, 2));
+    EXPECT(docdb_db_delete(db, 2), DOCDB_NOT_FOUND);
+    OK(docdb_db_contains(db, 2, &found));
+    CHECK(!found);
+    buf.data = (uint8_t *)0x1;
+    EXPECT(docdb_db_read(db, 2, &buf), DOCDB_NOT_FOUND);
+    CHECK(buf.data == (uint8_t *)0x1); /* unchanged on failure */
+    OK(docdb_db_len(db, &n));
+    CHECK(n == 2);
+
+    /* Ids cover the whole u64 range; bytes are binary-safe. */
+    const uint8_t bin[5] = {0, 255, 0, 1, 0};
+    OK(docdb_db_put(db, UINT64_MAX, bin, sizeof bin));
+    docdb_buf b2 = {NULL, 0, 0};
+    OK(docdb_db_read(db, UINT64_MAX, &b2));
+    CHECK(b2.len == 5 && memcmp(b2.data, bin, 5) == 0);
+    docdb_buf_free(&b2);
+
+    /* A large document round-trips without truncation. */
+    size_t big = 1 << 20;
+    uint8_t *payload = malloc(big);
+    for (size_t i = 0; i < big; i++) payload[i] = (uint8_t)(i * 7);
+    OK(docdb_db_put(db, 42, payload, big));
+    OK(docdb_db_read(db, 42, &b2));
+    CHECK(b2.len == big && memcmp(b2.data, payload, big) == 0);
+    docdb_buf_free(&b2);
+    free(payload);
+
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
+static void test_databases(void) {
+    const char *dir = fresh_dir("dbs");
+    docdb_store *s = open_store(dir);
+    CHECK(strcmp(docdb_store_path(s), dir) == 0);
+    CHECK(docdb_store_path(NULL) == NULL);
+
+    docdb_db *a = NULL, *b = NULL, *a2 = NULL, *c = NULL;
+    OK(docdb_store_create_db(s, "alpha", &a));
+    EXPECT(docdb_store_create_db(s, "alpha", &a2), DOCDB_ALREADY_EXISTS);
+    CHECK(a2 == NULL);
+    EXPECT(docdb_store_open_db(s, "missing", &b), DOCDB_NOT_FOUND);
+    CHECK(contains_text(docdb_errmsg(), "missing"));
+    OK(docdb_store_open_or_create_db(s, "beta", &b));
+    OK(docdb_store_open_or_create_db(s, "alpha", &a2));
+    OK(docdb_store_open_db(s, "beta", &c));
+    CHECK(strcmp(docdb_db_name(a), "alpha") == 0);
+    CHECK(strcmp(docdb_db_name(b), "beta") == 0);
+    CHECK(docdb_db_name(NULL) == NULL);
+
+    uint64_t ida = 0, ida2 = 1, idb = 0;
+    OK(docdb_db_id(a, &ida));
+    OK(docdb_db_id(a2, &ida2));
+    OK(docdb_db_id(b, &idb));
+    CHECK(ida == ida2 && ida != idb);
+
+    /* Two handles to one database see each other's writes. */
+    OK(docdb_db_put(a, 1, B("x"), 1));
+    CHECK(doc_is(a2, 1, "x"));
+
+    docdb_db_list list = {NULL, 0};
+    OK(docdb_store_list_dbs(s, &list));
+    CHECK(list.len == 2);
+    if (list.len == 2) {
+        CHECK(list.items[0].id == ida && strcmp(list.items[0].name, "alpha") == 0);
+        CHECK(list.items[1].id == idb && strcmp(list.items[1].name, "beta") == 0);
+    }
+    docdb_db_list_free(&list);
+    CHECK(list.items == NULL && list.len == 0);
+    docdb_db_list_free(&list);
+    docdb_db_list_free(NULL);
+
+    /* Names: INVALID_NAME for bad characters, INVALID_ARGUMENT for non-UTF-8. */
+    docdb_db *x = NULL;
+    EXPECT(docdb_store_create_db(s, "", &x), DOCDB_INVALID_NAME);
+    EXPECT(docdb_store_create_db(s, "has space", &x), DOCDB_INVALID_NAME);
+    EXPECT(docdb_store_create_db(s, ".hidden", &x), DOCDB_INVALID_NAME);
+    EXPECT(docdb_store_create_db(s, "a/b", &x), DOCDB_INVALID_NAME);
+    char longname[70];
+    memset(longname, 'n', 65);
+    longname[65] = '\0';
+    EXPECT(docdb_store_create_db(s, longname, &x), DOCDB_INVALID_NAME);
+    longname[64] = '\0';
+    OK(docdb_store_create_db(s, longname, &x));
+    docdb_db_free(x);
+    x = NULL;
+    EXPECT(docdb_store_create_db(s, "\xff\xfe", &x), DOCDB_INVALID_ARGUMENT);
+    CHECK(contains_text(docdb_errmsg(), "UTF-8"));
+    EXPECT(docdb_store_open_db(s, "caf\xe9", &x), DOCDB_INVALID_ARGUMENT);
+    EXPECT(docdb_store_drop_db(s, "\xc3"), DOCDB_INVALID_ARGUMENT);
+    EXPECT(docdb_store_drop_db(s, "bad name"), DOCDB_INVALID_NAME);
+    CHECK(x == NULL);
+
+    /* Dropping a database closes every handle to it. */
+    OK(docdb_store_drop_db(s, "beta"));
+    EXPECT(docdb_store_drop_db(s, "beta"), DOCDB_NOT_FOUND);
+    EXPECT(docdb_db_put(b, 1, B("x"), 1), DOCDB_CLOSED);
+    EXPECT(docdb_db_read(c, 1, &(docdb_buf){NULL, 0, 0}), DOCDB_CLOSED);
+    EXPECT(docdb_store_open_db(s, "beta", &x), DOCDB_NOT_FOUND);
+    OK(docdb_store_list_dbs(s, &list));
+    CHECK(list.len == 2); /* alpha and the 64-character name */
+    docdb_db_list_free(&list);
+
+    /* A new database of the same name starts empty, with a new id. */
+    OK(docdb_store_create_db(s, "beta", &x));
+    uint64_t idx = 0, len = 9;
+    OK(docdb_db_id(x, &idx));
+    CHECK(idx != idb);
+    OK(docdb_db_len(x, &len));
+    CHECK(len == 0);
+
+    docdb_db_free(a);
+    docdb_db_free(a2);
+    docdb_db_free(b);
+    docdb_db_free(c);
+    docdb_db_free(x);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
+/* Every function, given NULL where a pointer is required: INVALID_ARGUMENT, no crash. */
+static void test_null_arguments(void) {
+    docdb_store *s = open_store(fresh_dir("nulls"));
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "d", &db));
+    OK(docdb_db_put(db, 1, B("one"), 3));
+    docdb_txn *t = NULL;
+    OK(docdb_db_begin(db, &t));
+    docdb_snapshot *snap = NULL;
+    OK(docdb_db_snapshot(db, &snap));
+    docdb_snapshot_scan *scan = NULL;
+    OK(docdb_snapshot_scan_new(snap, &scan));
+
+    const docdb_status E = DOCDB_INVALID_ARGUMENT;
+    docdb_buf buf;
+    bool flag;
+    uint64_t u;
+    size_t z;
+    docdb_db *dbo;
+    docdb_store *so;
+
+    EXPECT(docdb_store_open(NULL, NULL, &so), E);
+    EXPECT(docdb_store_open("", NULL, &so), E);
+    EXPECT(docdb_store_open(fresh_dir("never"), NULL, NULL), E);
+    EXPECT(docdb_store_close(NULL), E);
+    CHECK(docdb_store_is_closed(NULL));
+    EXPECT(docdb_store_create_db(NULL, "x", &dbo), E);
+    EXPECT(docdb_store_create_db(s, NULL, &dbo), E);
+    EXPECT(docdb_store_create_db(s, "x", NULL), E);
+    EXPECT(docdb_store_open_db(NULL, "d", &dbo), E);
+    EXPECT(docdb_store_open_db(s, NULL, &dbo), E);
+    EXPECT(docdb_store_open_db(s, "d", NULL), E);
+    EXPECT(docdb_store_open_or_create_db(NULL, "d", &dbo), E);
+    EXPECT(docdb_store_open_or_create_db(s, NULL, &dbo), E);
+    EXPECT(docdb_store_open_or_create_db(s, "d", NULL), E);
+    EXPECT(docdb_store_drop_db(NULL, "d"), E);
+    EXPECT(docdb_store_drop_db(s, NULL), E);
+    EXPECT(docdb_store_list_dbs(NULL, &(docdb_db_list){NULL, 0}), E);
+    EXPECT(docdb_store_list_dbs(s, NULL), E);
+    EXPECT(docdb_store_get_stats(NULL, &(docdb_store_stats){0}), E);
+    EXPECT(docdb_store_get_stats(s, NULL), E);
+    EXPECT(docdb_store_checkpoint(NULL), E);
+    EXPECT(docdb_store_sync(NULL), E);
+
+    EXPECT(docdb_db_close(NULL), E);
+    EXPECT(docdb_db_id(NULL, &u), E);
+    EXPECT(docdb_db_id(db, NULL), E);
+    EXPECT(docdb_db_create(NULL, 5, B("x"), 1), E);
+    EXPECT(docdb_db_create(db, 5, NULL, 1), E);
+    CHECK(contains_text(docdb_errmsg(), "data is NULL but len is 1"));
+    EXPECT(docdb_db_update(NULL, 1, B("x"), 1), E);
+    EXPECT(docdb_db_update(db, 1, NULL, 3), E);
+    EXPECT(docdb_db_put(NULL, 1, B("x"), 1), E);
+    EXPECT(docdb_db_put(db, 1, NULL, 2), E);
+    EXPECT(docdb_db_read(NULL, 1, &buf), E);
+    EXPECT(docdb_db_read(db, 1, NULL), E);
+    EXPECT(docdb_db_delete(NULL, 1), E);
+    EXPECT(docdb_db_contains(NULL, 1, &flag), E);
+    EXPECT(docdb_db_contains(db, 1, NULL), E);
+    EXPECT(docdb_db_len(NULL, &u), E);
+    EXPECT(docdb_db_len(db, NULL), E);
+    EXPECT(docdb_db_begin(NULL, &t), E);
+    EXPECT(docdb_db_begin(db, NULL), E);
+    EXPECT(docdb_db_snapshot(NULL, &snap), E);
+    EXPECT(docdb_db_snapshot(db, NULL), E);
+    EXPECT(docdb_db_compact(NULL, &u), E);
+    EXPECT(docdb_db_checkpoint(NULL), E);
+    EXPECT(docdb_db_sync(NULL), E);
+    EXPECT(docdb_db_get_stats(NULL, &(docdb_db_stats){0}), E);
+    EXPECT(docdb_db_get_stats(db, NULL), E);
+    EXPECT(docdb_db_batch(NULL, NULL, 0, NULL, NULL), E);
+
+    EXPECT(docdb_txn_read(NULL, 1, &buf), E);
+    EXPECT(docdb_txn_read(t, 1, NULL), E);
+    EXPECT(docdb_txn_contains(NULL, 1, &flag), E);
+    EXPECT(docdb_txn_contains(t, 1, NULL), E);
+    EXPECT(docdb_txn_create(NULL, 9, B("x"), 1), E);
+    EXPECT(docdb_txn_create(t, 9, NULL, 1), E);
+    EXPECT(docdb_txn_update(NULL, 1, B("x"), 1), E);
+    EXPECT(docdb_txn_put(NULL, 1, B("x"), 1), E);
+    EXPECT(docdb_txn_put(t, 1, NULL, 4), E);
+    EXPECT(docdb_txn_delete(NULL, 1), E);
+    EXPECT(docdb_txn_pending(NULL, &z), E);
+    EXPECT(docdb_txn_pending(t, NULL), E);
+    EXPECT(docdb_txn_read_version(NULL, &u), E);
+    EXPECT(docdb_txn_read_version(t, NULL), E);
+    EXPECT(docdb_txn_commit(NULL, &u), E);
+    EXPECT(docdb_txn_rollback(NULL), E);
+
+    EXPECT(docdb_snapshot_read(NULL, 1, &buf), E);
+    EXPECT(docdb_snapshot_read(snap, 1, NULL), E);
+    EXPECT(docdb_snapshot_contains(NULL, 1, &flag), E);
+    EXPECT(docdb_snapshot_contains(snap, 1, NULL), E);
+    EXPECT(docdb_snapshot_len(NULL, &u), E);
+    EXPECT(docdb_snapshot_len(snap, NULL), E);
+    EXPECT(docdb_snapshot_version(NULL, &u), E);
+    EXPECT(docdb_snapshot_version(snap, NULL), E);
+    EXPECT(docdb_snapshot_ids(NULL, &(docdb_id_list){NULL, 0, 0}), E);
+    EXPECT(docdb_snapshot_ids(snap, NULL), E);
+    EXPECT(docdb_snapshot_scan_new(NULL, &scan), E);
+    EXPECT(docdb_snapshot_scan_new(snap, NULL), E);
+    EXPECT(docdb_snapshot_scan_next(NULL, &u, &buf, &flag), E);
+    EXPECT(docdb_snapshot_scan_next(scan, NULL, &buf, &flag), E);
+    EXPECT(docdb_snapshot_scan_next(scan, &u, NULL, &flag), E);
+    EXPECT(docdb_snapshot_scan_next(scan, &u, &buf, NULL), E);
+    CHECK(contains_text(docdb_errmsg(), "out_done is NULL"));
+
+    /* The NULL checks consumed nothing: the transaction and the scan still work. */
+    OK(docdb_txn_put(t, 1, B("uno"), 3));
+    docdb_buf got = {NULL, 0, 0};
+    uint64_t id = 0;
+    bool done = true;
+    OK(docdb_snapshot_scan_next(scan, &id, &got, &done));
+    CHECK(!done && id == 1 && got.len == 3 && memcmp(got.data, "one", 3) == 0);
+    docdb_buf_free(&got);
+    OK(docdb_txn_commit(t, NULL));
+    CHECK(doc_is(db, 1, "uno"));
+
+    /* Every _free accepts NULL. */
+    docdb_store_free(NULL);
+    docdb_db_free(NULL);
+    docdb_txn_free(NULL);
+    docdb_snapshot_free(NULL);
+    docdb_snapshot_scan_free(NULL);
+    docdb_buf_free(NULL);
+    docdb_id_list_free(NULL);
+    docdb_db_list_free(NULL);
+
+    docdb_snapshot_scan_free(scan);
+    docdb_snapshot_free(snap);
+    docdb_txn_free(t);
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
+static void test_payload_too_large(void) {
+    docdb_options o = fast_options();
+    o.max_document_size = 64;
+    docdb_store *s = NULL;
+    OK(docdb_store_open(fresh_dir("payload"), &o, &s));
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "d", &db));
+    uint8_t data[65];
+    memset(data, 'p', sizeof data);
+
+    OK(docdb_db_put(db, 1, data, 64));
+    EXPECT(docdb_db_put(db, 2, data, 65), DOCDB_PAYLOAD_TOO_LARGE);
+    CHECK(contains_text(docdb_errmsg(), "65 bytes exceeds the maximum of 64"));
+    EXPECT(docdb_db_create(db, 2, data, 65), DOCDB_PAYLOAD_TOO_LARGE);
+    EXPECT(docdb_db_update(db, 1, data, 65), DOCDB_PAYLOAD_TOO_LARGE);
+    /* A length far beyond the buffer is refused before any byte is read. */
+    EXPECT(docdb_db_put(db, 2, data, SIZE_MAX), DOCDB_PAYLOAD_TOO_LARGE);
+    EXPECT(docdb_db_put(db, 2, data, (size_t)1 << 40), DOCDB_PAYLOAD_TOO_LARGE);
+    EXPECT(docdb_db_put(db, 2, NULL, SIZE_MAX), DOCDB_PAYLOAD_TOO_LARGE);
+
+    docdb_txn *t = NULL;
+    OK(docdb_db_begin(db, &t));
+    EXPECT(docdb_txn_put(t, 2, data, 65), DOCDB_PAYLOAD_TOO_LARGE);
+    EXPECT(docdb_txn_create(t, 2, data, SIZE_MAX), DOCDB_PAYLOAD_TOO_LARGE);
+    EXPECT(docdb_txn_update(t, 1, data, 65), DOCDB_PAYLOAD_TOO_LARGE);
+    size_t pending = 9;
+    OK(docdb_txn_pending(t, &pending));
+    CHECK(pending == 0);
+    OK(docdb_txn_rollback(t));
+    docdb_txn_free(t);
+
+    uint64_t n = 0;
+    OK(docdb_db_len(db, &n));
+    CHECK(n == 1);
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
+static void test_memory_limit(void) {
+    docdb_options o = fast_options();
+    o.db_memory_limit = 16 * 1024;
+    docdb_store *s = NULL;
+    OK(docdb_store_open(fresh_dir("memory"), &o, &s));
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "d", &db));
+
+    /* Each document costs index memory: a tiny cap is reached after some writes. */
+    docdb_status st = DOCDB_OK;
+    uint64_t written = 0;
+    for (uint64_t id = 0; id < 100000 && st == DOCDB_OK; id++) {
+        st = docdb_db_put(db, id, B("x"), 1);
+        if (st == DOCDB_OK) written++;
+    }
+    EXPECT(st, DOCDB_MEMORY_LIMIT);
+    CHECK(contains_text(docdb_errmsg(), "memory limit"));
+    CHECK(written > 0);
+    uint64_t n = 0;
+    OK(docdb_db_len(db, &n));
+    CHECK(n == written); /* the refused write was not applied */
+
+    /* A transaction staging more than the cap fails the same way. */
+    docdb_txn *t = NULL;
+    OK(docdb_db_begin(db, &t));
+    EXPECT(docdb_txn_put(t, 1000000, B("y"), 1), DOCDB_MEMORY_LIMIT);
+    docdb_txn_free(t);
+
+    /* Deleting frees room for new writes. */
+    for (uint64_t id = 0; id < written / 2; id++) OK(docdb_db_delete(db, id));
+    OK(docdb_db_put(db, 1000001, B("z"), 1));
+
+    docdb_db_stats st2;
+    OK(docdb_db_get_stats(db, &st2));
+    CHECK(st2.memory_limit == 16 * 1024);
+    CHECK(st2.memory_used > 0 && st2.memory_used <= st2.memory_limit);
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
+static void test_locked(void) {
+    const char *dir = fresh_dir("locked");
+    docdb_store *s1 = open_store(dir);
+    docdb_store *s2 = (docdb_store *)0x1;
+    EXPECT(docdb_store_open(dir, NULL, &s2), DOCDB_LOCKED);
+    CHECK(contains_text(docdb_errmsg(), "locked"));
+    CHECK(s2 == (docdb_store *)0x1);
+    OK(docdb_store_close(s1));
+    /* Closing releases the lock even before the handle is freed. */
+    OK(docdb_store_open(dir, NULL, &s2));
+    docdb_store_free(s1);
+    /* Freeing without closing closes, and releases the lock too. */
+    docdb_store_free(s2);
+    OK(docdb_store_open(dir, NULL, &s2));
+    docdb_store_free(s2);
+}
+
+static void test_io_error(void) {
+    /* A data directory path that is a regular file: the OS refuses it. */
+    const char *path = fresh_dir("plain-file");
+    FILE *f = fopen(path, "w");
+    CHECK(f != NULL);
+    if (f) fclose(f);
+    docdb_store *s = NULL;
+    EXPECT(docdb_store_open(path, NULL, &s), DOCDB_IO);
+    CHECK(contains_text(docdb_errmsg(), "I/O error"));
+    CHECK(s == NULL);
+
+    /* Paths are bytes: a non-UTF-8 directory name is fine (unlike database names). */
+    const char *odd = fresh_dir("caf\xe9-\xff");
+    OK(docdb_store_open(odd, NULL, &s));
+    CHECK(strcmp(docdb_store_path(s), odd) == 0);
+    struct stat sb;
+    CHECK(stat(odd, &sb) == 0 && S_ISDIR(sb.st_mode));
+    docdb_store_free(s);
+}
+
+static void test_close_semantics(void) {
+    docdb_store *s = open_store(fresh_dir("close"));
+    docdb_db *db = NULL, *db2 = NULL;
+    OK(docdb_store_create_db(s, "d", &db));
+    OK(docdb_store_open_db(s, "d", &db2));
+    OK(docdb_db_put(db, 1, B("one"), 3));
+
+    /* Closing one database handle: it fails with CLOSED, the other keeps working. */
+    OK(docdb_db_close(db2));
+    OK(docdb_db_close(db2)); /* idempotent */
+    EXPECT(docdb_db_put(db2, 2, B("x"), 1), DOCDB_CLOSED);
+    EXPECT(docdb_db_read(db2, 1, &(docdb_buf){NULL, 0, 0}), DOCDB_CLOSED);
+    CHECK(contains_text(docdb_errmsg(), "closed"));
+    CHECK(strcmp(docdb_db_name(db2), "d") == 0); /* still allocated */
+    CHECK(doc_is(db, 1, "one"));
+
+    docdb_txn *t = NULL;
+    OK(docdb_db_begin(db, &t));
+    OK(docdb_txn_put(t, 5, B("five"), 4));
+    docdb_snapshot *snap = NULL;
+    OK(docdb_db_snapshot(db, &snap));
+    docdb_snapshot_scan *scan = NULL;
+    OK(docdb_snapshot_scan_new(snap, &scan));
+
+    CHECK(!docdb_store_is_closed(s));
+    OK(docdb_store_close(s));
+    CHECK(docdb_store_is_closed(s));
+    OK(docdb_store_close(s)); /* a second close is a no-op */
+
+    /* After the store is closed every handle from it fails with CLOSED. */
+    const docdb_status C = DOCDB_CLOSED;
+    docdb_buf buf = {NULL, 0, 0};
+    bool flag;
+    uint64_t u;
+    size_t z;
+    docdb_db *x = NULL;
+    EXPECT(docdb_store_create_db(s, "e", &x), C);
+    EXPECT(docdb_store_open_db(s, "d", &x), C);
+    EXPECT(docdb_store_open_or_create_db(s, "d", &x), C);
+    EXPECT(docdb_store_drop_db(s, "d"), C);
+    EXPECT(docdb_store_list_dbs(s, &(docdb_db_list){NULL, 0}), C);
+    EXPECT(docdb_store_get_stats(s, &(docdb_store_stats){0}), C);
+    EXPECT(docdb_store_checkpoint(s), C);
+    EXPECT(docdb_store_sync(s), C);
+    CHECK(x == NULL);
+    EXPECT(docdb_db_create(db, 9, B("x"), 1), C);
+    EXPECT(docdb_db_update(db, 1, B("x"), 1), C);
+    EXPECT(docdb_db_put(db, 9, B("x"), 1), C);
+    EXPECT(docdb_db_read(db, 1, &buf), C);
+    EXPECT(docdb_db_delete(db, 1), C);
+    EXPECT(docdb_db_contains(db, 1, &flag), C);
+    EXPECT(docdb_db_len(db, &u), C);
+    EXPECT(docdb_db_begin(db, &(docdb_txn *){NULL}), C);
+    EXPECT(docdb_db_snapshot(db, &(docdb_snapshot *){NULL}), C);
+    EXPECT(docdb_db_compact(db, NULL), C);
+    EXPECT(docdb_db_checkpoint(db), C);
+    EXPECT(docdb_db_sync(db), C);
+    EXPECT(docdb_db_get_stats(db, &(docdb_db_stats){0}), C);
+    EXPECT(docdb_db_batch(db, &(docdb_batch_op){DOCDB_BATCH_DELETE, 1, NULL, 0}, 1, NULL,
+                          NULL),
+           C);
+    EXPECT(docdb_txn_read(t, 1, &buf), C);
+    EXPECT(docdb_txn_put(t, 6, B("x"), 1), C);
+    EXPECT(docdb_txn_commit(t, &u), C);
+    EXPECT(docdb_snapshot_read(snap, 1, &buf), C);
+    EXPECT(docdb_snapshot_contains(snap, 1, &flag), C);
+    EXPECT(docdb_snapshot_len(snap, &u), C);
+    EXPECT(docdb_snapshot_ids(snap, &(docdb_id_list){NULL, 0, 0}), C);
+    EXPECT(docdb_snapshot_scan_new(snap, &(docdb_snapshot_scan *){NULL}), C);
+    /* A scan reports CLOSED once, then is over. */
+    bool done = false;
+    EXPECT(docdb_snapshot_scan_next(scan, &u, &buf, &done), C);
+    OK(docdb_snapshot_scan_next(scan, &u, &buf, &done));
+    CHECK(done);
+    /* The finished transaction stays finished. */
+    EXPECT(docdb_txn_pending(t, &z), C);
+    EXPECT(docdb_txn_rollback(t), C);
+
+    docdb_snapshot_scan_free(scan);
+    docdb_snapshot_free(snap);
+    docdb_txn_free(t);
+    docdb_db_free(db);
+    docdb_db_free(db2);
+    docdb_store_free(s);
+}
+
+static void test_transactions(void) {
+    docdb_store *s = open_store(fresh_dir("txn"));
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "d", &db));
+    OK(docdb_db_put(db, 1, B("one"), 3));
+    OK(docdb_db_put(db, 2, B("two"), 3));
+
+    docdb_txn *t = NULL;
+    OK(docdb_db_begin(db, &t));
+    uint64_t rv = 0;
+    OK(docdb_txn_read_version(t, &rv));
+    CHECK(rv > 0);
+    EXPECT(docdb_txn_create(t, 1, B("x"), 1), DOCDB_ALREADY_EXISTS);
+    EXPECT(docdb_txn_update(t, 3, B("x"), 1), DOCDB_NOT_FOUND);
+    EXPECT(docdb_txn_delete(t, 3), DOCDB_NOT_FOUND);
+    OK(docdb_txn_create(t, 3, B("three"), 5));
+    OK(docdb_txn_update(t, 1, B("ONE"), 3));
+    OK(docdb_txn_delete(t, 2));
+    OK(docdb_txn_put(t, 4, B("four"), 4));
+    size_t pending = 0;
+    OK(docdb_txn_pending(t, &pending));
+    CHECK(pending == 4);
+
+    /* The transaction sees its own writes; the database does not yet. */
+    docdb_buf buf = {NULL, 0, 0};
+    OK(docdb_txn_read(t, 1, &buf));
+    CHECK(buf.len == 3 && memcmp(buf.data, "ONE", 3) == 0);
+    docdb_buf_free(&buf);
+    EXPECT(docdb_txn_read(t, 2, &buf), DOCDB_NOT_FOUND);
+    bool has = true;
+    OK(docdb_txn_contains(t, 2, &has));
+    CHECK(!has);
+    OK(docdb_txn_contains(t, 3, &has));
+    CHECK(has);
+    CHECK(doc_is(db, 1, "one"));
+    OK(docdb_db_contains(db, 3, &has));
+    CHECK(!has);
+
+    uint64_t version = 0;
+    OK(docdb_txn_commit(t, &version));
+    CHECK(version > rv);
+    CHECK(doc_is(db, 1, "ONE") && doc_is(db, 3, "three") && doc_is(db, 4, "four"));
+    OK(docdb_db_contains(db, 2, &has));
+    CHECK(!has);
+    /* Finished: every further call is CLOSED, including a second commit. */
+    EXPECT(docdb_txn_commit(t, &version), DOCDB_CLOSED);
+    CHECK(contains_text(docdb_errmsg(), "already committed or rolled back"));
+    EXPECT(docdb_txn_rollback(t), DOCDB_CLOSED);
+    EXPECT(docdb_txn_put(t, 9, B("x"), 1), DOCDB_CLOSED);
+    EXPECT(docdb_txn_read(t, 1, &buf), DOCDB_CLOSED);
+    EXPECT(docdb_txn_contains(t, 1, &has), DOCDB_CLOSED);
+    EXPECT(docdb_txn_delete(t, 1), DOCDB_CLOSED);
+    EXPECT(docdb_txn_read_version(t, &rv), DOCDB_CLOSED);
+    docdb_txn_free(t);
+
+    /* Rollback discards. */
+    OK(docdb_db_begin(db, &t));
+    OK(docdb_txn_put(t, 10, B("ten"), 3));
+    OK(docdb_txn_rollback(t));
+    EXPECT(docdb_txn_create(t, 11, B("x"), 1), DOCDB_CLOSED);
+    EXPECT(docdb_txn_update(t, 1, B("x"), 1), DOCDB_CLOSED);
+    docdb_txn_free(t);
+    OK(docdb_db_contains(db, 10, &has));
+    CHECK(!has);
+
+    /* Freeing an unfinished transaction rolls it back. */
+    OK(docdb_db_begin(db, &t));
+    OK(docdb_txn_put(t, 12, B("twelve"), 6));
+    docdb_txn_free(t);
+    OK(docdb_db_contains(db, 12, &has));
+    CHECK(!has);
+
+    /* An empty commit returns the read version. */
+    OK(docdb_db_begin(db, &t));
+    OK(docdb_txn_read_version(t, &rv));
+    OK(docdb_txn_commit(t, &version));
+    CHECK(version == rv);
+    docdb_txn_free(t);
+
+    /* Write-write conflict: first committer wins, the loser applies nothing. */
+    docdb_txn *a = NULL, *b = NULL;
+    OK(docdb_db_begin(db, &a));
+    OK(docdb_db_begin(db, &b));
+    OK(docdb_txn_put(a, 1, B("from a"), 6));
+    OK(docdb_txn_put(b, 1, B("from b"), 6));
+    OK(docdb_txn_put(b, 20, B("b only"), 6));
+    OK(docdb_txn_commit(a, NULL));
+    EXPECT(docdb_txn_commit(b, &version), DOCDB_CONFLICT);
+    CHECK(contains_text(docdb_errmsg(), "conflict on document 1"));
+    CHECK(doc_is(db, 1, "from a"));
+    OK(docdb_db_contains(db, 20, &has));
+    CHECK(!has);
+    EXPECT(docdb_txn_commit(b, NULL), DOCDB_CLOSED); /* a failed commit finishes it too */
+    docdb_txn_free(a);
+    docdb_txn_free(b);
+
+    /* A concurrent plain write to a document the transaction writes is a conflict too. */
+    OK(docdb_db_begin(db, &t));
+    OK(docdb_txn_delete(t, 3));
+    OK(docdb_db_put(db, 3, B("changed"), 7));
+    EXPECT(docdb_txn_commit(t, NULL), DOCDB_CONFLICT);
+    docdb_txn_free(t);
+    CHECK(doc_is(db, 3, "changed"));
+
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
+static void test_batch(void) {
+    docdb_store *s = open_store(fresh_dir("batch"));
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "d", &db));
+    OK(docdb_db_put(db, 1, B("one"), 3));
+
+    docdb_batch_op ops[4] = {
+        {DOCDB_BATCH_CREATE, 2, B("two"), 3},
+        {DOCDB_BATCH_UPDATE, 2, B("TWO"), 3}, /* sees the create above */
+        {DOCDB_BATCH_PUT, 3, B("three"), 5},
+        {DOCDB_BATCH_DELETE, 1, NULL, 0},
+    };
+    docdb_status st[4] = {99, 99, 99, 99};
+    uint64_t version = 0;
+    OK(docdb_db_batch(db, ops, 4, st, &version));
+    CHECK(version > 0);
+    for (int i = 0; i < 4; i++) CHECK(st[i] == DOCDB_OK);
+    CHECK(doc_is(db, 2, "TWO") && doc_is(db, 3, "three"));
+    bool has = true;
+    OK(docdb_db_contains(db, 1, &has));
+    CHECK(!has);
+
+    /* One bad operation: its status at its index, nothing applied. */
+    docdb_batch_op bad[3] = {
+        {DOCDB_BATCH_PUT, 10, B("ten"), 3},
+        {DOCDB_BATCH_PUT, 11, B("eleven"), 6},
+        {DOCDB_BATCH_UPDATE, 99, B("x"), 1},
+    };
+    uint64_t v2 = 12345;
+    EXPECT(docdb_db_batch(db, bad, 3, st, &v2), DOCDB_NOT_FOUND);
+    CHECK(st[0] == DOCDB_OK && st[1] == DOCDB_OK && st[2] == DOCDB_NOT_FOUND);
+    CHECK(contains_text(docdb_errmsg(), "batch operation #2"));
+    CHECK(v2 == 12345);
+    OK(docdb_db_contains(db, 10, &has));
+    CHECK(!has);
+
+    bad[2] = (docdb_batch_op){DOCDB_BATCH_CREATE, 2, B("dup"), 3};
+    EXPECT(docdb_db_batch(db, bad, 3, st, NULL), DOCDB_ALREADY_EXISTS);
+    CHECK(st[2] == DOCDB_ALREADY_EXISTS && st[0] == DOCDB_OK);
+
+    /* An unknown kind and a NULL payload are reported at their index. */
+    bad[2] = bad[1];
+    bad[1] = (docdb_batch_op){77, 11, B("x"), 1};
+    EXPECT(docdb_db_batch(db, bad, 3, st, NULL), DOCDB_INVALID_ARGUMENT);
+    CHECK(st[0] == DOCDB_OK && st[1] == DOCDB_INVALID_ARGUMENT && st[2] == DOCDB_OK);
+    CHECK(contains_text(docdb_errmsg(), "docdb_batch_kind"));
+    bad[1] = (docdb_batch_op){DOCDB_BATCH_PUT, 11, NULL, 8};
+    EXPECT(docdb_db_batch(db, bad, 3, st, NULL), DOCDB_INVALID_ARGUMENT);
+    CHECK(st[1] == DOCDB_INVALID_ARGUMENT);
+
+    /* A one-operation batch still reports its operation. */
+    docdb_batch_op one = {DOCDB_BATCH_DELETE, 500, NULL, 0};
+    st[0] = 99;
+    EXPECT(docdb_db_batch(db, &one, 1, st, NULL), DOCDB_NOT_FOUND);
+    CHECK(st[0] == DOCDB_NOT_FOUND);
+
+    /* Empty batch: nothing to do, the current version comes back. */
+    uint64_t v3 = 0;
+    OK(docdb_db_batch(db, NULL, 0, NULL, &v3));
+    CHECK(v3 == version);
+
+    /* NULL ops with a count: refused, and statuses not written. */
+    st[0] = 99;
+    EXPECT(docdb_db_batch(db, NULL, 3, st, NULL), DOCDB_INVALID_ARGUMENT);
+    CHECK(st[0] == 99);
+    EXPECT(docdb_db_batch(db, ops, SIZE_MAX, NULL, NULL), DOCDB_INVALID_ARGUMENT);
+
+    uint64_t n = 0;
+    OK(docdb_db_len(db, &n));
+    CHECK(n == 2);
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
+static void test_payload_in_batch(void) {
+    docdb_options o = fast_options();
+    o.max_document_size = 8;
+    docdb_store *s = NULL;
+    OK(docdb_store_open(fresh_dir("batch-payload"), &o, &s));
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "d", &db));
+    docdb_batch_op ops[2] = {
+        {DOCDB_BATCH_PUT, 1, B("small"), 5},
+        {DOCDB_BATCH_PUT, 2, B("much too large"), SIZE_MAX},
+    };
+    docdb_status st[2];
+    EXPECT(docdb_db_batch(db, ops, 2, st, NULL), DOCDB_PAYLOAD_TOO_LARGE);
+    CHECK(st[0] == DOCDB_OK && st[1] == DOCDB_PAYLOAD_TOO_LARGE);
+    ops[1].len = 9;
+    EXPECT(docdb_db_batch(db, ops, 2, st, NULL), DOCDB_PAYLOAD_TOO_LARGE);
+    CHECK(st[1] == DOCDB_PAYLOAD_TOO_LARGE);
+    uint64_t n = 1;
+    OK(docdb_db_len(db, &n));
+    CHECK(n == 0);
+    docdb_db_free(db);
+    docdb_store_free(s);
+}
+
+static void test_snapshot_and_scan(void) {
+    docdb_store *s = open_store(fresh_dir("snapshot"));
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "d", &db));
+    OK(docdb_db_put(db, 30, B("thirty"), 6));
+    OK(docdb_db_put(db, 10, B("ten"), 3));
+    OK(docdb_db_put(db, 20, B("twenty"), 6));
+
+    docdb_snapshot *snap = NULL;
+    OK(docdb_db_snapshot(db, &snap));
+    uint64_t sv = 0;
+    OK(docdb_snapshot_version(snap, &sv));
+    CHECK(sv > 0);
+
+    /* Later writes are invisible to the snapshot. */
+    OK(docdb_db_put(db, 10, B("TEN"), 3));
+    OK(docdb_db_delete(db, 20));
+    OK(docdb_db_put(db, 40, B("forty"), 5));
+
+    docdb_buf buf = {NULL, 0, 0};
+    OK(docdb_snapshot_read(snap, 10, &buf));
+    CHECK(buf.len == 3 && memcmp(buf.data, "ten", 3) == 0);
+    docdb_buf_free(&buf);
+    EXPECT(docdb_snapshot_read(snap, 40, &buf), DOCDB_NOT_FOUND);
+    bool has = false;
+    OK(docdb_snapshot_contains(snap, 20, &has));
+    CHECK(has);
+    OK(docdb_snapshot_contains(snap, 40, &has));
+    CHECK(!has);
+    uint64_t n = 0;
+    OK(docdb_snapshot_len(snap, &n));
+    CHECK(n == 3);
+
+    docdb_id_list ids = {NULL, 0, 0};
+    OK(docdb_snapshot_ids(snap, &ids));
+    CHECK(ids.len == 3);
+    if (ids.len == 3) CHECK(ids.ids[0] == 10 && ids.ids[1] == 20 && ids.ids[2] == 30);
+    docdb_id_list_free(&ids);
+    CHECK(ids.ids == NULL && ids.len == 0);
+    docdb_id_list_free(&ids);
+
+    /* The scan yields the snapshot's documents in ascending id order. */
+    docdb_snapshot_scan *scan = NULL, *scan2 = NULL;
+    OK(docdb_snapshot_scan_new(snap, &scan));
+    OK(docdb_snapshot_scan_new(snap, &scan2));
+    docdb_snapshot_free(snap); /* the scans keep the view alive */
+    static const uint64_t want_id[] = {10, 20, 30};
+    static const char *want_doc[] = {"ten", "twenty", "thirty"};
+    int count = 0;
+    for (;;) {
+        uint64_t id = 0;
+        bool done = false;
+        docdb_buf doc = {NULL, 0, 0};
+        OK(docdb_snapshot_scan_next(scan, &id, &doc, &done));
+        if (done) break;
+        CHECK(count < 3);
+        if (count < 3) {
+            CHECK(id == want_id[count]);
+            CHECK(doc.len == strlen(want_doc[count]) &&
+                  memcmp(doc.data, want_doc[count], doc.len) == 0);
+        }
+        docdb_buf_free(&doc);
+        count++;
+    }
+    CHECK(count == 3);
+    /* Past the end it stays done, and leaves the outputs alone. */
+    uint64_t id = 777;
+    bool done = false;
+    OK(docdb_snapshot_scan_next(scan, &id, &buf, &done));
+    CHECK(done && id == 777);
+    /* A second scan is independent. */
+    OK(docdb_snapshot_scan_next(scan2, &id, &buf, &done));
+    CHECK(!done && id == 10);
+    docdb_buf_free(&buf);
+    docdb_snapshot_scan_free(scan);
+    docdb_snapshot_scan_free(scan2);
+
+    /* An empty database scans to nothing. */
+    docdb_db *empty = NULL;
+    OK(docdb_store_create_db(s, "empty", &empty));
+    OK(docdb_db_snapshot(empty, &snap));
+    OK(docdb_snapshot_scan_new(snap, &scan));
+    OK(docdb_snapshot_scan_next(scan, &id, &buf, &done));
+    CHECK(done);
+    OK(docdb_snapshot_ids(snap, &ids));
+    CHECK(ids.len == 0 && ids.ids != NULL);
+    docdb_id_list_free(&ids);
+    docdb_snapshot_scan_free(scan);
+    docdb_snapshot_free(snap);
+
+    docdb_db_free(empty);
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
+static void test_stats_compact_checkpoint_sync(void) {
+    docdb_store *s = open_store(fresh_dir("stats"));
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "d", &db));
+    char doc[256];
+    memset(doc, 'v', sizeof doc);
+    for (int round = 0; round < 20; round++)
+        for (uint64_t id = 0; id < 50; id++) OK(docdb_db_put(db, id, B(doc), sizeof doc));
+
+    docdb_db_stats st;
+    OK(docdb_db_get_stats(db, &st));
+    uint64_t id = 0;
+    OK(docdb_db_id(db, &id));
+    CHECK(st.id == id);
+    CHECK(st.documents == 50);
+    CHECK(st.committed_txns == 1000);
+    CHECK(st.dead_bytes > st.live_bytes);
+    CHECK(st.log_bytes >= st.live_bytes + st.dead_bytes / 2);
+    CHECK(st.segments >= 1 && st.last_version >= 1000);
+    CHECK(!st.poisoned && st.active_readers == 0);
+
+    uint64_t reclaimed = 0;
+    OK(docdb_db_compact(db, &reclaimed));
+    CHECK(reclaimed > 0);
+    OK(docdb_db_compact(db, NULL));
+    docdb_db_stats after;
+    OK(docdb_db_get_stats(db, &after));
+    CHECK(after.documents == 50);
+    CHECK(after.compactions >= 1);
+    CHECK(after.log_bytes < st.log_bytes);
+    CHECK(after.dead_bytes < st.dead_bytes);
+    docdb_buf b = {NULL, 0, 0};
+    OK(docdb_db_read(db, 49, &b));
+    CHECK(b.len == 256 && b.data[0] == 'v' && b.data[255] == 'v');
+    docdb_buf_free(&b);
+
+    uint64_t before_cp = after.checkpoints;
+    OK(docdb_db_checkpoint(db));
+    OK(docdb_db_get_stats(db, &after));
+    CHECK(after.checkpoints == before_cp + 1);
+    OK(docdb_db_sync(db));
+    OK(docdb_store_checkpoint(s));
+    OK(docdb_store_sync(s));
+
+    docdb_snapshot *snap = NULL;
+    OK(docdb_db_snapshot(db, &snap));
+    OK(docdb_db_get_stats(db, &after));
+    CHECK(after.active_readers == 1);
+    docdb_snapshot_free(snap);
+
+    docdb_store_stats ss;
+    OK(docdb_store_get_stats(s, &ss));
+    CHECK(ss.databases_total == 1 && ss.databases_active == 1 && ss.databases_open == 1);
+    CHECK(ss.documents == 50);
+    CHECK(ss.committed_txns == 1000);
+    CHECK(ss.compactions >= 1);
+    CHECK(ss.memory_limit == 1u << 30);
+    CHECK(ss.memory_used > 0);
+    CHECK(ss.log_bytes == after.log_bytes);
+
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
+static void test_persistence(void) {
+    const char *dir = fresh_dir("persist");
+    docdb_options o = docdb_options_default(); /* SYNC_FULL: every commit fsynced */
+    docdb_store *s = NULL;
+    OK(docdb_store_open(dir, &o, &s));
+    docdb_db *db = NULL, *other = NULL;
+    OK(docdb_store_create_db(s, "notes", &db));
+    OK(docdb_store_create_db(s, "other", &other));
+    OK(docdb_db_create(db, 1, B("first"), 5));
+    OK(docdb_db_put(db, 2, B("second"), 6));
+    docdb_batch_op ops[2] = {{DOCDB_BATCH_PUT, 3, B("third"), 5},
+                             {DOCDB_BATCH_DELETE, 1, NULL, 0}};
+    OK(docdb_db_batch(db, ops, 2, NULL, NULL));
+    docdb_txn *t = NULL;
+    OK(docdb_db_begin(db, &t));
+    OK(docdb_txn_update(t, 2, B("SECOND"), 6));
+    OK(docdb_txn_commit(t, NULL));
+    docdb_txn_free(t);
+    OK(docdb_store_drop_db(s, "other"));
+    docdb_db_free(other);
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+
+    /* Reopen: everything committed is there, the dropped database is gone. */
+    OK(docdb_store_open(dir, &o, &s));
+    docdb_db_list list = {NULL, 0};
+    OK(docdb_store_list_dbs(s, &list));
+    CHECK(list.len == 1 && strcmp(list.items[0].name, "notes") == 0);
+    docdb_db_list_free(&list);
+    OK(docdb_store_open_db(s, "notes", &db));
+    uint64_t n = 0;
+    OK(docdb_db_len(db, &n));
+    CHECK(n == 2);
+    CHECK(doc_is(db, 2, "SECOND") && doc_is(db, 3, "third"));
+    EXPECT(docdb_db_read(db, 1, &(docdb_buf){NULL, 0, 0}), DOCDB_NOT_FOUND);
+    docdb_db_free(db);
+
+    /* Freed without close (as after a crash of the caller's logic): replayed from the log. */
+    OK(docdb_store_open_db(s, "notes", &db));
+    OK(docdb_db_put(db, 4, B("fourth"), 6));
+    docdb_db_free(db);
+    docdb_store_free(s);
+    OK(docdb_store_open(dir, &o, &s));
+    OK(docdb_store_open_db(s, "notes", &db));
+    CHECK(doc_is(db, 4, "fourth"));
+    docdb_db_free(db);
+    docdb_store_free(s);
+}
+
+/* Finds the first log segment `db-<id>/<16 hex>.log` of the only database in `dir`. */
+static int find_segment(const char *dir, char *out, size_t cap) {
+    DIR *d = opendir(dir);
+    if (!d) return 0;
+    struct dirent *e;
+    char dbdir[600] = "";
+    while ((e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, "db-", 3) == 0) snprintf(dbdir, sizeof dbdir, "%s/%s", dir, e->d_name);
+    closedir(d);
+    if (!dbdir[0] || !(d = opendir(dbdir))) return 0;
+    int found = 0;
+    while (!found && (e = readdir(d)) != NULL) {
+        size_t len = strlen(e->d_name);
+        if (len == 20 && strcmp(e->d_name + 16, ".log") == 0) {
+            snprintf(out, cap, "%s/%s", dbdir, e->d_name);
+            found = 1;
+        }
+    }
+    closedir(d);
+    return found;
+}
+
+static long file_find(const char *path, const char *needle) {
+    FILE *f = fopen(path, "rb");
+    if (!f) return -1;
+    static char data[1 << 16];
+    size_t n = fread(data, 1, sizeof data, f);
+    fclose(f);
+    size_t k = strlen(needle);
+    for (size_t i = 0; i + k <= n; i++)
+        if (memcmp(data + i, needle, k) == 0) return (long)i;
+    return -1;
+}
+
+static int file_patch(const char *path, long offset, const void *bytes, size_t len) {
+    int fd = open(path, O_WRONLY);
+    if (fd < 0) return 0;
+    ssize_t w = pwrite(fd, bytes, len, offset);
+    close(fd);
+    return w == (ssize_t)len;
+}
+
+static void test_corruption(void) {
+    const char *dir = fresh_dir("corrupt");
+    docdb_store *s = open_store(dir);
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "d", &db));
+    char doc[1000];
+    memset(doc, 'A', sizeof doc);
+    memcpy(doc, "MARKER", 6);
+    OK(docdb_db_put(db, 1, B(doc), sizeof doc));
+    OK(docdb_db_put(db, 2, B("after"), 5));
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+
+    char seg[700];
+    CHECK(find_segment(dir, seg, sizeof seg));
+    long at = file_find(seg, "MARKER");
+    CHECK(at > 0);
+    CHECK(file_patch(seg, at + 500, "B", 1)); /* one flipped byte inside document 1 */
+
+    s = open_store(dir);
+    /* The database opens (the checkpoint covers the damaged record); reading it fails. */
+    OK(docdb_store_open_db(s, "d", &db));
+    EXPECT(docdb_db_read(db, 1, &(docdb_buf){NULL, 0, 0}), DOCDB_CORRUPTION);
+    CHECK(contains_text(docdb_errmsg(), ".log"));
+    CHECK(contains_text(docdb_errmsg(), "corruption"));
+    CHECK(doc_is(db, 2, "after")); /* the damage stays local */
+    /* A scan reports the damaged document and goes on with the next one. */
+    docdb_snapshot *snap = NULL;
+    OK(docdb_db_snapshot(db, &snap));
+    docdb_snapshot_scan *scan = NULL;
+    OK(docdb_snapshot_scan_new(snap, &scan));
+    uint64_t id = 0;
+    bool done = true;
+    docdb_buf buf = {NULL, 0, 0};
+    EXPECT(docdb_snapshot_scan_next(scan, &id, &buf, &done), DOCDB_CORRUPTION);
+    OK(docdb_snapshot_scan_next(scan, &id, &buf, &done));
+    CHECK(!done && id == 2 && buf.len == 5);
+    docdb_buf_free(&buf);
+    docdb_snapshot_scan_free(scan);
+    docdb_snapshot_free(snap);
+    docdb_db_free(db);
+    docdb_store_free(s);
+}
+
+static uint32_t crc32_ieee(const uint8_t *p, size_t n) {
+    uint32_t c = 0xFFFFFFFFu;
+    for (size_t i = 0; i < n; i++) {
+        c ^= p[i];
+        for (int k = 0; k < 8; k++) c = (c >> 1) ^ (0xEDB88320u & (0u - (c & 1u)));
+    }
+    return ~c;
+}
+
+static void test_unsupported_version(void) {
+    const char *dir = fresh_dir("version");
+    docdb_store *s = open_store(dir);
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "d", &db));
+    OK(docdb_db_put(db, 1, B("x"), 1));
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+
+    /* Rewrite the segment header as a future format version 2 with a valid checksum. */
+    char seg[700];
+    CHECK(find_segment(dir, seg, sizeof seg));
+    uint8_t h[32];
+    FILE *f = fopen(seg, "rb");
+    CHECK(f != NULL && fread(h, 1, 32, f) == 32);
+    if (f) fclose(f);
+    CHECK(memcmp(h, "DOCDBLOG", 8) == 0);
+    h[8] = 2, h[9] = 0, h[10] = 0, h[11] = 0;
+    uint32_t crc = crc32_ieee(h, 28);
+    for (int i = 0; i < 4; i++) h[28 + i] = (uint8_t)(crc >> (8 * i));
+    CHECK(file_patch(seg, 0, h, 32));
+
+    s = open_store(dir);
+    db = (docdb_db *)0x1;
+    EXPECT(docdb_store_open_db(s, "d", &db), DOCDB_UNSUPPORTED_VERSION);
+    CHECK(contains_text(docdb_errmsg(), "unsupported format version 2"));
+    CHECK(db == (docdb_db *)0x1);
+    docdb_store_free(s);
+}
+
+/* ---- threads ------------------------------------------------------------------------ */
+
+enum { THREADS = 4, PER_THREAD = 150 };
+
+struct worker {
+    docdb_db *db;
+    int index;
+    int errors;
+    char errmsg_seen[64];
+};
+
+static void *writer_thread(void *arg) {
+    struct worker *w = arg;
+    char doc[32];
+    for (int i = 0; i < PER_THREAD; i++) {
+        uint64_t id = (uint64_t)w->index * 1000 + (uint64_t)i;
+        int n = snprintf(doc, sizeof doc, "t%d-%d", w->index, i);
+        if (docdb_db_create(w->db, id, B(doc), (size_t)n) != DOCDB_OK) w->errors++;
+        if (i % 10 == 0) {
+            /* Reads and snapshots run alongside the writers. */
+            docdb_snapshot *snap = NULL;
+            if (docdb_db_snapshot(w->db, &snap) != DOCDB_OK) {
+                w->errors++;
+                continue;
+            }
+            uint64_t len = 0;
+            if (docdb_snapshot_len(snap, &len) != DOCDB_OK) w->errors++;
+            docdb_snapshot_free(snap);
+        }
+    }
+    /* Each thread has its own last-error message. */
+    if (docdb_db_create(w->db, (uint64_t)w->index * 1000, B("dup"), 3) != DOCDB_ALREADY_EXISTS)
+        w->errors++;
+    snprintf(w->errmsg_seen, sizeof w->errmsg_seen, "%s", docdb_errmsg());
+    return NULL;
+}
+
+struct racer {
+    docdb_db *db;
+    int committed;
+    int conflicts;
+    int errors;
+};
+
+/* Read-modify-write of one counter document in transactions: conflicts are retried. */
+static void *counter_thread(void *arg) {
+    struct racer *r = arg;
+    for (int i = 0; i < 25;) {
+        docdb_txn *t = NULL;
+        if (docdb_db_begin(r->db, &t) != DOCDB_OK) {
+            r->errors++;
+            return NULL;
+        }
+        docdb_buf buf = {NULL, 0, 0};
+        long value = 0;
+        if (docdb_txn_read(t, 7, &buf) == DOCDB_OK) {
+            char tmp[32] = "";
+            memcpy(tmp, buf.data, buf.len < 31 ? buf.len : 31);
+            value = strtol(tmp, NULL, 10);
+            docdb_buf_free(&buf);
+        } else {
+            r->errors++;
+        }
+        char next[32];
+        int n = snprintf(next, sizeof next, "%ld", value + 1);
+        if (docdb_txn_put(t, 7, B(next), (size_t)n) != DOCDB_OK) r->errors++;
+        docdb_status st = docdb_txn_commit(t, NULL);
+        docdb_txn_free(t);
+        if (st == DOCDB_OK) {
+            r->committed++;
+            i++;
+        } else if (st == DOCDB_CONFLICT) {
+            r->conflicts++;
+        } else {
+            r->errors++;
+            return NULL;
+        }
+    }
+    return NULL;
+}
+
+static void test_threads(void) {
+    docdb_store *s = open_store(fresh_dir("threads"));
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "shared", &db));
+
+    /* One handle shared by every thread. */
+    pthread_t th[THREADS];
+    struct worker w[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        w[i] = (struct worker){db, i, 0, ""};
+        CHECK(pthread_create(&th[i], NULL, writer_thread, &w[i]) == 0);
+    }
+    for (int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
+    for (int i = 0; i < THREADS; i++) {
+        CHECK(w[i].errors == 0);
+        CHECK(contains_text(w[i].errmsg_seen, "already exists"));
+    }
+    uint64_t n = 0;
+    OK(docdb_db_len(db, &n));
+    CHECK(n == THREADS * PER_THREAD);
+    CHECK(doc_is(db, 3 * 1000 + 149, "t3-149") && doc_is(db, 0, "t0-0"));
+
+    /* Lost updates are impossible: every committed increment counts. */
+    OK(docdb_db_put(db, 7, B("0"), 1));
+    struct racer r[THREADS];
+    for (int i = 0; i < THREADS; i++) {
+        r[i] = (struct racer){db, 0, 0, 0};
+        CHECK(pthread_create(&th[i], NULL, counter_thread, &r[i]) == 0);
+    }
+    for (int i = 0; i < THREADS; i++) pthread_join(th[i], NULL);
+    int total = 0;
+    for (int i = 0; i < THREADS; i++) {
+        CHECK(r[i].errors == 0);
+        total += r[i].committed;
+    }
+    CHECK(total == THREADS * 25);
+    char want[16];
+    snprintf(want, sizeof want, "%d", total);
+    CHECK(doc_is(db, 7, want));
+
+    /* The main thread's message was not touched by the workers' failures. */
+    EXPECT(docdb_db_read(db, 123456, &(docdb_buf){NULL, 0, 0}), DOCDB_NOT_FOUND);
+    CHECK(contains_text(docdb_errmsg(), "123456"));
+
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
+int main(void) {
+    const char *tmp = getenv("TMPDIR");
+    snprintf(g_root, sizeof g_root, "%s/docdb-ctest-XXXXXX", tmp && *tmp ? tmp : "/tmp");
+    if (!mkdtemp(g_root)) {
+        perror("mkdtemp");
+        return 2;
+    }
+
+    RUN(test_version_status_errmsg); /* first: checks the initial empty message */
+    RUN(test_options_default);
+    RUN(test_documents_crud);
+    RUN(test_databases);
+    RUN(test_null_arguments);
+    RUN(test_payload_too_large);
+    RUN(test_payload_in_batch);
+    RUN(test_memory_limit);
+    RUN(test_locked);
+    RUN(test_io_error);
+    RUN(test_close_semantics);
+    RUN(test_transactions);
+    RUN(test_batch);
+    RUN(test_snapshot_and_scan);
+    RUN(test_stats_compact_checkpoint_sync);
+    RUN(test_persistence);
+    RUN(test_corruption);
+    RUN(test_unsupported_version);
+    RUN(test_threads);
+
+    rm_rf(g_root);
+    printf("%d passed, %d failed\n", g_passed, g_failed);
+    return g_failed == 0 ? 0 : 1;
+}
