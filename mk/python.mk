@@ -10,7 +10,7 @@ PY_WHEELS := $(ROOT)/target/py/wheels
 PY_TOOLS_STAMP := $(PY_VENV)/.docdb-python-tools
 
 DEMOS += demo-python
-TESTS += test-python
+TESTS += test-python test-python-source
 
 .PHONY: python-venv python-wheel python-install test-python test-python-source demo-python
 
@@ -39,8 +39,8 @@ test-python: python-install
 	cd $(ROOT)/target && $(PY) -m mypy.stubtest docdb._docdb
 
 # The source path users take: `pip install ./bindings/python` in a clean venv (pip fetches
-# maturin from PyPI and builds core + binding from source). Not part of `make test`: it
-# repeats the whole release build (about a minute more on 2 cores).
+# maturin from PyPI and builds core + binding from source). Run by `make test`; it repeats
+# the whole release build (about a minute more on 2 cores).
 test-python-source:
 	rm -rf $(ROOT)/target/py-source-venv
 	$(PY_SYSTEM) -m venv $(ROOT)/target/py-source-venv
