@@ -130,6 +130,10 @@ impl<F: FileSystem> Store<F> {
                 ));
             }
         }
+        // The catalog and directories this open goes by must be durable before anything
+        // builds on them (an earlier failed fsync may have left them not so), and leftover
+        // removals must not come back.
+        fs.sync_dir(&dir).map_err(io("syncing"))?;
 
         let global = Arc::new(Budget::new("store", opts.memory_limit));
         Ok(Store {
@@ -366,7 +370,9 @@ impl<F: FileSystem> Store<F> {
 
     /// Closes the store: waits for background work, checkpoints and syncs every open
     /// database, and releases the directory lock. Every handle fails with `Closed`
-    /// afterwards. Calling it again is a no-op.
+    /// afterwards. Calling it again is a no-op. Returns the first error, including
+    /// `Poisoned` for a database an earlier I/O failure left unsyncable (the store is closed
+    /// all the same; reopen it to recover from what is on disk).
     pub fn close(&self) -> Result<()> {
         let inner = &self.inner;
         if inner.closed.swap(true, Ordering::AcqRel) {
@@ -380,10 +386,18 @@ impl<F: FileSystem> Store<F> {
         let mut first_err = None;
         for db in dbs {
             let _m = db.maintenance.lock();
-            if db.check_writable().is_ok() {
-                if let Err(e) = checkpoint::write(&db, &[]) {
+            match db.check_writable() {
+                Ok(()) => {
+                    if let Err(e) = checkpoint::write(&db, &[]) {
+                        first_err.get_or_insert(e);
+                    }
+                }
+                // A poisoned database cannot be synced: its latest commits are not known
+                // durable, so close must not report success.
+                Err(e @ Error::Poisoned(_)) => {
                     first_err.get_or_insert(e);
                 }
+                Err(_) => {}
             }
             db.mark_closed(false);
         }

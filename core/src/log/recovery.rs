@@ -112,13 +112,11 @@ pub(crate) fn recover<F: FileSystem>(fs: &F, dir: &Path, index: &Index<F>) -> Re
     let obsolete: HashSet<u64> = ckpt.obsolete.iter().copied().collect();
     let mut segments = BTreeMap::new();
     let newest = seqs.last().copied();
-    let mut removed = false;
     for seq in seqs {
         let path = dir.join(segment_name(seq));
         if obsolete.contains(&seq) {
             fs.remove_file(&path)
                 .map_err(io(format!("removing {}", path.display())))?;
-            removed = true;
             continue;
         }
         let seg = match Segment::open(fs, &path, seq) {
@@ -137,18 +135,18 @@ pub(crate) fn recover<F: FileSystem>(fs: &F, dir: &Path, index: &Index<F>) -> Re
                 }
                 fs.remove_file(&path)
                     .map_err(io(format!("removing {}", path.display())))?;
-                removed = true;
                 continue;
             }
             Err(e) => return Err(e),
         };
         segments.insert(seq, Arc::new(seg));
     }
-    if removed {
-        // Durably gone before any new checkpoint (which no longer lists them) is written.
-        fs.sync_dir(dir)
-            .map_err(io(format!("syncing {}", dir.display())))?;
-    }
+    // What recovery builds on must be durable before anything new is acknowledged: an
+    // earlier failed fsync (of this directory after a rotation, say) can leave entries that
+    // power loss would take back, and removed obsolete segments must stay removed before a
+    // checkpoint that no longer lists them is written.
+    fs.sync_dir(dir)
+        .map_err(io(format!("syncing {}", dir.display())))?;
 
     let mut covered: BTreeMap<u64, u64> = BTreeMap::new();
     let mut by_index = Vec::with_capacity(ckpt.segments.len());

@@ -76,6 +76,13 @@ pub enum Survive {
     Everything,
     /// Only what was fsynced (power loss).
     Durable,
+    /// Power loss that wrote back every file's data but lost un-fsynced directory changes.
+    DataNotDirs,
+    /// Power loss that kept every directory change (journaled metadata) but only fsynced
+    /// file data: a renamed or created file may come back shorter or empty.
+    DirsNotData,
+    /// Power loss where half of each file's un-fsynced appended bytes reached the disk.
+    TornTail,
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -184,6 +191,9 @@ impl State {
     fn begin(&mut self, kind: OpKind, path: &Path) -> io::Result<Option<FaultKind>> {
         let op = self.ops;
         self.ops += 1;
+        if std::env::var_os("FAULTFS_TRACE").is_some() {
+            eprintln!("op {op}: {kind:?} {}", path.display());
+        }
         if self.crashed {
             return Err(eio());
         }
@@ -223,8 +233,8 @@ impl State {
         while let Some(d) = stack.pop() {
             let dir = &self.dirs[&d];
             let entries = match survive {
-                Survive::Everything => dir.entries.clone(),
-                Survive::Durable => dir.durable.clone(),
+                Survive::Everything | Survive::DirsNotData => dir.entries.clone(),
+                Survive::Durable | Survive::DataNotDirs | Survive::TornTail => dir.durable.clone(),
             };
             for e in entries.values() {
                 match *e {
@@ -232,8 +242,15 @@ impl State {
                     Entry::File(ino) => {
                         let n = &self.files[&ino];
                         let data = match survive {
-                            Survive::Everything => n.data.clone(),
-                            Survive::Durable => n.durable.clone(),
+                            Survive::Everything | Survive::DataNotDirs => n.data.clone(),
+                            Survive::Durable | Survive::DirsNotData => n.durable.clone(),
+                            // Half of what was appended since the last fsync reached the
+                            // disk: a torn tail.
+                            Survive::TornTail if n.data.starts_with(&n.durable) => {
+                                let keep = n.durable.len() + (n.data.len() - n.durable.len()) / 2;
+                                n.data[..keep].to_vec()
+                            }
+                            Survive::TornTail => n.durable.clone(),
                         };
                         out.files.insert(
                             ino,
@@ -343,6 +360,26 @@ impl FaultFs {
         let n = st.files.get_mut(&ino).expect("file");
         n.data = bytes.to_vec();
         n.durable = bytes.to_vec();
+    }
+
+    /// Creates a directory and its ancestors, durably (test setup; not counted).
+    pub fn mkdir(&self, dir: &Path) {
+        let mut st = self.lock();
+        let mut cur = ROOT;
+        for p in parts(dir).expect("absolute path") {
+            cur = match st.dirs[&cur].entries.get(&p) {
+                Some(Entry::Dir(d)) => *d,
+                Some(Entry::File(_)) => return,
+                None => {
+                    let ino = st.new_ino();
+                    st.dirs.insert(ino, Dir::default());
+                    let parent = st.dirs.get_mut(&cur).expect("parent");
+                    parent.entries.insert(p.clone(), Entry::Dir(ino));
+                    parent.durable.insert(p, Entry::Dir(ino));
+                    ino
+                }
+            };
+        }
     }
 
     /// Names of the files in a directory (test inspection; not counted).
