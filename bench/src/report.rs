@@ -1,0 +1,435 @@
+//! Renders the samples as `docs/performance.md`: machine, sizes, the ops/s table with
+//! DocDB's ratios, the targets of issue 7 marked met / not met, binding overhead.
+
+use std::fmt::Write as _;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::{Config, Samples, SIZES};
+
+fn median(v: &[f64]) -> f64 {
+    let mut v = v.to_vec();
+    v.sort_by(f64::total_cmp);
+    match v.len() {
+        0 => f64::NAN,
+        n if n % 2 == 1 => v[n / 2],
+        n => (v[n / 2 - 1] + v[n / 2]) / 2.0,
+    }
+}
+
+fn med(s: &Samples, w: &str, store: &str) -> Option<f64> {
+    s.get(&(w.to_string(), store.to_string()))
+        .map(|v| median(v))
+}
+
+/// "min-max" of the repetitions, as a measure of the noise.
+fn spread(s: &Samples, w: &str, store: &str) -> String {
+    match s.get(&(w.to_string(), store.to_string())) {
+        Some(v) if v.len() > 1 => {
+            let lo = v.iter().copied().fold(f64::INFINITY, f64::min);
+            let hi = v.iter().copied().fold(0.0, f64::max);
+            format!("{}–{}", num(lo), num(hi))
+        }
+        _ => "–".into(),
+    }
+}
+
+fn num(v: f64) -> String {
+    if !v.is_finite() {
+        return "–".into();
+    }
+    let a = v.abs();
+    if a >= 100.0 {
+        // Thousands separators for readability.
+        let s = format!("{:.0}", v);
+        let mut out = String::new();
+        for (i, c) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 && c != '-' {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    } else if a >= 10.0 {
+        format!("{v:.1}")
+    } else if a >= 0.1 {
+        format!("{v:.2}")
+    } else {
+        format!("{v:.3}")
+    }
+}
+
+pub fn int(v: u64) -> String {
+    if v >= 1000 {
+        num(v as f64)
+    } else {
+        v.to_string()
+    }
+}
+
+fn cmd(prog: &str, args: &[&str]) -> String {
+    Command::new(prog)
+        .args(args)
+        .output()
+        .ok()
+        .filter(|o| o.status.success())
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_else(|| "unknown".into())
+}
+
+fn machine(cfg: &Config, s: &Samples) -> String {
+    let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+    let model = cpuinfo
+        .lines()
+        .find_map(|l| l.strip_prefix("model name"))
+        .map(|l| l.trim_start_matches([' ', '\t', ':']).to_string())
+        .unwrap_or_else(|| "unknown".into());
+    let cores = std::thread::available_parallelism().map_or(0, |n| n.get());
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next()?.parse::<f64>().ok())
+        .map_or("unknown".into(), |kib| {
+            format!("{:.1} GiB", kib / 1048576.0)
+        });
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease")
+        .map(|s| s.trim().to_string())
+        .unwrap_or_else(|_| "unknown".into());
+    let fs = cmd("df", &["--output=fstype,source", &cfg.dir_str()])
+        .lines()
+        .last()
+        .unwrap_or("unknown")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" on ");
+    let mut m = String::new();
+    let _ = writeln!(m, "| | |\n|---|---|");
+    let _ = writeln!(m, "| CPU | {model}, {cores} cores available |");
+    let _ = writeln!(m, "| Memory | {mem} |");
+    let _ = writeln!(m, "| Kernel | Linux {kernel} |");
+    let _ = writeln!(
+        m,
+        "| Compiler | {} (release profile) |",
+        cmd("rustc", &["--version"])
+    );
+    let _ = writeln!(m, "| File system of the data | {fs} |");
+    let _ = writeln!(
+        m,
+        "| 4 KiB append + fdatasync | {} /s (median; reps {}) |",
+        num(med(s, "fsync", "disk").unwrap_or(f64::NAN)),
+        spread(s, "fsync", "disk")
+    );
+    let _ = writeln!(
+        m,
+        "| Sequential write + final fsync | {} MiB/s (median; reps {}) |",
+        num(med(s, "seq", "disk").unwrap_or(f64::NAN)),
+        spread(s, "seq", "disk")
+    );
+    m
+}
+
+impl Config {
+    fn dir_str(&self) -> String {
+        // df needs an existing path: the data directory's parent always exists.
+        let p = if self.dir.exists() {
+            self.dir.clone()
+        } else {
+            self.dir
+                .parent()
+                .map(|p| p.to_path_buf())
+                .unwrap_or_default()
+        };
+        p.display().to_string()
+    }
+}
+
+/// Rows of the main table: key, label, unit, higher-is-better.
+const ROWS: &[(&str, &str, &str, bool)] = &[
+    ("a", "(a) bulk load, 1 transaction", "docs/s", true),
+    (
+        "b",
+        "(b) single durable commits, 1 thread",
+        "commits/s",
+        true,
+    ),
+    (
+        "c",
+        "(c) single durable commits, N threads",
+        "commits/s",
+        true,
+    ),
+    ("d", "(d) random point reads, warm", "reads/s", true),
+    ("e", "(e) random updates, batched", "docs/s", true),
+    ("f", "(f) full scan", "docs/s", true),
+    ("g", "(g) open of the reopened database", "s", false),
+    ("h", "(h) disk after (a) / payload bytes", "x", false),
+    (
+        "g-mem",
+        "(h) anonymous memory after (g) per doc",
+        "bytes",
+        false,
+    ),
+    (
+        "g-load",
+        "load of the (g) database, batched",
+        "docs/s",
+        true,
+    ),
+];
+
+pub fn render(
+    cfg: &Config,
+    s: &Samples,
+    notes: &[String],
+    elapsed: Duration,
+    analysis: Option<&str>,
+) -> String {
+    let stores = &cfg.stores;
+    let peers: Vec<&String> = stores.iter().filter(|n| *n != "docdb").collect();
+    let m = |w: &str, st: &str| med(s, w, st).unwrap_or(f64::NAN);
+    let mut o = String::new();
+    let _ = writeln!(o, "# DocDB performance\n");
+    let _ = writeln!(
+        o,
+        "Generated by `make bench` (`bench/`, issue 7){} in {:.0} s; do not edit by hand: \
+         the analysis and next steps come from `bench/analysis.md`. Every figure is the \
+         median of {} repetition(s) in one run; ratios compare figures of the same run.\n",
+        if cfg.smoke {
+            " in SMOKE mode (tiny sizes: figures are meaningless)"
+        } else {
+            ""
+        },
+        elapsed.as_secs_f64(),
+        cfg.get("reps")
+    );
+    let _ = writeln!(o, "## Machine\n\n{}", machine(cfg, s));
+    let _ = writeln!(o, "## Sizes\n\n| size | value | meaning |\n|---|---:|---|");
+    for (k, _, _, what) in SIZES {
+        let _ = writeln!(o, "| `{k}` | {} | {what} |", int(cfg.get(k)));
+    }
+    let _ = writeln!(
+        o,
+        "\nDocuments are 1 KiB of random (incompressible) bytes with u64 ids; each store \
+         starts in a fresh directory. Durable commits: DocDB `Sync::Full` (fdatasync, group \
+         commit), redb `Durability::Immediate`, LMDB default (sync on commit), sled `flush()` \
+         after each commit, fjall `PersistMode::SyncData`, SQLite WAL + `synchronous=FULL` \
+         (one connection behind a mutex). DocDB writes a multi-document transaction with \
+         `Database::batch`, its atomic blind-write commit (`DOCDB_BENCH_TXN=1` takes the \
+         `Transaction` path), with memory limits raised so that large sizes fit. Reads: peers use one read transaction for a whole \
+         loop and borrow values where the API allows (their best case); DocDB uses plain \
+         `Database::read`, which returns an owned copy. (g) runs in fresh processes: open \
+         time to a usable handle, and the growth of anonymous resident memory (`RssAnon`, \
+         i.e. beyond the page cache and file mappings) across the open.\n"
+    );
+
+    let _ = writeln!(o, "## Results\n");
+    let mut head = String::from("| workload | unit |");
+    let mut sep = String::from("|---|---|");
+    for st in stores {
+        let _ = write!(head, " {st} |");
+        sep += "---:|";
+    }
+    head += " DocDB / best peer | DocDB / physical | DocDB reps (min–max) |";
+    sep += "---:|---:|---|";
+    let _ = writeln!(o, "{head}\n{sep}");
+    let fsync = m("fsync", "disk");
+    let seq_docs = m("seq", "disk") * 1024.0; // 1 KiB documents per second
+    for (key, label, unit, higher) in ROWS {
+        let mut row = format!("| {label} | {unit} |");
+        for st in stores {
+            let _ = write!(row, " {} |", num(m(key, st)));
+        }
+        let d = m(key, "docdb");
+        let best = peers
+            .iter()
+            .map(|p| m(key, p))
+            .filter(|v| v.is_finite())
+            .reduce(|a, b| if *higher { a.max(b) } else { a.min(b) });
+        // A ratio > 1 always means DocDB is better.
+        let vs_best = best.map_or("–".into(), |b| {
+            let r = if *higher { d / b } else { b / d };
+            format!("{}x", num(r))
+        });
+        let phys = match *key {
+            "a" => format!("{}x of seq. write", num(d / seq_docs)),
+            "b" => format!("{}x of fdatasync", num(d / fsync)),
+            "c" => format!("{}x of fdatasync", num(d / fsync)),
+            _ => "–".into(),
+        };
+        let _ = writeln!(row, " {vs_best} | {phys} | {} |", spread(s, key, "docdb"));
+        o += &row;
+    }
+    if let Some(c) = med(s, "g-crash", "docdb") {
+        let _ = writeln!(
+            o,
+            "\nDocDB crash path (exit without `close`, no checkpoint written at exit): open \
+             in {} s (reps {}), replaying {} MiB of log written since the last background \
+             checkpoint. The (g) row is the clean path (checkpoint written by `close`).",
+            num(c),
+            spread(s, "g-crash", "docdb"),
+            num(m("g-replayed", "docdb") / 1048576.0)
+        );
+    }
+    if !notes.is_empty() {
+        let _ = writeln!(o);
+    }
+    for n in notes {
+        let _ = writeln!(o, "- {n}");
+    }
+
+    // Targets of issue 7.
+    let _ = writeln!(
+        o,
+        "\n## Targets (issue 7)\n\n| target | measured | status |\n|---|---|---|"
+    );
+    let best = |key: &str| -> (f64, String) {
+        peers
+            .iter()
+            .map(|p| (m(key, p), p.to_string()))
+            .filter(|(v, _)| v.is_finite())
+            .fold((f64::NAN, "none".into()), |acc, x| {
+                if acc.0.is_nan() || x.0 > acc.0 {
+                    x
+                } else {
+                    acc
+                }
+            })
+    };
+    let mut target = |name: &str, measured: String, ok: bool| {
+        let _ = writeln!(
+            o,
+            "| {name} | {measured} | {} |",
+            if ok { "**met**" } else { "**not met**" }
+        );
+    };
+    let (a, (ba, bn)) = (m("a", "docdb"), best("a"));
+    target(
+        "(a) bulk load >= 1.0x best peer",
+        format!("{} vs {bn} {} docs/s = {}x", num(a), num(ba), num(a / ba)),
+        a >= ba,
+    );
+    target(
+        "(a) bulk load >= 0.8x sequential write",
+        format!(
+            "{} MiB/s vs {} MiB/s = {}x",
+            num(a / 1024.0),
+            num(seq_docs / 1024.0),
+            num(a / seq_docs)
+        ),
+        a >= 0.8 * seq_docs,
+    );
+    let b = m("b", "docdb");
+    target(
+        "(b) single commits >= 0.9x append+fdatasync",
+        format!("{} vs {} /s = {}x", num(b), num(fsync), num(b / fsync)),
+        b >= 0.9 * fsync,
+    );
+    let c = m("c", "docdb");
+    target(
+        &format!("(c) {} threads >= 4x DocDB's (b)", cfg.get("threads")),
+        format!("{} vs {} /s = {}x", num(c), num(b), num(c / b)),
+        c >= 4.0 * b,
+    );
+    let (d, l) = (m("d", "docdb"), m("d", "lmdb"));
+    target(
+        "(d) point reads >= 1.0x LMDB",
+        format!("{} vs {} reads/s = {}x", num(d), num(l), num(d / l)),
+        d >= l,
+    );
+    for (key, what) in [("e", "(e) batched updates"), ("f", "(f) scan")] {
+        let (v, (bv, bn)) = (m(key, "docdb"), best(key));
+        target(
+            &format!("{what} >= 1.0x best peer"),
+            format!("{} vs {bn} {} docs/s = {}x", num(v), num(bv), num(v / bv)),
+            v >= bv,
+        );
+    }
+    let g = m("g", "docdb");
+    target(
+        &format!(
+            "(g) open of {} documents <= 0.5 s",
+            int(cfg.get("open_docs"))
+        ),
+        format!("{} s (crash path {} s)", num(g), num(m("g-crash", "docdb"))),
+        g <= 0.5,
+    );
+    let gm = m("g-mem", "docdb");
+    target(
+        "(g) resident memory <= 64 bytes/document",
+        format!("{} bytes/document", num(gm)),
+        gm <= 64.0,
+    );
+    let h = m("h", "docdb");
+    target(
+        "(h) disk after bulk load <= 1.1x payload",
+        format!("{}x", num(h)),
+        h <= 1.1,
+    );
+    let rr = m("bind-read", "rust-docdb");
+    for (lang, store) in [("Python", "py-docdb"), ("Node", "node-docdb")] {
+        let v = m("bind-read", store);
+        if v.is_finite() {
+            target(
+                &format!("{lang} point read <= 2x the Rust cost"),
+                format!(
+                    "{} vs Rust {} reads/s = {}x the cost",
+                    num(v),
+                    num(rr),
+                    num(rr / v)
+                ),
+                rr / v <= 2.0,
+            );
+        }
+    }
+
+    // Binding overhead.
+    let _ = writeln!(
+        o,
+        "\n## Binding overhead\n\n{} documents loaded, then {} random point reads and {} \
+         single-document durable commits, from each language (1 KiB documents). Cost ratio = \
+         Rust ops/s / language ops/s for the same DocDB workload.\n",
+        int(cfg.get("bind_docs")),
+        int(cfg.get("bind_reads")),
+        int(cfg.get("bind_commits"))
+    );
+    let _ = writeln!(
+        o,
+        "| runtime / store | point reads/s | cost vs Rust | durable commits/s | cost vs Rust |\n|---|---:|---:|---:|---:|"
+    );
+    let rc = m("bind-commit", "rust-docdb");
+    let mut bind_stores: Vec<&String> = s
+        .keys()
+        .filter(|(w, _)| w == "bind-read")
+        .map(|(_, st)| st)
+        .collect();
+    bind_stores.sort_by_key(|st| (!st.starts_with("rust"), !st.ends_with("docdb"), *st));
+    for st in bind_stores {
+        let (r, c) = (m("bind-read", st), m("bind-commit", st));
+        let ratio = |rust: f64, v: f64| {
+            if st.ends_with("docdb") {
+                format!("{}x", num(rust / v))
+            } else {
+                "–".into()
+            }
+        };
+        let _ = writeln!(
+            o,
+            "| {st} | {} | {} | {} | {} |",
+            num(r),
+            ratio(rr, r),
+            num(c),
+            ratio(rc, c)
+        );
+    }
+    if cfg.python.is_none() || cfg.node.is_none() {
+        let _ = writeln!(
+            o,
+            "\n(Python and/or Node not run: pass `--python`/`--node`, as `make bench` does.)"
+        );
+    }
+    if let Some(a) = analysis {
+        let _ = writeln!(o, "\n{}", a.trim_end());
+    }
+    o
+}

@@ -1,0 +1,43 @@
+# Benchmarks against peer embedded stores (issue 7): `make bench` runs the full comparison
+# (about 5-10 minutes) and writes docs/performance.md; `make bench-smoke` runs the same
+# program with tiny sizes in a few seconds (part of `make test`, so the benchmark cannot
+# rot; its figures are meaningless). Sizes: `make bench BENCH_ARGS="--docs 50000 --reps 5"`
+# or DOCDB_BENCH_<SIZE> variables (`target/release/docdb-bench --help`). The peers (redb,
+# heed, sled, fjall, rusqlite) are dependencies of bench/ only, built in release.
+
+TESTS += bench-smoke
+
+BENCH_BIN := $(ROOT)/target/release/docdb-bench
+BENCH_ARGS ?=
+BENCH_PY_STAMP := $(ROOT)/.venv/.docdb-bench-tools
+
+.PHONY: bench bench-build bench-smoke bench-python-deps
+
+bench-build:
+	$(CARGO) build --release -p docdb-bench
+
+# py-lmdb, the Python peer, into the project venv (the venv comes from mk/python.mk).
+$(BENCH_PY_STAMP): $(ROOT)/bench/requirements.txt | python-venv
+	$(ROOT)/.venv/bin/python -m pip install --quiet --disable-pip-version-check \
+		-r $(ROOT)/bench/requirements.txt
+	touch $@
+
+bench-python-deps: $(BENCH_PY_STAMP)
+
+# The bindings are built by their own fragments (python-install, node-build); the Python
+# and Node scripts in bench/ load those build products.
+bench: bench-build python-install node-build bench-python-deps
+	$(BENCH_BIN) --dir $(ROOT)/target/bench-data --out $(ROOT)/docs/performance.md \
+		--analysis $(ROOT)/bench/analysis.md \
+		--python $(ROOT)/.venv/bin/python --node node $(BENCH_ARGS)
+
+# Runs the binding scripts too when their build products are already there (as after
+# test-python / test-node), without building them: the smoke test stays a few seconds.
+bench-smoke: bench-build
+	$(BENCH_BIN) --smoke --dir $(ROOT)/target/bench-smoke-data \
+		--out $(ROOT)/target/bench-smoke.md --analysis $(ROOT)/bench/analysis.md \
+		$$($(ROOT)/.venv/bin/python -c 'import docdb' 2>/dev/null && \
+			echo --python $(ROOT)/.venv/bin/python) \
+		$$(ls $(ROOT)/bindings/node/*.node >/dev/null 2>&1 && echo --node node) \
+		> /dev/null
+	@echo "bench-smoke: OK (report in target/bench-smoke.md)"
