@@ -10,13 +10,14 @@
 //! 4. Advance `visible`: new reads and snapshots see the commit.
 
 use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use crate::db::{BatchOp, DbCore};
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
-use crate::index::{Location, Version, ENTRY_BYTES, VERSION_BYTES};
+use crate::index::{IdHasher, Location, Version, ENTRY_BYTES, VERSION_BYTES};
 use crate::log::record::{self, HEADER_LEN};
 use crate::log::segment::SEGMENT_HEADER_LEN;
 use crate::log::writer::AppendError;
@@ -83,7 +84,8 @@ impl<F: FileSystem> DbCore<F> {
         self.check_writable()?;
 
         // Validate, and keep only the last operation on each id.
-        let mut last_op: HashMap<u64, usize> = HashMap::with_capacity(ops.len());
+        let mut last_op: HashMap<u64, usize, BuildHasherDefault<IdHasher>> =
+            HashMap::with_capacity_and_hasher(ops.len(), Default::default());
         for (i, op) in ops.iter().enumerate() {
             let id = op.id();
             let head = self.index.head(id);

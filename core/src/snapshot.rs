@@ -4,6 +4,8 @@ use crate::db::Database;
 use crate::error::Result;
 use crate::fs::{FileSystem, OsFs};
 use crate::index::Location;
+use crate::log::record::HEADER_LEN;
+use crate::log::segment::Segment;
 
 /// Registration of a read version; unregistered (and old versions pruned) on drop.
 pub(crate) struct ReadGuard<F: FileSystem> {
@@ -78,7 +80,7 @@ impl<F: FileSystem> Snapshot<F> {
         self.guard.db.core.check_open()?;
         Ok(Scan {
             snapshot: self,
-            items: self.guard.db.core.index.scan(self.guard.at).into_iter(),
+            cursor: Cursor::new(self.guard.db.core.index.scan(self.guard.at)),
         })
     }
 
@@ -124,35 +126,35 @@ impl<F: FileSystem> std::fmt::Debug for Snapshot<F> {
 /// Iterator over `(id, bytes)` of a [`Snapshot`], ascending by id.
 pub struct Scan<'a, F: FileSystem = OsFs> {
     snapshot: &'a Snapshot<F>,
-    items: std::vec::IntoIter<(u64, Location<F>)>,
+    cursor: Cursor<F>,
 }
 
 impl<F: FileSystem> Iterator for Scan<'_, F> {
     type Item = Result<(u64, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        step(&self.snapshot.guard, &mut self.items)
+        self.cursor.step(&self.snapshot.guard)
     }
 
     fn size_hint(&self) -> (usize, Option<usize>) {
-        self.items.size_hint()
+        self.cursor.items.size_hint()
     }
 }
 
 /// An owned scan, for bindings that cannot hold a borrow: iterate with `next()`.
 pub struct OwnedScan<F: FileSystem = OsFs> {
     guard: ReadGuard<F>,
-    items: std::vec::IntoIter<(u64, Location<F>)>,
+    cursor: Cursor<F>,
 }
 
 impl<F: FileSystem> Snapshot<F> {
     /// Like [`Snapshot::scan`] but consumes the snapshot, so the iterator owns it.
     pub fn into_scan(self) -> Result<OwnedScan<F>> {
         self.guard.db.core.check_open()?;
-        let items = self.guard.db.core.index.scan(self.guard.at).into_iter();
+        let cursor = Cursor::new(self.guard.db.core.index.scan(self.guard.at));
         Ok(OwnedScan {
             guard: self.guard,
-            items,
+            cursor,
         })
     }
 }
@@ -161,23 +163,75 @@ impl<F: FileSystem> Iterator for OwnedScan<F> {
     type Item = Result<(u64, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        step(&self.guard, &mut self.items)
+        self.cursor.step(&self.guard)
     }
 }
 
-/// Reads the next document of a scan; after the database is closed, yields one `Closed`.
-fn step<F: FileSystem>(
-    guard: &ReadGuard<F>,
-    items: &mut std::vec::IntoIter<(u64, Location<F>)>,
-) -> Option<Result<(u64, Vec<u8>)>> {
-    let (id, loc) = items.next()?;
-    if let Err(e) = guard.db.core.check_open() {
-        *items = Vec::new().into_iter();
-        return Some(Err(e));
+/// Records that lie back to back in a segment are read with one `pread` of up to this
+/// many bytes: a scan of documents written in id order then costs a system call per
+/// 256 KiB instead of one per document. Each record is still verified on its own.
+const READ_AHEAD: u64 = 256 << 10;
+
+/// The position of a scan: what is left to read, and bytes already read ahead.
+struct Cursor<F: FileSystem> {
+    items: std::vec::IntoIter<(u64, Location<F>)>,
+    /// Raw bytes of `segment` starting at `start`.
+    ahead: Vec<u8>,
+    start: u64,
+    segment: Option<std::sync::Arc<Segment<F>>>,
+}
+
+impl<F: FileSystem> Cursor<F> {
+    fn new(items: Vec<(u64, Location<F>)>) -> Self {
+        Cursor {
+            items: items.into_iter(),
+            ahead: Vec::new(),
+            start: 0,
+            segment: None,
+        }
     }
-    Some(
-        loc.segment
-            .read_payload(loc.offset, loc.len, id)
-            .map(|data| (id, data)),
-    )
+
+    /// Reads the next document; after the database is closed, yields one `Closed`.
+    fn step(&mut self, guard: &ReadGuard<F>) -> Option<Result<(u64, Vec<u8>)>> {
+        let (id, loc) = self.items.next()?;
+        if let Err(e) = guard.db.core.check_open() {
+            self.items = Vec::new().into_iter();
+            return Some(Err(e));
+        }
+        let offset = u64::from(loc.offset);
+        let framed = (HEADER_LEN + loc.len as usize) as u64;
+        let buffered = self
+            .segment
+            .as_ref()
+            .is_some_and(|s| std::sync::Arc::ptr_eq(s, &loc.segment))
+            && offset >= self.start
+            && offset + framed <= self.start + self.ahead.len() as u64;
+        if !buffered {
+            // Extend the read over the following records while they are adjacent.
+            let mut end = offset + framed;
+            for (_, next) in self.items.as_slice() {
+                let next_end = u64::from(next.offset) + HEADER_LEN as u64 + u64::from(next.len);
+                if !std::sync::Arc::ptr_eq(&next.segment, &loc.segment)
+                    || u64::from(next.offset) != end
+                    || next_end - offset > READ_AHEAD
+                {
+                    break;
+                }
+                end = next_end;
+            }
+            match loc.segment.read_span(offset, (end - offset) as usize) {
+                Ok(buf) => self.ahead = buf,
+                Err(e) => return Some(Err(e)),
+            }
+            self.start = offset;
+            self.segment = Some(std::sync::Arc::clone(&loc.segment));
+        }
+        let at = (offset - self.start) as usize;
+        let record = &self.ahead[at..at + framed as usize];
+        Some(
+            loc.segment
+                .payload_of(record, offset, id, loc.len)
+                .map(|p| (id, p.to_vec())),
+        )
+    }
 }

@@ -143,8 +143,15 @@ impl<F: FileSystem> Segment<F> {
 
     /// Reads and verifies the document record at `offset`, returning its payload.
     pub(crate) fn read_payload(&self, offset: u32, len: u32, doc_id: u64) -> Result<Vec<u8>> {
-        let mut buf = vec![0u8; HEADER_LEN + len as usize];
-        let offset = u64::from(offset);
+        let mut buf = self.read_span(u64::from(offset), HEADER_LEN + len as usize)?;
+        self.check(&buf, u64::from(offset), doc_id, len)?;
+        buf.drain(..HEADER_LEN);
+        Ok(buf)
+    }
+
+    /// Reads `n` raw bytes at `offset` (one or several whole records).
+    pub(crate) fn read_span(&self, offset: u64, n: usize) -> Result<Vec<u8>> {
+        let mut buf = vec![0u8; n];
         self.file
             .read_exact_at(&mut buf, offset)
             .map_err(|e| match e.kind() {
@@ -155,10 +162,20 @@ impl<F: FileSystem> Segment<F> {
                 ),
                 _ => Error::io(format!("reading {}", self.path.display()), e),
             })?;
-        let header = self.check(&buf, offset, doc_id, len)?;
-        debug_assert_eq!(header.len, len);
-        buf.drain(..HEADER_LEN);
         Ok(buf)
+    }
+
+    /// Verifies that `record` (read from `offset`) is the put of `doc_id` with a payload of
+    /// `len` bytes, and returns the payload.
+    pub(crate) fn payload_of<'a>(
+        &self,
+        record: &'a [u8],
+        offset: u64,
+        doc_id: u64,
+        len: u32,
+    ) -> Result<&'a [u8]> {
+        self.check(record, offset, doc_id, len)?;
+        Ok(&record[HEADER_LEN..])
     }
 
     fn check(&self, buf: &[u8], offset: u64, doc_id: u64, len: u32) -> Result<RecordHeader> {
