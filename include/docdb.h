@@ -839,7 +839,7 @@ docdb_status docdb_snapshot_ids(const struct docdb_snapshot *snapshot, struct do
 void docdb_snapshot_free(struct docdb_snapshot *snapshot);
 
 /**
- * Starts a scan of the snapshot `s`. The id list is taken now (8 bytes per document);
+ * Starts a scan of the snapshot `s`. The id list is taken now (about 24 bytes per document);
  * each document is read and verified when `docdb_snapshot_scan_next` reaches it. On
  * success `*out` receives a new handle to free with `docdb_snapshot_scan_free`; it keeps
  * the snapshot's view alive even if the snapshot handle is freed first.

@@ -27,6 +27,15 @@ impl Readers {
         at
     }
 
+    /// Registers one more reader at `at`, a version some live reader already holds (so
+    /// every version it needs is still kept).
+    pub(crate) fn register_again(&self, at: u64) {
+        let mut active = self.active.lock();
+        let n = active.entry(at).or_insert(0);
+        debug_assert!(*n > 0, "register_again of a version nobody holds");
+        *n += 1;
+    }
+
     /// Unregisters a reader; returns true if the oldest read version moved forward.
     pub(crate) fn unregister(&self, at: u64) -> bool {
         let mut active = self.active.lock();

@@ -36,6 +36,16 @@ impl<F: FileSystem> ReadGuard<F> {
     }
 }
 
+impl<F: FileSystem> Clone for ReadGuard<F> {
+    fn clone(&self) -> Self {
+        self.db.core.readers.register_again(self.at);
+        ReadGuard {
+            db: self.db.clone(),
+            at: self.at,
+        }
+    }
+}
+
 impl<F: FileSystem> Drop for ReadGuard<F> {
     fn drop(&mut self) {
         if self.db.core.readers.unregister(self.at) {
@@ -46,9 +56,18 @@ impl<F: FileSystem> Drop for ReadGuard<F> {
 
 /// A consistent, read-only view of a database at one moment. Writers are never blocked by
 /// it; it keeps the versions it can see alive (in memory and on disk) until dropped, so
-/// keep snapshots short-lived.
+/// keep snapshots short-lived. A clone reads at the same version (and keeps it alive too),
+/// so `snapshot.clone().into_scan()` gives an owned scan while the snapshot stays usable.
 pub struct Snapshot<F: FileSystem = OsFs> {
     guard: ReadGuard<F>,
+}
+
+impl<F: FileSystem> Clone for Snapshot<F> {
+    fn clone(&self) -> Self {
+        Snapshot {
+            guard: self.guard.clone(),
+        }
+    }
 }
 
 impl<F: FileSystem> Snapshot<F> {

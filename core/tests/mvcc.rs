@@ -164,3 +164,35 @@ fn transaction_reads_are_repeatable() {
     // A read-only transaction commits without conflict.
     tx.commit().unwrap();
 }
+
+#[test]
+fn a_cloned_snapshot_reads_the_same_version_and_keeps_it_alive() {
+    let (_d, _s, db) = db();
+    db.put(1, b"old").unwrap();
+    db.put(2, b"two").unwrap();
+    let snap = db.snapshot().unwrap();
+    let twin = snap.clone();
+    db.put(1, b"new").unwrap();
+    db.delete(2).unwrap();
+    drop(snap);
+    db.put(3, b"tick").unwrap(); // lets garbage collection run
+    assert_eq!(
+        twin.read(1).unwrap(),
+        b"old",
+        "the clone keeps the old version"
+    );
+    let scanned: Vec<_> = twin
+        .clone()
+        .into_scan()
+        .unwrap()
+        .map(Result::unwrap)
+        .collect();
+    assert_eq!(scanned, vec![(1, b"old".to_vec()), (2, b"two".to_vec())]);
+    assert_eq!(
+        twin.len().unwrap(),
+        2,
+        "the snapshot is still usable after into_scan of a clone"
+    );
+    drop(twin);
+    assert_eq!(db.stats().unwrap().active_readers, 0);
+}

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use docdb_core::{ErrorKind, Result, Snapshot};
+use docdb_core::{ErrorKind, OwnedScan, Result, Snapshot};
 
 use crate::buf::{docdb_buf, docdb_id_list};
 use crate::panic::{boundary, call};
@@ -111,15 +111,15 @@ pub extern "C" fn docdb_snapshot_free(snapshot: *mut docdb_snapshot) {
 /// `docdb_snapshot_scan_new`; released by `docdb_snapshot_scan_free`. Calls from several
 /// threads are serialised (each document is returned once).
 pub struct docdb_snapshot_scan {
-    snap: Arc<Snapshot>,
     state: Mutex<ScanState>,
 }
 
 struct ScanState {
-    ids: std::vec::IntoIter<u64>,
+    /// The engine's scan over a clone of the snapshot (same version); `None` once over.
+    docs: Option<OwnedScan>,
 }
 
-/// Starts a scan of the snapshot `s`. The id list is taken now (8 bytes per document);
+/// Starts a scan of the snapshot `s`. The id list is taken now (about 24 bytes per document);
 /// each document is read and verified when `docdb_snapshot_scan_next` reaches it. On
 /// success `*out` receives a new handle to free with `docdb_snapshot_scan_free`; it keeps
 /// the snapshot's view alive even if the snapshot handle is freed first.
@@ -130,14 +130,9 @@ pub extern "C" fn docdb_snapshot_scan_new(
 ) -> docdb_status {
     call(|| {
         let (s, out) = (arg(snapshot, "snapshot")?, Out::new(out, "out")?);
-        // The engine's `Scan` borrows the snapshot, which a C handle cannot express; its id
-        // list plus one read per id yields the same documents at the same version.
-        let ids = s.snap.ids()?;
+        let docs = Snapshot::clone(&s.snap).into_scan()?;
         out.set(Box::into_raw(Box::new(docdb_snapshot_scan {
-            snap: Arc::clone(&s.snap),
-            state: Mutex::new(ScanState {
-                ids: ids.into_iter(),
-            }),
+            state: Mutex::new(ScanState { docs: Some(docs) }),
         })));
         Ok(())
     })
@@ -163,12 +158,13 @@ pub extern "C" fn docdb_snapshot_scan_next(
         let out_doc = Out::new(out_doc, "out_doc")?;
         let out_done = Out::new(out_done, "out_done")?;
         let mut state = scan.state.lock().unwrap_or_else(|e| e.into_inner());
-        let Some(id) = state.ids.next() else {
+        let Some(next) = state.docs.as_mut().and_then(Iterator::next) else {
+            state.docs = None;
             out_done.set(true);
             return Ok(());
         };
-        match scan.snap.read(id) {
-            Ok(doc) => {
+        match next {
+            Ok((id, doc)) => {
                 out_id.set(id);
                 out_doc.set(docdb_buf::from_vec(doc));
                 out_done.set(false);
@@ -176,7 +172,7 @@ pub extern "C" fn docdb_snapshot_scan_next(
             }
             Err(e) => {
                 if e.kind() == ErrorKind::Closed {
-                    state.ids = Vec::new().into_iter();
+                    state.docs = None;
                 }
                 Err(e)
             }

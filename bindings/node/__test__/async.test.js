@@ -98,9 +98,10 @@ test('an async write stores the bytes as they were when it was called', async (t
 test('the event loop keeps turning during a durable (fsynced) commit', async (t) => {
   const { store } = freshStore(t, { sync: 'full' })
   const db = store.createDb('loop')
-  // 8 MiB in one atomic batch: writing and fsyncing it takes tens of milliseconds.
-  const chunk = Buffer.alloc(256 * 1024, 0xab)
-  const ops = Array.from({ length: 32 }, (_, i) => ({ op: 'put', id: i, data: chunk }))
+  // 64 MiB in one atomic batch: encoding, checksumming, writing and fsyncing it takes far
+  // longer than a few turns of an idle event loop (each is microseconds).
+  const chunk = Buffer.alloc(1024 * 1024, 0xab)
+  const ops = Array.from({ length: 64 }, (_, i) => ({ op: 'put', id: i, data: chunk }))
 
   let spins = 0
   let running = true
@@ -133,7 +134,7 @@ test('the event loop keeps turning during a durable (fsynced) commit', async (t)
   assert.equal(typeof version, 'number')
   assert.ok(spinsWhilePending.length >= 2, `the loop turned ${spinsWhilePending.length} times before the commit resolved`)
   assert.ok(spins - start >= 2, `spins during the async commit: ${spins - start}`)
-  assert.deepEqual(db.read(31), chunk)
+  assert.deepEqual(db.read(63), chunk)
   assert.ok(db.stats().committedTxns >= 2)
 })
 

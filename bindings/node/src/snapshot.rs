@@ -98,12 +98,8 @@ impl Snapshot {
     #[napi]
     pub fn scan(&self, env: Env) -> Result<SnapshotScan> {
         inline(&env, || {
-            let snap = self.get()?;
-            let ids = snap.ids()?.into_iter();
-            Ok(SnapshotScan {
-                snap: Some(snap),
-                ids,
-            })
+            let docs = Core::clone(&*self.get()?).into_scan()?;
+            Ok(SnapshotScan { docs: Some(docs) })
         })
     }
 }
@@ -112,24 +108,23 @@ impl Snapshot {
 /// Each document is read (and its checksum verified) when reached.
 #[napi]
 pub struct SnapshotScan {
-    snap: Option<Arc<Core>>,
-    ids: std::vec::IntoIter<u64>,
+    /// The engine's scan over a clone of the snapshot (same version); `None` once over.
+    docs: Option<docdb_core::OwnedScan>,
 }
 
 #[napi]
 impl SnapshotScan {
     #[napi(ts_return_type = "[bigint, Buffer] | null")]
     pub fn next(&mut self, env: Env) -> Result<Option<(BigInt, Buffer)>> {
-        let Some(snap) = self.snap.clone() else {
+        let Some(docs) = self.docs.as_mut() else {
             return Ok(None);
         };
-        let Some(id) = self.ids.next() else {
-            self.close();
-            return Ok(None);
-        };
-        let item = inline(&env, || snap.read(id));
-        match item {
-            Ok(data) => Ok(Some((BigInt::from(id), Buffer::from(data)))),
+        match inline(&env, || docs.next().transpose()) {
+            Ok(Some((id, data))) => Ok(Some((BigInt::from(id), Buffer::from(data)))),
+            Ok(None) => {
+                self.close();
+                Ok(None)
+            }
             Err(e) => {
                 self.close();
                 Err(e)
@@ -140,7 +135,6 @@ impl SnapshotScan {
     /// Ends the cursor early and releases its hold on the snapshot.
     #[napi]
     pub fn close(&mut self) {
-        self.snap = None;
-        self.ids = Vec::new().into_iter();
+        self.docs = None;
     }
 }

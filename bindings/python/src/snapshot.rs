@@ -105,10 +105,10 @@ impl Snapshot {
     fn __iter__(slf: Bound<'_, Self>) -> PyResult<SnapshotIterator> {
         let py = slf.py();
         let s = slf.get().get(py)?;
-        let ids = detach(py, || s.ids())?;
+        let docs = detach(py, || docdb_core::Snapshot::clone(&s).into_scan())?;
         Ok(SnapshotIterator {
             snapshot: slf.unbind(),
-            ids: Mutex::new(ids.into_iter()),
+            docs: Mutex::new(Some(docs)),
         })
     }
 
@@ -144,7 +144,8 @@ impl Snapshot {
 #[pyclass(frozen, module = "docdb")]
 pub(crate) struct SnapshotIterator {
     snapshot: Py<Snapshot>,
-    ids: Mutex<std::vec::IntoIter<u64>>,
+    /// The engine's scan over a clone of the snapshot (same version); `None` once over.
+    docs: Mutex<Option<docdb_core::OwnedScan>>,
 }
 
 #[pymethods]
@@ -154,18 +155,23 @@ impl SnapshotIterator {
     }
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<(u64, Bound<'py, PyBytes>)>> {
-        let Some(id) = self.ids.lock().next() else {
-            return Ok(None);
-        };
-        let s = match self.snapshot.get().get(py) {
-            Ok(s) => s,
-            Err(e) => {
-                // Closed: stop for good after reporting it once.
-                *self.ids.lock() = Vec::new().into_iter();
-                return Err(e);
+        // Closing the snapshot ends its iterators too: report it once, then stop.
+        if let Err(e) = self.snapshot.get().get(py) {
+            return match self.docs.lock().take() {
+                Some(_) => Err(e),
+                None => Ok(None),
+            };
+        }
+        // The lock is taken without the GIL, so a thread waiting for it never blocks the
+        // one inside the engine call.
+        let next = detach(py, || {
+            let mut docs = self.docs.lock();
+            let next = docs.as_mut().and_then(Iterator::next).transpose();
+            if matches!(next, Ok(None)) {
+                *docs = None;
             }
-        };
-        let v = detach(py, || s.read(id))?;
-        Ok(Some((id, PyBytes::new(py, &v))))
+            next
+        })?;
+        Ok(next.map(|(id, v)| (id, PyBytes::new(py, &v))))
     }
 }
