@@ -242,7 +242,11 @@ fn run(steps: Vec<Step>) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 48, ..ProptestConfig::default() })]
+    // 48 cases in the normal run; PROPTEST_CASES raises it for long runs.
+    #![proptest_config(ProptestConfig {
+        cases: std::env::var("PROPTEST_CASES").ok().and_then(|c| c.parse().ok()).unwrap_or(48),
+        ..ProptestConfig::default()
+    })]
     #[test]
     fn engine_matches_model(steps in prop::collection::vec(step(), 1..60)) {
         run(steps);
