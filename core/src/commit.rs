@@ -212,7 +212,9 @@ impl<F: FileSystem> DbCore<F> {
             self.garbage.lock().ids.extend(gc);
         }
 
-        let unsynced = log.end - log.active.durable.load(Ordering::Acquire);
+        let unsynced = log
+            .end
+            .saturating_sub(log.active.durable.load(Ordering::Acquire));
         drop(log);
         if self.opts.sync == Sync::Full {
             self.group
