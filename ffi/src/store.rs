@@ -3,7 +3,7 @@
 use std::ffi::{c_char, CString};
 use std::os::unix::ffi::OsStrExt;
 
-use docdb_core::{Options, Store};
+use docdb_core::{Database, Options, Result, Store};
 
 use crate::db::docdb_db;
 use crate::options::docdb_options;
@@ -100,16 +100,7 @@ pub extern "C" fn docdb_store_create_db(
     name: *const c_char,
     out: *mut *mut docdb_db,
 ) -> docdb_status {
-    call(|| {
-        let (store, name, out) = (
-            arg(store, "store")?,
-            ptr::name(name)?,
-            Out::new(out, "out")?,
-        );
-        let db = store.store.create_db(name)?;
-        out.set(docdb_db::into_raw(db, &store.store));
-        Ok(())
-    })
+    call(|| open_db_with(store, name, out, Store::create_db))
 }
 
 /// Opens the existing database `name`; `DOCDB_NOT_FOUND` if there is none.
@@ -120,16 +111,7 @@ pub extern "C" fn docdb_store_open_db(
     name: *const c_char,
     out: *mut *mut docdb_db,
 ) -> docdb_status {
-    call(|| {
-        let (store, name, out) = (
-            arg(store, "store")?,
-            ptr::name(name)?,
-            Out::new(out, "out")?,
-        );
-        let db = store.store.open_db(name)?;
-        out.set(docdb_db::into_raw(db, &store.store));
-        Ok(())
-    })
+    call(|| open_db_with(store, name, out, Store::open_db))
 }
 
 /// Opens the database `name`, creating it first if it does not exist.
@@ -140,16 +122,7 @@ pub extern "C" fn docdb_store_open_or_create_db(
     name: *const c_char,
     out: *mut *mut docdb_db,
 ) -> docdb_status {
-    call(|| {
-        let (store, name, out) = (
-            arg(store, "store")?,
-            ptr::name(name)?,
-            Out::new(out, "out")?,
-        );
-        let db = store.store.open_or_create_db(name)?;
-        out.set(docdb_db::into_raw(db, &store.store));
-        Ok(())
-    })
+    call(|| open_db_with(store, name, out, Store::open_or_create_db))
 }
 
 /// Drops the database `name`: removes it from the catalog (durably) and deletes its files.
@@ -261,4 +234,21 @@ pub extern "C" fn docdb_store_checkpoint(store: *const docdb_store) -> docdb_sta
 #[no_mangle]
 pub extern "C" fn docdb_store_sync(store: *const docdb_store) -> docdb_status {
     call(|| arg(store, "store")?.store.sync())
+}
+
+/// The shared body of the three calls that hand out a database handle by name.
+fn open_db_with(
+    store: *const docdb_store,
+    name: *const c_char,
+    out: *mut *mut docdb_db,
+    open: fn(&Store, &str) -> Result<Database>,
+) -> Result<()> {
+    let (store, name, out) = (
+        arg(store, "store")?,
+        ptr::name(name)?,
+        Out::new(out, "out")?,
+    );
+    let db = open(&store.store, name)?;
+    out.set(docdb_db::into_raw(db, &store.store));
+    Ok(())
 }
