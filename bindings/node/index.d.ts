@@ -54,6 +54,12 @@ export declare class Database {
   /** Reads a document. Throws `NOT_FOUND` if absent. */
   read(id: DocId): Buffer
   readAsync(id: DocId): Promise<Buffer>
+  /**
+   * Reads a document into `target` and returns its length. A document longer than
+   * `target` is not copied: the return value is then larger than `target.length`, and
+   * `target` is unchanged. Throws `NOT_FOUND` if absent.
+   */
+  readInto(id: DocId, target: Uint8Array): number
   /** Replaces a whole document. Throws `NOT_FOUND` if absent. */
   update(id: DocId, data: Uint8Array): void
   updateAsync(id: DocId, data: Uint8Array): Promise<void>

@@ -51,6 +51,39 @@ test('store: databases are created, listed, opened and dropped', (t) => {
   assert.equal(again.len(), 0)
 })
 
+test('read: small and large documents, readInto', (t) => {
+  const { store } = freshStore(t)
+  const db = store.createDb('r')
+  // Around the 4 KiB scratch buffer of the JavaScript read path, and a 1 MiB document.
+  const sizes = [0, 1, 4095, 4096, 4097, 1 << 20]
+  const docs = sizes.map((n, i) => Buffer.from(Array.from({ length: n }, (_, j) => (i * 31 + j * 7) & 0xff)))
+  docs.forEach((d, i) => db.put(i, d))
+  const first = db.read(2)
+  docs.forEach((d, i) => assert.deepEqual(db.read(i), d, `document of ${d.length} bytes`))
+  // Each read returns its own buffer: later reads do not change an earlier result.
+  assert.deepEqual(first, docs[2])
+  first.fill(0)
+  assert.deepEqual(db.read(2), docs[2])
+
+  const target = Buffer.alloc(8, 0xaa)
+  db.put(100, buf('hello'))
+  assert.equal(db.readInto(100, target), 5)
+  assert.deepEqual(target, Buffer.from([...buf('hello'), 0xaa, 0xaa, 0xaa]))
+  // A view's own offset is honoured.
+  const backing = new Uint8Array(16)
+  assert.equal(db.readInto(100, backing.subarray(4, 12)), 5)
+  assert.deepEqual(Buffer.from(backing.subarray(4, 9)), buf('hello'))
+  assert.equal(backing[3], 0)
+  // Too small: the length is returned and nothing is copied.
+  const small = Buffer.alloc(2, 0xaa)
+  assert.equal(db.readInto(3, small), 4096)
+  assert.deepEqual(small, Buffer.from([0xaa, 0xaa]))
+  throwsCode(() => db.readInto(999, target), 'NOT_FOUND')
+  throwsCode(() => db.read(999), 'NOT_FOUND')
+  assert.throws(() => db.readInto(100, 'nope'), TypeError)
+  assert.throws(() => db.readInto(100, new Uint16Array(4)), TypeError)
+})
+
 test('store: stats, checkpoint, sync', (t) => {
   const { store } = freshStore(t)
   const db = store.createDb('a')

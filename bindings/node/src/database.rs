@@ -120,6 +120,28 @@ impl Database {
         Ok(self.read_job(&env, id)?.spawn())
     }
 
+    /// Reads a document into `target` and returns its length. A document longer than
+    /// `target` is not copied: the return value is then larger than `target.length`, and
+    /// `target` is unchanged. Throws `NOT_FOUND` if absent.
+    #[napi]
+    pub fn read_into(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "DocId")] id: Unknown,
+        #[napi(ts_arg_type = "Uint8Array")] target: Unknown,
+    ) -> Result<f64> {
+        let id = args::doc_id(&env, &id, "id")?;
+        let mut target = args::target(&env, &target)?;
+        let doc = self.job(move |db| db.read(id)).run(env)?;
+        // SAFETY: this call is synchronous, so no JavaScript runs while the slice lives and
+        // nothing else touches the typed array's memory; the slice is the view's own range.
+        let dest = unsafe { target.as_mut() };
+        if let Some(dest) = dest.get_mut(..doc.len()) {
+            dest.copy_from_slice(&doc);
+        }
+        Ok(doc.len() as f64)
+    }
+
     /// Replaces a whole document. Throws `NOT_FOUND` if absent.
     #[napi]
     pub fn update(
