@@ -117,6 +117,11 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
             log.segments.remove(seq);
         }
     }
+    // Every head that was in a sealed segment now points at its copy (or at a newer
+    // version in the active segment), so the index's table can let them go.
+    for seg in &sealed {
+        db.index.retire(seg);
+    }
     let obsolete: Vec<u64> = sealed_seqs.iter().copied().collect();
     // The log no longer lists the old segments: unless this checkpoint (marking them
     // obsolete) is in place, a later one would leave them on disk, unlisted, to be replayed

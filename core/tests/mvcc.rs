@@ -46,6 +46,61 @@ fn snapshot_sees_a_fixed_version() {
 }
 
 #[test]
+fn snapshots_and_heads_survive_repeated_compactions() {
+    // Small segments, so that each round seals and retires several of them and the index
+    // reuses their numbers for the compaction outputs and the new active segments.
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        segment_size: 4096,
+        ..Options::default()
+    };
+    let store = Store::open(dir.path(), opts.clone()).unwrap();
+    let db = store.create_db("m").unwrap();
+    let doc =
+        |id: u64, round: u64| format!("doc {id} round {round} {}", "x".repeat(300)).into_bytes();
+    let mut snaps = Vec::new();
+    for round in 0..6u64 {
+        for id in 0..40 {
+            if (id + round) % 7 == 0 {
+                db.delete(id).ok();
+            } else {
+                db.put(id, &doc(id, round)).unwrap();
+            }
+        }
+        snaps.push((round, db.snapshot().unwrap()));
+        db.compact().unwrap();
+        for (r, snap) in &snaps {
+            for id in 0..40 {
+                let got = snap.read(id);
+                if (id + r) % 7 == 0 {
+                    assert_eq!(got.unwrap_err().kind(), ErrorKind::NotFound);
+                } else {
+                    assert_eq!(got.unwrap(), doc(id, *r), "snapshot of round {r}, id {id}");
+                }
+            }
+        }
+        if round % 2 == 1 {
+            // Release the oldest snapshot: its versions may go, the others' must stay.
+            snaps.remove(0);
+        }
+    }
+    drop(snaps);
+    db.compact().unwrap();
+    store.close().unwrap();
+    let store = Store::open(dir.path(), opts).unwrap();
+    let db = store.open_db("m").unwrap();
+    for id in 0..40 {
+        match db.read(id) {
+            Ok(data) => assert_eq!(data, doc(id, 5)),
+            Err(e) => {
+                assert_eq!(e.kind(), ErrorKind::NotFound);
+                assert_eq!((id + 5) % 7, 0);
+            }
+        }
+    }
+}
+
+#[test]
 fn old_versions_are_released_when_snapshots_end() {
     let (_d, _s, db) = db();
     db.put(1, b"base").unwrap();

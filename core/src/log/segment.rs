@@ -11,7 +11,7 @@
 //! ```
 
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
 use super::record::{self, RecordHeader, HEADER_LEN};
 use crate::error::{Error, Result};
@@ -21,6 +21,9 @@ pub(crate) const SEGMENT_MAGIC: &[u8; 8] = b"DOCDBLOG";
 pub(crate) const SEGMENT_VERSION: u32 = 1;
 pub(crate) const SEGMENT_HEADER_LEN: u64 = 32;
 const FLAG_COMPACTED: u32 = 1;
+
+/// [`Segment::index_slot`] of a segment no index entry points into yet.
+pub(crate) const UNREGISTERED: u32 = u32::MAX;
 
 pub(crate) fn segment_name(seq: u64) -> String {
     format!("{seq:016x}.log")
@@ -32,8 +35,9 @@ pub(crate) fn parse_segment_name(name: &str) -> Option<u64> {
     (hex.len() == 16).then(|| u64::from_str_radix(hex, 16).ok())?
 }
 
-/// An open segment. Shared (`Arc`) by the index entries that point into it, so a file
-/// removed by compaction stays readable for as long as an old snapshot can reach it.
+/// An open segment. Shared (`Arc`) by the index's segment table and by every older version
+/// or reader that points into it, so a file removed by compaction stays readable for as
+/// long as an old snapshot can reach it.
 pub(crate) struct Segment<F: FileSystem> {
     pub seq: u64,
     pub path: PathBuf,
@@ -41,6 +45,9 @@ pub(crate) struct Segment<F: FileSystem> {
     pub compacted: bool,
     /// Bytes of this file known to be durable (fsynced); written into each new record.
     pub durable: AtomicU64,
+    /// This segment's number in the index's segment table (index entries store the number,
+    /// not a pointer), or [`UNREGISTERED`].
+    pub index_slot: AtomicU32,
 }
 
 fn encode_header(seq: u64, compacted: bool) -> [u8; SEGMENT_HEADER_LEN as usize] {
@@ -70,6 +77,7 @@ impl<F: FileSystem> Segment<F> {
             file,
             compacted,
             durable: AtomicU64::new(0),
+            index_slot: AtomicU32::new(UNREGISTERED),
         })
     }
 
@@ -129,6 +137,7 @@ impl<F: FileSystem> Segment<F> {
             file,
             compacted: flags & FLAG_COMPACTED != 0,
             durable: AtomicU64::new(durable),
+            index_slot: AtomicU32::new(UNREGISTERED),
         })
     }
 
