@@ -4,8 +4,9 @@
 //! 2. Under the log lock: validate against the newest state (existence for plain
 //!    operations and batches, write-write conflicts for transactions), reserve memory for
 //!    new index entries (nothing is written if any of this fails), give the commit the
-//!    next version, encode all its records into one buffer, append it with one write, and
-//!    apply it to the index. Applied versions stay invisible until step 3.
+//!    next version, append its records at the end of the log (one write for a small
+//!    commit; streamed in pieces by several threads for a large one, see `log/writer.rs`),
+//!    and apply them to the index. Applied versions stay invisible until step 3.
 //! 3. `Sync::Full`: release the lock and wait for a group fsync that covers the version.
 //! 4. Advance `visible`: new reads and snapshots see the commit.
 
@@ -18,9 +19,9 @@ use crate::db::{BatchOp, DbCore};
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
 use crate::index::{IdHasher, Location, Version, ENTRY_BYTES, VERSION_BYTES};
-use crate::log::record::{self, HEADER_LEN};
+use crate::log::record::HEADER_LEN;
 use crate::log::segment::SEGMENT_HEADER_LEN;
-use crate::log::writer::AppendError;
+use crate::log::writer::{framed_len, AppendError, RecordRef};
 use crate::options::Sync;
 
 /// In `Sync::Normal`, the log is fsynced once this many bytes were appended since the last
@@ -124,10 +125,11 @@ impl<F: FileSystem> DbCore<F> {
             .count() as u64;
         let reservation = self.memory.reserve(new_entries * ENTRY_BYTES)?;
 
-        let size: u64 = finals
+        let records: Vec<RecordRef<'_>> = finals
             .iter()
-            .map(|&i| (HEADER_LEN + payload(&ops[i]).map_or(0, <[u8]>::len)) as u64)
-            .sum();
+            .map(|&i| (ops[i].id(), payload(&ops[i])))
+            .collect();
+        let size: u64 = records.iter().map(framed_len).sum();
         if size > u64::from(u32::MAX) - SEGMENT_HEADER_LEN {
             return Err(Error::InvalidArgument(
                 "a transaction may not exceed 4 GiB of records".into(),
@@ -144,23 +146,7 @@ impl<F: FileSystem> DbCore<F> {
 
         let version = log.last_version + 1;
         let durable = log.active.durable.load(Ordering::Acquire);
-        let mut buf = std::mem::take(&mut log.buf);
-        buf.clear();
-        let mut offsets = Vec::with_capacity(finals.len());
-        for (k, &i) in finals.iter().enumerate() {
-            offsets.push(buf.len() as u64);
-            record::encode(
-                &mut buf,
-                ops[i].id(),
-                version,
-                durable,
-                payload(&ops[i]),
-                k + 1 == finals.len(),
-            );
-        }
-        debug_assert_eq!(buf.len() as u64, size);
-        log.buf = buf;
-        let at = match log.append_buf() {
+        let at = match log.append(&records, size, version, durable) {
             Ok(at) => at,
             Err(AppendError::Clean(e)) => return Err(e),
             Err(AppendError::Dirty(e)) => {
@@ -174,15 +160,15 @@ impl<F: FileSystem> DbCore<F> {
         let (mut entries, mut versions) = (0i64, 0i64);
         let mut gc = Vec::new();
         let c = &self.counters;
-        for (k, &i) in finals.iter().enumerate() {
-            let op = &ops[i];
-            let data = payload(op);
+        let mut offset = at;
+        for &(id, data) in &records {
             let loc = data.map(|d| Location {
                 segment: Arc::clone(&log.active),
-                offset: (at + offsets[k]) as u32,
+                offset: offset as u32,
                 len: d.len() as u32,
             });
-            let applied = self.index.apply(op.id(), Version { version, loc }, oldest);
+            offset += framed_len(&(id, data));
+            let applied = self.index.apply(id, Version { version, loc }, oldest);
             entries += applied.entries_delta;
             versions += applied.versions_delta;
             if let Some(d) = data {
@@ -196,7 +182,7 @@ impl<F: FileSystem> DbCore<F> {
                     .fetch_sub(HEADER_LEN as u64 + u64::from(prev), Ordering::Relaxed);
             }
             if applied.needs_gc {
-                gc.push(op.id());
+                gc.push(id);
             }
         }
         c.log_bytes.fetch_add(size, Ordering::Relaxed);

@@ -10,7 +10,7 @@ mod support;
 
 use support::ProbeFs;
 
-use docdb_core::{ErrorKind, Options, Store};
+use docdb_core::{BatchOp, ErrorKind, Options, Store};
 
 fn open(dir: &Path) -> docdb_core::Result<Store> {
     Store::open(dir, Options::default())
@@ -246,6 +246,55 @@ fn not_a_docdb_file() {
         open(dir.path()).unwrap().open_db("f").unwrap_err().kind(),
         ErrorKind::Corruption
     );
+}
+
+/// A commit this large is written by several threads in pieces (`log/writer.rs`).
+fn large_batch(first_id: u64) -> Vec<(u64, Vec<u8>)> {
+    (0..24u64)
+        .map(|i| (first_id + i, vec![i as u8 ^ 0x5a; 1 << 20]))
+        .collect()
+}
+
+#[test]
+fn a_failed_write_in_a_large_commit_is_cut_off_and_nothing_of_it_is_visible() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = ProbeFs::default();
+    let store = Store::open_with(fs.clone(), dir.path(), Options::default()).unwrap();
+    let db = store.create_db("p").unwrap();
+    db.put(1, b"before").unwrap();
+    let docs = large_batch(100);
+    let ops: Vec<BatchOp<'_>> = docs.iter().map(|(id, d)| BatchOp::Put(*id, d)).collect();
+    // The first pieces are written, a later one fails (the disk is full from 10 MiB on).
+    fs.fail_writes_from.store(10 << 20, Ordering::SeqCst);
+    let err = db.batch(&ops).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Io, "{err}");
+    fs.fail_writes_from.store(0, Ordering::SeqCst);
+    // The partial commit was cut off again: the database goes on, none of it visible.
+    assert!(!db.stats().unwrap().poisoned);
+    assert!(docs.iter().all(|(id, _)| !db.contains(*id).unwrap()));
+    assert_eq!(db.read(1).unwrap(), b"before");
+    db.put(2, b"after").unwrap();
+    drop(db);
+    store.close().unwrap();
+
+    let store = Store::open(dir.path(), Options::default()).unwrap();
+    let db = store.open_db("p").unwrap();
+    assert_eq!(db.read(1).unwrap(), b"before");
+    assert_eq!(db.read(2).unwrap(), b"after");
+    assert_eq!(db.len().unwrap(), 2);
+    // And the same batch commits in full once the disk has room.
+    db.batch(&ops).unwrap();
+    for (id, data) in &docs {
+        assert_eq!(&db.read(*id).unwrap(), data);
+    }
+    drop(db);
+    store.close().unwrap();
+    let store = Store::open(dir.path(), Options::default()).unwrap();
+    let db = store.open_db("p").unwrap();
+    assert_eq!(db.len().unwrap(), 2 + docs.len() as u64);
+    for (id, data) in &docs {
+        assert_eq!(&db.read(*id).unwrap(), data);
+    }
 }
 
 #[test]

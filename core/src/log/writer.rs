@@ -2,15 +2,32 @@
 //! segment files that make up the database.
 
 use std::collections::BTreeMap;
+use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
+use super::record::{self, HEADER_LEN};
 use super::segment::{segment_name, Segment, SEGMENT_HEADER_LEN};
 use crate::error::{Error, Result};
 use crate::fs::{FileHandle, FileSystem};
 
 /// Largest single write of a commit's records.
 const WRITE_CHUNK: usize = 4 << 20;
+
+/// Commits of at least this many bytes are encoded and written in [`WRITE_CHUNK`] pieces by
+/// up to [`MAX_WRITERS`] threads, each streaming its share of the records: one thread's
+/// encoding overlaps another's copy into the page cache, and no commit-sized buffer is
+/// allocated (docs/performance.md, workload (a)).
+const PARALLEL_MIN: u64 = 16 << 20;
+const MAX_WRITERS: usize = 4;
+
+/// One record of a commit: a document id and its payload (`None`: a deletion).
+pub(crate) type RecordRef<'a> = (u64, Option<&'a [u8]>);
+
+/// Bytes `record` takes in the log.
+pub(crate) fn framed_len(record: &RecordRef<'_>) -> u64 {
+    (HEADER_LEN + record.1.map_or(0, <[u8]>::len)) as u64
+}
 
 pub(crate) struct LogWriter<F: FileSystem> {
     pub active: Arc<Segment<F>>,
@@ -58,16 +75,41 @@ impl<F: FileSystem> LogWriter<F> {
         Ok(())
     }
 
-    /// Appends `self.buf` at the end of the active segment; returns the offset written at.
-    pub(crate) fn append_buf(&mut self) -> Result<u64, AppendError> {
+    /// Appends one commit's records (`size` bytes in all; the last one ends the commit) at
+    /// the end of the active segment; returns the offset written at.
+    pub(crate) fn append(
+        &mut self,
+        records: &[RecordRef<'_>],
+        size: u64,
+        version: u64,
+        durable: u64,
+    ) -> Result<u64, AppendError> {
         let at = self.end;
-        // Large commits go out in pieces: one huge pwrite was measured three times slower
-        // than the same bytes in a few MiB at a time (docs/performance.md).
-        let written = self
-            .buf
-            .chunks(WRITE_CHUNK)
-            .zip((at..).step_by(WRITE_CHUNK))
-            .try_for_each(|(chunk, offset)| self.active.file.write_all_at(chunk, offset));
+        let file = &self.active.file;
+        let written = if size < PARALLEL_MIN {
+            self.buf.clear();
+            for (k, &(id, data)) in records.iter().enumerate() {
+                record::encode(
+                    &mut self.buf,
+                    id,
+                    version,
+                    durable,
+                    data,
+                    k + 1 == records.len(),
+                );
+            }
+            debug_assert_eq!(self.buf.len() as u64, size);
+            // Even so, large commits go out in pieces: one huge pwrite was measured three
+            // times slower than the same bytes in a few MiB at a time.
+            self.buf
+                .chunks(WRITE_CHUNK)
+                .zip((at..).step_by(WRITE_CHUNK))
+                .try_for_each(|(chunk, offset)| file.write_all_at(chunk, offset))
+        } else {
+            let writers =
+                std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WRITERS));
+            write_parallel(file, records, size, at, version, durable, writers)
+        };
         if let Err(e) = written {
             let err = Error::io(format!("appending to {}", self.active.path.display()), e);
             // Cut any partial record off so the next append starts at a record boundary.
@@ -76,7 +118,7 @@ impl<F: FileSystem> LogWriter<F> {
                 Err(_) => Err(AppendError::Dirty(err)),
             };
         }
-        self.end += self.buf.len() as u64;
+        self.end += size;
         Ok(at)
     }
 
@@ -93,4 +135,69 @@ impl<F: FileSystem> LogWriter<F> {
             })
             .sum()
     }
+}
+
+/// Splits `records` into `writers` runs of about equal bytes and streams each from its own
+/// thread (the calling thread takes the first). Until the commit's fsync, the order in which
+/// the runs reach the disk does not matter: recovery treats anything short of a complete,
+/// checksummed commit as a torn tail, as for one sequential write.
+fn write_parallel<H: FileHandle>(
+    file: &H,
+    records: &[RecordRef<'_>],
+    size: u64,
+    at: u64,
+    version: u64,
+    durable: u64,
+    writers: usize,
+) -> io::Result<()> {
+    let share = size.div_ceil(writers as u64);
+    let mut runs = Vec::with_capacity(writers);
+    let (mut start, mut offset, mut bytes) = (0, at, 0);
+    for (k, r) in records.iter().enumerate() {
+        bytes += framed_len(r);
+        if bytes >= share || k + 1 == records.len() {
+            runs.push((&records[start..=k], offset, k + 1 == records.len()));
+            start = k + 1;
+            offset += bytes;
+            bytes = 0;
+        }
+    }
+    let Some((&first, rest)) = runs.split_first() else {
+        return Ok(());
+    };
+    std::thread::scope(|scope| {
+        let others: Vec<_> = rest
+            .iter()
+            .map(|&run| scope.spawn(move || stream(file, run, version, durable)))
+            .collect();
+        let mut result = stream(file, first, version, durable);
+        for handle in others {
+            let r = handle
+                .join()
+                .unwrap_or_else(|_| Err(io::Error::other("a log writer thread panicked")));
+            result = result.and(r);
+        }
+        result
+    })
+}
+
+/// Encodes a run of records into a [`WRITE_CHUNK`]-sized buffer and writes it each time it
+/// fills; `ends` marks the run's last record as the end of the commit.
+fn stream<H: FileHandle>(
+    file: &H,
+    (records, mut offset, ends): (&[RecordRef<'_>], u64, bool),
+    version: u64,
+    durable: u64,
+) -> io::Result<()> {
+    let mut buf = Vec::with_capacity(WRITE_CHUNK + WRITE_CHUNK / 4);
+    for (k, &(id, data)) in records.iter().enumerate() {
+        let last = ends && k + 1 == records.len();
+        record::encode(&mut buf, id, version, durable, data, last);
+        if buf.len() >= WRITE_CHUNK || k + 1 == records.len() {
+            file.write_all_at(&buf, offset)?;
+            offset += buf.len() as u64;
+            buf.clear();
+        }
+    }
+    Ok(())
 }

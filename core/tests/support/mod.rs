@@ -1,4 +1,5 @@
-//! A pass-through file system for tests that counts fsyncs and can make them fail.
+//! A pass-through file system for tests that counts fsyncs and can make fsyncs and writes
+//! fail.
 
 use std::io;
 use std::path::Path;
@@ -13,6 +14,8 @@ pub struct ProbeFs {
     pub syncs: Arc<AtomicU64>,
     /// While set, every `sync_data` fails with EIO.
     pub fail_sync: Arc<AtomicBool>,
+    /// Writes that start at or beyond this file offset fail with ENOSPC (0: none do).
+    pub fail_writes_from: Arc<AtomicU64>,
 }
 
 pub struct ProbeFile {
@@ -25,6 +28,10 @@ impl FileHandle for ProbeFile {
         self.inner.read_exact_at(buf, offset)
     }
     fn write_all_at(&self, data: &[u8], offset: u64) -> io::Result<()> {
+        let limit = self.fs.fail_writes_from.load(Ordering::SeqCst);
+        if limit != 0 && offset >= limit {
+            return Err(io::Error::from_raw_os_error(28)); // ENOSPC
+        }
         self.inner.write_all_at(data, offset)
     }
     fn sync_data(&self) -> io::Result<()> {
