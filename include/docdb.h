@@ -243,6 +243,12 @@ typedef struct docdb_options {
    * Index shards, a power of two (1 .. 65536). Default 256.
    */
   uint64_t index_shards;
+  /**
+   * Bytes of recently read documents kept in memory for the whole store, so that warm
+   * reads make no system call; 0 turns the cache off. Not part of `memory_limit`.
+   * Default 256 MiB.
+   */
+  uint64_t cache_size;
 } docdb_options;
 
 /**
@@ -322,6 +328,18 @@ typedef struct docdb_store_stats {
    * The global memory cap.
    */
   uint64_t memory_limit;
+  /**
+   * Bytes held by the record cache (`docdb_options.cache_size`).
+   */
+  uint64_t cache_bytes;
+  /**
+   * Reads the record cache served.
+   */
+  uint64_t cache_hits;
+  /**
+   * Reads that went to disk.
+   */
+  uint64_t cache_misses;
 } docdb_store_stats;
 
 /**

@@ -32,4 +32,7 @@ export interface OpenOptions {
   checkpointBytes?: number
   /** Index shards, a power of two (default 256). */
   indexShards?: number
+  /** Bytes of recently read documents kept in memory for the whole store, so that warm
+   *  reads make no system call; 0 turns the cache off (default 256 MiB). */
+  cacheSize?: number
 }

@@ -32,6 +32,9 @@ export interface OpenOptions {
   checkpointBytes?: number
   /** Index shards, a power of two (default 256). */
   indexShards?: number
+  /** Bytes of recently read documents kept in memory for the whole store, so that warm
+   *  reads make no system call; 0 turns the cache off (default 256 MiB). */
+  cacheSize?: number
 }
 
 /**
@@ -290,6 +293,10 @@ export interface StoreStats {
   compactions: number
   memoryUsed: number
   memoryLimit: number
+  /** The record cache (`cacheSize`): bytes held, and reads it served or missed. */
+  cacheBytes: number
+  cacheHits: number
+  cacheMisses: number
   /** Per-database statistics of the open databases, by name. */
   databases: Array<DbStats>
 }

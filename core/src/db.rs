@@ -7,6 +7,7 @@ use std::sync::Arc;
 
 use parking_lot::Mutex;
 
+use crate::cache::{CacheKey, RecordCache};
 use crate::commit::CommitMode;
 use crate::error::{Error, Result};
 use crate::fs::{FileSystem, OsFs};
@@ -60,6 +61,7 @@ pub(crate) struct DbCore<F: FileSystem> {
     pub opts: Arc<Options>,
     pub index: Index<F>,
     pub memory: Memory,
+    pub cache: Arc<RecordCache>,
     /// The append side of the log; held while validating, appending and applying a commit.
     pub log: Mutex<LogWriter<F>>,
     pub group: GroupCommit,
@@ -85,6 +87,7 @@ impl<F: FileSystem> DbCore<F> {
         fs: Arc<F>,
         opts: Arc<Options>,
         memory: Memory,
+        cache: Arc<RecordCache>,
     ) -> Result<Self> {
         let index = Index::new(opts.index_shards);
         let recovered = recovery::recover(&*fs, &dir, &index)?;
@@ -120,6 +123,7 @@ impl<F: FileSystem> DbCore<F> {
             opts,
             index,
             memory,
+            cache,
             log: Mutex::new(recovered.writer),
             group: GroupCommit::new(last),
             visible: AtomicU64::new(last),
@@ -185,12 +189,23 @@ impl<F: FileSystem> DbCore<F> {
         Error::NotFound(format!("document {id} in {}", self.describe()))
     }
 
-    /// Reads a version located by the index.
+    /// Reads a version located by the index: from the record cache, or from its segment
+    /// (verified) and then into the cache.
     pub(crate) fn read_located(&self, id: u64, found: Option<Version<F>>) -> Result<Vec<u8>> {
-        match found.and_then(|v| v.loc) {
-            Some(loc) => loc.segment.read_payload(loc.offset, loc.len, id),
-            None => Err(self.not_found(id)),
+        let Some(loc) = found.and_then(|v| v.loc) else {
+            return Err(self.not_found(id));
+        };
+        let key = CacheKey {
+            db: self.id,
+            segment: loc.segment.seq,
+            offset: loc.offset,
+        };
+        if let Some(data) = self.cache.get(&key, loc.len) {
+            return Ok(data);
         }
+        let data = loc.segment.read_payload(loc.offset, loc.len, id)?;
+        self.cache.insert(key, &data);
+        Ok(data)
     }
 
     /// Reads the newest visible version.

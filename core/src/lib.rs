@@ -21,6 +21,7 @@
 //! # Ok::<(), docdb_core::Error>(())
 //! ```
 
+mod cache;
 mod catalog;
 mod checkpoint;
 mod commit;

@@ -44,6 +44,10 @@ pub struct Options {
     pub checkpoint_bytes: u64,
     /// Number of index shards (a power of two). Default 256.
     pub index_shards: usize,
+    /// Bytes of recently read documents kept in memory, shared by all databases of the
+    /// store, so that warm reads make no system call. 0 turns the cache off. Not part of
+    /// `memory_limit`. Default 256 MiB.
+    pub cache_size: u64,
 }
 
 impl Default for Options {
@@ -59,6 +63,7 @@ impl Default for Options {
             auto_compact: true,
             checkpoint_bytes: 256 << 20,
             index_shards: 256,
+            cache_size: 256 << 20,
         }
     }
 }

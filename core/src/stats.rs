@@ -55,6 +55,10 @@ pub struct StoreStats {
     /// Engine memory in use and the global cap.
     pub memory_used: u64,
     pub memory_limit: u64,
+    /// The record cache (`Options::cache_size`): bytes held, and reads it served or missed.
+    pub cache_bytes: u64,
+    pub cache_hits: u64,
+    pub cache_misses: u64,
     /// Per-database statistics of the open databases, by name.
     pub databases: Vec<DbStats>,
 }

@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 
 use parking_lot::Mutex;
 
+use crate::cache::RecordCache;
 use crate::catalog::{validate_name, Catalog, CatalogEntry, DbStatus};
 use crate::db::{Database, DbCore};
 use crate::error::{Error, Result};
@@ -39,6 +40,8 @@ pub(crate) struct StoreInner<F: FileSystem> {
     catalog: Mutex<Catalog>,
     open: Mutex<HashMap<u64, Arc<DbCore<F>>>>,
     global: Arc<Budget>,
+    /// The record cache shared by every database of the store.
+    cache: Arc<RecordCache>,
     lock: Mutex<Option<F::Lock>>,
     closed: AtomicBool,
     background: Mutex<Vec<JoinHandle<()>>>,
@@ -136,6 +139,7 @@ impl<F: FileSystem> Store<F> {
         fs.sync_dir(&dir).map_err(io("syncing"))?;
 
         let global = Arc::new(Budget::new("store", opts.memory_limit));
+        let cache = Arc::new(RecordCache::new(opts.cache_size));
         Ok(Store {
             inner: Arc::new(StoreInner {
                 dir,
@@ -144,6 +148,7 @@ impl<F: FileSystem> Store<F> {
                 catalog: Mutex::new(catalog),
                 open: Mutex::new(HashMap::new()),
                 global,
+                cache,
                 lock: Mutex::new(Some(lock)),
                 closed: AtomicBool::new(false),
                 background: Mutex::new(Vec::new()),
@@ -247,6 +252,7 @@ impl<F: FileSystem> Store<F> {
                     Arc::clone(&inner.fs),
                     Arc::clone(&inner.opts),
                     memory,
+                    Arc::clone(&inner.cache),
                 )?);
                 open.insert(id, Arc::clone(&core));
                 core
@@ -327,6 +333,7 @@ impl<F: FileSystem> Store<F> {
         let mut dbs: Vec<_> = inner.open.lock().values().map(|db| db.stats()).collect();
         dbs.sort_by(|a, b| a.name.cmp(&b.name));
         let sum = |f: fn(&crate::stats::DbStats) -> u64| dbs.iter().map(f).sum::<u64>();
+        let (cache_bytes, cache_hits, cache_misses) = inner.cache.usage();
         Ok(StoreStats {
             databases_total: total,
             databases_active: active,
@@ -339,6 +346,9 @@ impl<F: FileSystem> Store<F> {
             compactions: sum(|d| d.compactions),
             memory_used: inner.global.used(),
             memory_limit: inner.global.limit(),
+            cache_bytes,
+            cache_hits,
+            cache_misses,
             databases: dbs,
         })
     }

@@ -389,3 +389,48 @@ fn scan_across_segments_and_sizes() {
     }
     assert!(db.stats().unwrap().segments > 3);
 }
+
+#[test]
+fn the_record_cache_never_mixes_databases_versions_or_compacted_copies() {
+    let (_d, store) = store();
+    let a = store.create_db("a").unwrap();
+    let b = store.create_db("b").unwrap();
+    // Same id, same length, and the same segment and offset in each database's own log.
+    a.put(1, b"from a").unwrap();
+    b.put(1, b"from b").unwrap();
+    for _ in 0..2 {
+        assert_eq!(a.read(1).unwrap(), b"from a");
+        assert_eq!(b.read(1).unwrap(), b"from b");
+    }
+    let s = store.stats().unwrap();
+    assert_eq!((s.cache_misses, s.cache_hits), (2, 2));
+
+    let snap = a.snapshot().unwrap();
+    a.put(1, b"newer!").unwrap();
+    assert_eq!(a.read(1).unwrap(), b"newer!");
+    assert_eq!(snap.read(1).unwrap(), b"from a");
+    a.compact().unwrap();
+    for _ in 0..2 {
+        assert_eq!(a.read(1).unwrap(), b"newer!");
+        assert_eq!(snap.read(1).unwrap(), b"from a");
+    }
+    a.delete(1).unwrap();
+    assert_eq!(a.read(1).unwrap_err().kind(), ErrorKind::NotFound);
+    assert_eq!(b.read(1).unwrap(), b"from b");
+}
+
+#[test]
+fn a_store_without_a_record_cache_reads_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = Options {
+        cache_size: 0,
+        ..Options::default()
+    };
+    let store = Store::open(dir.path(), opts).unwrap();
+    let db = store.create_db("a").unwrap();
+    db.put(1, b"x").unwrap();
+    assert_eq!(db.read(1).unwrap(), b"x");
+    assert_eq!(db.read(1).unwrap(), b"x");
+    let s = store.stats().unwrap();
+    assert_eq!((s.cache_hits, s.cache_bytes), (0, 0));
+}

@@ -42,6 +42,10 @@ pub struct docdb_options {
     pub checkpoint_bytes: u64,
     /// Index shards, a power of two (1 .. 65536). Default 256.
     pub index_shards: u64,
+    /// Bytes of recently read documents kept in memory for the whole store, so that warm
+    /// reads make no system call; 0 turns the cache off. Not part of `memory_limit`.
+    /// Default 256 MiB.
+    pub cache_size: u64,
 }
 
 impl docdb_options {
@@ -70,6 +74,7 @@ impl docdb_options {
             auto_compact: self.auto_compact,
             checkpoint_bytes: self.checkpoint_bytes,
             index_shards,
+            cache_size: self.cache_size,
         })
     }
 }
@@ -96,5 +101,6 @@ fn defaults() -> docdb_options {
         auto_compact: o.auto_compact,
         checkpoint_bytes: o.checkpoint_bytes,
         index_shards: o.index_shards as u64,
+        cache_size: o.cache_size,
     }
 }

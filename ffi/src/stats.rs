@@ -89,6 +89,12 @@ pub struct docdb_store_stats {
     pub memory_used: u64,
     /// The global memory cap.
     pub memory_limit: u64,
+    /// Bytes held by the record cache (`docdb_options.cache_size`).
+    pub cache_bytes: u64,
+    /// Reads the record cache served.
+    pub cache_hits: u64,
+    /// Reads that went to disk.
+    pub cache_misses: u64,
 }
 
 impl From<&StoreStats> for docdb_store_stats {
@@ -105,6 +111,9 @@ impl From<&StoreStats> for docdb_store_stats {
             compactions: s.compactions,
             memory_used: s.memory_used,
             memory_limit: s.memory_limit,
+            cache_bytes: s.cache_bytes,
+            cache_hits: s.cache_hits,
+            cache_misses: s.cache_misses,
         }
     }
 }

@@ -149,6 +149,7 @@ static void test_options_default(void) {
     CHECK(o.auto_compact == true);
     CHECK(o.checkpoint_bytes == 256u << 20);
     CHECK(o.index_shards == 256);
+    CHECK(o.cache_size == 256u << 20);
 
     /* Out-of-range values are refused with INVALID_ARGUMENT, and nothing is opened. */
     const char *dir = fresh_dir("bad-options");
@@ -1044,6 +1045,44 @@ static void test_stats_compact_checkpoint_sync(void) {
     docdb_store_free(s);
 }
 
+static void test_record_cache(void) {
+    /* With the cache: the second read of a document is a hit. */
+    const char *dir = fresh_dir("cache");
+    docdb_store *s = NULL;
+    docdb_db *db = NULL;
+    OK(docdb_store_open(dir, NULL, &s));
+    OK(docdb_store_create_db(s, "c", &db));
+    OK(docdb_db_put(db, 1, B("cached"), 6));
+    docdb_store_stats st;
+    OK(docdb_store_get_stats(s, &st));
+    CHECK(st.cache_hits == 0 && st.cache_misses == 0 && st.cache_bytes == 0);
+    CHECK(doc_is(db, 1, "cached"));
+    CHECK(doc_is(db, 1, "cached"));
+    OK(docdb_store_get_stats(s, &st));
+    CHECK(st.cache_misses == 1 && st.cache_hits == 1 && st.cache_bytes > 6);
+    /* A new version is read from disk, not from the old entry. */
+    OK(docdb_db_put(db, 1, B("changed"), 7));
+    CHECK(doc_is(db, 1, "changed"));
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+
+    /* cache_size 0 turns it off; reads are the same. */
+    dir = fresh_dir("no-cache");
+    docdb_options o = docdb_options_default();
+    o.cache_size = 0;
+    OK(docdb_store_open(dir, &o, &s));
+    OK(docdb_store_create_db(s, "c", &db));
+    OK(docdb_db_put(db, 1, B("uncached"), 8));
+    CHECK(doc_is(db, 1, "uncached"));
+    CHECK(doc_is(db, 1, "uncached"));
+    OK(docdb_store_get_stats(s, &st));
+    CHECK(st.cache_hits == 0 && st.cache_bytes == 0);
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
 static void test_persistence(void) {
     const char *dir = fresh_dir("persist");
     docdb_options o = docdb_options_default(); /* SYNC_FULL: every commit fsynced */
@@ -1374,6 +1413,7 @@ int main(void) {
     RUN(test_batch);
     RUN(test_snapshot_and_scan);
     RUN(test_stats_compact_checkpoint_sync);
+    RUN(test_record_cache);
     RUN(test_persistence);
     RUN(test_corruption);
     RUN(test_unsupported_version);

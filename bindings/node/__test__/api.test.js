@@ -419,13 +419,28 @@ test('open options are applied and checked', (t) => {
     autoCompact: false,
     checkpointBytes: 1 << 20,
     indexShards: 4,
+    cacheSize: 0,
     unused: undefined,
   })
   const db = store.createDb('o')
   db.put(1, Buffer.alloc(10))
   throwsCode(() => db.put(2, Buffer.alloc(11)), 'PAYLOAD_TOO_LARGE')
   assert.equal(store.stats().memoryLimit, 1 << 20)
+  db.read(1)
+  db.read(1)
+  assert.equal(store.stats().cacheHits, 0, 'cacheSize 0 turns the cache off')
+  assert.equal(store.stats().cacheBytes, 0)
   store.close()
+  // With the default cache, the second read of a document is a hit.
+  const cached = docdb.open(dir)
+  const again = cached.openDb('o')
+  again.read(1)
+  again.read(1)
+  const st = cached.stats()
+  assert.equal(st.cacheMisses, 1)
+  assert.equal(st.cacheHits, 1)
+  assert.ok(st.cacheBytes > 10)
+  cached.close()
   // null / undefined options mean defaults.
   docdb.open(dir, null).close()
   docdb.open(dir, undefined).close()

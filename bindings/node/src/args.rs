@@ -233,6 +233,7 @@ pub fn options(env: &Env, value: Option<&Unknown>) -> Result<Options> {
                 opts.index_shards = usize::try_from(integer(env, &v, &what)?)
                     .map_err(|_| range_error(env, format!("{what} is too large")))?
             }
+            "cacheSize" => opts.cache_size = integer(env, &v, &what)?,
             _ => return Err(type_error(env, format!("unknown option '{key}'"))),
         }
     }

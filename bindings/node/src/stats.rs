@@ -72,6 +72,10 @@ pub struct StoreStats {
     pub compactions: f64,
     pub memory_used: f64,
     pub memory_limit: f64,
+    /// The record cache (`cacheSize`): bytes held, and reads it served or missed.
+    pub cache_bytes: f64,
+    pub cache_hits: f64,
+    pub cache_misses: f64,
     /// Per-database statistics of the open databases, by name.
     pub databases: Vec<DbStats>,
 }
@@ -90,6 +94,9 @@ impl From<docdb_core::StoreStats> for StoreStats {
             compactions: s.compactions as f64,
             memory_used: s.memory_used as f64,
             memory_limit: s.memory_limit as f64,
+            cache_bytes: s.cache_bytes as f64,
+            cache_hits: s.cache_hits as f64,
+            cache_misses: s.cache_misses as f64,
             databases: s.databases.into_iter().map(DbStats::from).collect(),
         }
     }

@@ -149,7 +149,8 @@ impl DbStats {
 /// Attributes: databases_total (in the catalog, dropped ones included), databases_active,
 /// databases_open (loaded by this process); sums over the open databases: documents,
 /// committed_txns, log_bytes, live_bytes, dead_bytes, compactions; memory_used and
-/// memory_limit (global engine memory and its cap); databases (a list of DbStats of the
+/// memory_limit (global engine memory and its cap); cache_bytes, cache_hits, cache_misses
+/// (the record cache: bytes held, reads served, reads from disk); databases (a list of DbStats of the
 /// open databases). as_dict() returns them as a dict (databases as a list of dicts).
 #[pyclass(frozen, eq, get_all, module = "docdb")]
 #[derive(Clone, PartialEq, Eq)]
@@ -176,6 +177,12 @@ pub(crate) struct StoreStats {
     memory_used: u64,
     /// The global memory cap, in bytes.
     memory_limit: u64,
+    /// Bytes held by the record cache (open(cache_size=...)).
+    cache_bytes: u64,
+    /// Reads the record cache served.
+    cache_hits: u64,
+    /// Reads that went to disk.
+    cache_misses: u64,
     /// DbStats of each open database (a new list on each access).
     databases: Vec<DbStats>,
 }
@@ -194,6 +201,9 @@ impl From<docdb_core::StoreStats> for StoreStats {
             compactions: s.compactions,
             memory_used: s.memory_used,
             memory_limit: s.memory_limit,
+            cache_bytes: s.cache_bytes,
+            cache_hits: s.cache_hits,
+            cache_misses: s.cache_misses,
             databases: s.databases.into_iter().map(DbStats::from).collect(),
         }
     }
@@ -215,6 +225,9 @@ impl StoreStats {
         d.set_item("compactions", self.compactions)?;
         d.set_item("memory_used", self.memory_used)?;
         d.set_item("memory_limit", self.memory_limit)?;
+        d.set_item("cache_bytes", self.cache_bytes)?;
+        d.set_item("cache_hits", self.cache_hits)?;
+        d.set_item("cache_misses", self.cache_misses)?;
         let dbs = self
             .databases
             .iter()

@@ -41,7 +41,7 @@ impl Store {
         path, *, sync = "full", max_document_size = None, memory_limit = None,
         db_memory_limit = None, segment_size = None, compaction_min_dead_bytes = None,
         compaction_dead_ratio = None, auto_compact = None, checkpoint_bytes = None,
-        index_shards = None,
+        index_shards = None, cache_size = None,
     ))]
     #[allow(clippy::too_many_arguments)]
     fn new(
@@ -57,6 +57,7 @@ impl Store {
         auto_compact: Option<bool>,
         checkpoint_bytes: Option<u64>,
         index_shards: Option<usize>,
+        cache_size: Option<u64>,
     ) -> PyResult<Self> {
         let mut o = Options {
             sync: parse_sync(sync).map_err(|e| error::to_pyerr(py, e))?,
@@ -73,6 +74,7 @@ impl Store {
         set(&mut o.segment_size, segment_size);
         set(&mut o.compaction_min_dead_bytes, compaction_min_dead_bytes);
         set(&mut o.checkpoint_bytes, checkpoint_bytes);
+        set(&mut o.cache_size, cache_size);
         if let Some(v) = compaction_dead_ratio {
             o.compaction_dead_ratio = v;
         }

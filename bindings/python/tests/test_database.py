@@ -205,6 +205,27 @@ def test_store_stats(store: docdb.Store) -> None:
     assert a.stats().checkpoints >= 1
 
 
+def test_record_cache_stats_and_size(store: docdb.Store, tmp_path: Path) -> None:
+    db = store.create_db("c")
+    db.put(1, b"cached")
+    assert (store.stats().cache_hits, store.stats().cache_misses) == (0, 0)
+    assert db.read(1) == b"cached"
+    assert db.read(1) == b"cached"
+    s = store.stats()
+    assert (s.cache_misses, s.cache_hits) == (1, 1)
+    assert s.cache_bytes > len(b"cached")
+    assert s.as_dict()["cache_hits"] == 1
+    # A new version is read from disk, never from the old entry.
+    db.put(1, b"changed")
+    assert db.read(1) == b"changed"
+
+    with docdb.open(tmp_path / "off", cache_size=0) as off:
+        d = off.create_db("c")
+        d.put(1, b"x")
+        assert d.read(1) == b"x" and d.read(1) == b"x"
+        assert off.stats().cache_hits == 0 and off.stats().cache_bytes == 0
+
+
 def test_store_catalog(store: docdb.Store) -> None:
     a = store.create_db("a")
     store.create_db("b.c-d_e")

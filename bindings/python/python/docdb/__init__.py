@@ -122,6 +122,7 @@ def open(  # noqa: A001 - the natural name, like sqlite3.connect / dbm.open
     auto_compact: Optional[bool] = None,
     checkpoint_bytes: Optional[int] = None,
     index_shards: Optional[int] = None,
+    cache_size: Optional[int] = None,
 ) -> Store:
     """Open (creating if needed) the DocDB data directory at ``path``.
 
@@ -153,6 +154,10 @@ def open(  # noqa: A001 - the natural name, like sqlite3.connect / dbm.open
         checkpoint_bytes: write a checkpoint after this many log bytes (default 256 MiB),
             bounding the time of the next open.
         index_shards: number of index shards, a power of two (default 256).
+        cache_size: bytes of recently read documents kept in memory for the whole store,
+            so that warm reads make no system call (default 256 MiB; 0 turns the cache
+            off; not part of memory_limit). Store.stats() reports cache_bytes,
+            cache_hits and cache_misses.
 
     Raises:
         LockedError: another process or Store has the directory open.
@@ -173,4 +178,5 @@ def open(  # noqa: A001 - the natural name, like sqlite3.connect / dbm.open
         auto_compact=auto_compact,
         checkpoint_bytes=checkpoint_bytes,
         index_shards=index_shards,
+        cache_size=cache_size,
     )
