@@ -104,8 +104,24 @@ impl RecordCache {
         &self.shards[(h >> 58) as usize % SHARDS]
     }
 
-    /// A copy of the cached payload of `len` bytes at `key`, if present.
+    /// A copy of the cached payload of `len` bytes at `key`, if present; otherwise counts a
+    /// miss (the caller reads the disk).
     pub(crate) fn get(&self, key: &CacheKey, len: u32) -> Option<Vec<u8>> {
+        let hit = self.get_with(key, len, <[u8]>::to_vec);
+        if hit.is_none() && self.shard_capacity != 0 {
+            self.shard(key).lock().misses += 1;
+        }
+        hit
+    }
+
+    /// `f` of the cached payload of `len` bytes at `key`, if present; `f` runs with the
+    /// shard locked. A miss is not counted: the caller may not go to disk.
+    pub(crate) fn get_with<R>(
+        &self,
+        key: &CacheKey,
+        len: u32,
+        f: impl FnOnce(&[u8]) -> R,
+    ) -> Option<R> {
         if self.shard_capacity == 0 {
             return None;
         }
@@ -113,14 +129,11 @@ impl RecordCache {
         match shard.map.get_mut(key) {
             Some(entry) if entry.data.len() == len as usize => {
                 entry.referenced = true;
-                let data = entry.data.to_vec();
+                let out = f(&entry.data);
                 shard.hits += 1;
-                Some(data)
+                Some(out)
             }
-            _ => {
-                shard.misses += 1;
-                None
-            }
+            _ => None,
         }
     }
 

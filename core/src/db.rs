@@ -11,7 +11,7 @@ use crate::cache::{CacheKey, RecordCache};
 use crate::commit::CommitMode;
 use crate::error::{Error, Result};
 use crate::fs::{FileSystem, OsFs};
-use crate::index::{Index, Version, ENTRY_BYTES, VERSION_BYTES};
+use crate::index::{Index, Location, Version, ENTRY_BYTES, VERSION_BYTES};
 use crate::log::group_commit::GroupCommit;
 use crate::log::recovery;
 use crate::log::writer::LogWriter;
@@ -189,17 +189,21 @@ impl<F: FileSystem> DbCore<F> {
         Error::NotFound(format!("document {id} in {}", self.describe()))
     }
 
+    fn cache_key(&self, loc: &Location<F>) -> CacheKey {
+        CacheKey {
+            db: self.id,
+            segment: loc.segment.seq,
+            offset: loc.offset,
+        }
+    }
+
     /// Reads a version located by the index: from the record cache, or from its segment
     /// (verified) and then into the cache.
     pub(crate) fn read_located(&self, id: u64, found: Option<Version<F>>) -> Result<Vec<u8>> {
         let Some(loc) = found.and_then(|v| v.loc) else {
             return Err(self.not_found(id));
         };
-        let key = CacheKey {
-            db: self.id,
-            segment: loc.segment.seq,
-            offset: loc.offset,
-        };
+        let key = self.cache_key(&loc);
         if let Some(data) = self.cache.get(&key, loc.len) {
             return Ok(data);
         }
@@ -215,6 +219,18 @@ impl<F: FileSystem> DbCore<F> {
             .index
             .visible_now(id, || self.visible.load(Ordering::Acquire));
         self.read_located(id, found)
+    }
+
+    /// `f` of the newest visible version if the record cache holds it.
+    pub(crate) fn read_cached<R>(&self, id: u64, f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
+        self.check_open()?;
+        let found = self
+            .index
+            .visible_now(id, || self.visible.load(Ordering::Acquire));
+        let Some(loc) = found.and_then(|v| v.loc) else {
+            return Err(self.not_found(id));
+        };
+        Ok(self.cache.get_with(&self.cache_key(&loc), loc.len, f))
     }
 
     pub(crate) fn contains(&self, id: u64) -> Result<bool> {
@@ -369,6 +385,15 @@ impl<F: FileSystem> Database<F> {
     /// Reads the newest committed version of a document. `NotFound` if absent.
     pub fn read(&self, id: u64) -> Result<Vec<u8>> {
         self.core.read(id)
+    }
+
+    /// Reads a document only if the record cache holds it, without any system call:
+    /// `Ok(Some(f(bytes)))`, or `Ok(None)` if it must come from disk (call
+    /// [`Database::read`]). `NotFound` if absent. For callers to whom a blocking call
+    /// costs more than a cached read, such as a binding that would release an interpreter
+    /// lock; `f` runs while a cache shard is locked, so it should only copy the bytes.
+    pub fn read_cached<R>(&self, id: u64, f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
+        self.core.read_cached(id, f)
     }
 
     /// Replaces a whole document. `NotFound` if absent.

@@ -420,6 +420,31 @@ fn the_record_cache_never_mixes_databases_versions_or_compacted_copies() {
 }
 
 #[test]
+fn read_cached_answers_only_from_the_cache() {
+    let (_d, store) = store();
+    let db = store.create_db("a").unwrap();
+    db.put(1, b"one").unwrap();
+    assert_eq!(
+        db.read_cached(1, <[u8]>::to_vec).unwrap(),
+        None,
+        "not read yet"
+    );
+    assert_eq!(db.read(1).unwrap(), b"one");
+    assert_eq!(
+        db.read_cached(1, <[u8]>::to_vec).unwrap().as_deref(),
+        Some(&b"one"[..])
+    );
+    db.put(1, b"two").unwrap();
+    assert_eq!(
+        db.read_cached(1, <[u8]>::len).unwrap(),
+        None,
+        "a new version"
+    );
+    let err = db.read_cached(2, <[u8]>::len).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotFound);
+}
+
+#[test]
 fn a_store_without_a_record_cache_reads_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let opts = Options {

@@ -1,5 +1,6 @@
-//! Argument conversions shared by every class, and the one place engine calls run: without
-//! the GIL and inside a panic boundary ([`detach`]).
+//! Argument conversions shared by every class, and the one place engine calls run: inside
+//! a panic boundary, without the GIL ([`detach`]) or, for calls that cannot block, with it
+//! ([`attached`]).
 
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
@@ -18,7 +19,20 @@ where
     F: FnOnce() -> docdb_core::Result<T> + Send,
     T: Send,
 {
-    match py.detach(|| catch_unwind(AssertUnwindSafe(f))) {
+    finish(py, py.detach(|| catch_unwind(AssertUnwindSafe(f))))
+}
+
+/// [`detach`] with the GIL held, for the engine calls that never block (no system call, no
+/// wait beyond a short in-memory lock): releasing and retaking the GIL would cost more.
+pub(crate) fn attached<T>(
+    py: Python<'_>,
+    f: impl FnOnce() -> docdb_core::Result<T>,
+) -> PyResult<T> {
+    finish(py, catch_unwind(AssertUnwindSafe(f)))
+}
+
+fn finish<T>(py: Python<'_>, outcome: std::thread::Result<docdb_core::Result<T>>) -> PyResult<T> {
+    match outcome {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(error::to_pyerr(py, e)),
         Err(panic) => {

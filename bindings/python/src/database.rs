@@ -3,13 +3,16 @@
 use docdb_core::BatchOp;
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyList, PyString, PyTuple};
+use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
-use crate::convert::{data, detach, json_decode, json_encode, Data, DocId};
+use crate::convert::{attached, data, detach, json_decode, json_encode, Data, DocId};
 use crate::error;
 use crate::snapshot::Snapshot;
 use crate::stats::DbStats;
 use crate::transaction::Transaction;
+
+/// Largest cached document `read` copies out without releasing the GIL.
+const READ_WITH_GIL_MAX: usize = 64 * 1024;
 
 /// A named database: documents are `int id -> bytes`.
 ///
@@ -131,8 +134,16 @@ impl Database {
     /// KeyError) if it does not exist.
     fn read<'py>(&self, py: Python<'py>, doc_id: DocId) -> PyResult<Bound<'py, PyAny>> {
         let db = &self.inner;
+        // A small document in the record cache is copied straight into a bytes object with
+        // the GIL held: that read makes no system call and costs less than releasing the GIL
+        // (docs/performance.md). Creating a bytes object runs no Python code (bytes are not
+        // tracked by the cyclic GC), so nothing can re-enter the engine meanwhile.
+        let small = |b: &[u8]| (b.len() <= READ_WITH_GIL_MAX).then(|| PyBytes::new(py, b));
+        if let Some(Some(bytes)) = attached(py, || db.read_cached(doc_id.0, small))? {
+            return Ok(bytes.into_any());
+        }
         let v = detach(py, || db.read(doc_id.0))?;
-        Ok(pyo3::types::PyBytes::new(py, &v).into_any())
+        Ok(PyBytes::new(py, &v).into_any())
     }
 
     /// Replaces a whole document. NotFoundError if it does not exist.
