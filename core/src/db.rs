@@ -189,7 +189,7 @@ impl<F: FileSystem> DbCore<F> {
         Error::NotFound(format!("document {id} in {}", self.describe()))
     }
 
-    fn cache_key(&self, loc: &Location<F>) -> CacheKey {
+    pub(crate) fn cache_key(&self, loc: &Location<F>) -> CacheKey {
         CacheKey {
             db: self.id,
             segment: loc.segment.seq,

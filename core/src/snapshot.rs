@@ -186,28 +186,76 @@ impl<F: FileSystem> Iterator for OwnedScan<F> {
     }
 }
 
-/// Records that lie back to back in a segment are read with one `pread` of up to this
-/// many bytes: a scan of documents written in id order then costs a system call per
-/// 256 KiB instead of one per document. Each record is still verified on its own.
+/// A scan reads up to this many bytes with one `pread` when the documents coming next (in
+/// id order) lie in that span of the same segment: a scan of documents written in id order
+/// then costs a system call per 256 KiB instead of one per document. Dead records and other
+/// documents in between are read over. Each record is still verified on its own.
 const READ_AHEAD: u64 = 256 << 10;
+/// How many upcoming documents a read looks at to size its span.
+const LOOK_AHEAD: usize = 64;
+/// The most bytes of records not wanted next that one read reads over.
+const MAX_GAP: u64 = 8 << 10;
+/// Spans kept at once, one per segment: after random updates, documents in id order
+/// alternate between the segment of the bulk load and those of the updates.
+const SPANS: usize = 4;
+
+/// Bytes of a segment read ahead of the scan.
+struct Span<F: FileSystem> {
+    segment: std::sync::Arc<Segment<F>>,
+    start: u64,
+    bytes: Vec<u8>,
+}
+
+impl<F: FileSystem> Span<F> {
+    fn covers(&self, loc: &Location<F>, framed: u64) -> bool {
+        let offset = u64::from(loc.offset);
+        std::sync::Arc::ptr_eq(&self.segment, &loc.segment)
+            && offset >= self.start
+            && offset + framed <= self.start + self.bytes.len() as u64
+    }
+}
 
 /// The position of a scan: what is left to read, and bytes already read ahead.
 struct Cursor<F: FileSystem> {
     items: std::vec::IntoIter<(u64, Location<F>)>,
-    /// Raw bytes of `segment` starting at `start`.
-    ahead: Vec<u8>,
-    start: u64,
-    segment: Option<std::sync::Arc<Segment<F>>>,
+    /// Most recently used first.
+    spans: Vec<Span<F>>,
 }
 
 impl<F: FileSystem> Cursor<F> {
     fn new(items: Vec<(u64, Location<F>)>) -> Self {
         Cursor {
             items: items.into_iter(),
-            ahead: Vec::new(),
-            start: 0,
-            segment: None,
+            spans: Vec::with_capacity(SPANS),
         }
+    }
+
+    /// The end of one read starting at `loc`: it extends over the upcoming documents of
+    /// the same segment, within [`READ_AHEAD`] bytes, while no more than [`MAX_GAP`] bytes
+    /// of other records lie between them (a read must not fetch 256 KiB for one document).
+    fn span_end(&self, loc: &Location<F>, framed: u64) -> u64 {
+        let offset = u64::from(loc.offset);
+        let mut next: Vec<(u64, u64)> = self
+            .items
+            .as_slice()
+            .iter()
+            .take(LOOK_AHEAD)
+            .filter(|(_, n)| std::sync::Arc::ptr_eq(&n.segment, &loc.segment))
+            .map(|(_, n)| {
+                let start = u64::from(n.offset);
+                (start, start + HEADER_LEN as u64 + u64::from(n.len))
+            })
+            .filter(|&(start, end)| start >= offset && end - offset <= READ_AHEAD)
+            .collect();
+        next.sort_unstable();
+        let mut end = offset + framed;
+        for (start, next_end) in next {
+            if start > end + MAX_GAP {
+                break;
+            }
+            end = end.max(next_end);
+        }
+        end
     }
 
     /// Reads the next document; after the database is closed, yields one `Closed`.
@@ -217,36 +265,37 @@ impl<F: FileSystem> Cursor<F> {
             self.items = Vec::new().into_iter();
             return Some(Err(e));
         }
+        // Recently written or read documents come from the record cache (as written, or
+        // verified when read).
+        let core = &guard.db.core;
+        let key = core.cache_key(&loc);
+        if let Some(data) = core.cache.get_with(&key, loc.len, <[u8]>::to_vec) {
+            return Some(Ok((id, data)));
+        }
         let offset = u64::from(loc.offset);
         let framed = (HEADER_LEN + loc.len as usize) as u64;
-        let buffered = self
-            .segment
-            .as_ref()
-            .is_some_and(|s| std::sync::Arc::ptr_eq(s, &loc.segment))
-            && offset >= self.start
-            && offset + framed <= self.start + self.ahead.len() as u64;
-        if !buffered {
-            // Extend the read over the following records while they are adjacent.
-            let mut end = offset + framed;
-            for (_, next) in self.items.as_slice() {
-                let next_end = u64::from(next.offset) + HEADER_LEN as u64 + u64::from(next.len);
-                if !std::sync::Arc::ptr_eq(&next.segment, &loc.segment)
-                    || u64::from(next.offset) != end
-                    || next_end - offset > READ_AHEAD
-                {
-                    break;
-                }
-                end = next_end;
+        match self.spans.iter().position(|s| s.covers(&loc, framed)) {
+            Some(i) => self.spans[..=i].rotate_right(1),
+            None => {
+                let end = self.span_end(&loc, framed);
+                let bytes = match loc.segment.read_span(offset, (end - offset) as usize) {
+                    Ok(bytes) => bytes,
+                    Err(e) => return Some(Err(e)),
+                };
+                self.spans.truncate(SPANS - 1);
+                self.spans.insert(
+                    0,
+                    Span {
+                        segment: std::sync::Arc::clone(&loc.segment),
+                        start: offset,
+                        bytes,
+                    },
+                );
             }
-            match loc.segment.read_span(offset, (end - offset) as usize) {
-                Ok(buf) => self.ahead = buf,
-                Err(e) => return Some(Err(e)),
-            }
-            self.start = offset;
-            self.segment = Some(std::sync::Arc::clone(&loc.segment));
         }
-        let at = (offset - self.start) as usize;
-        let record = &self.ahead[at..at + framed as usize];
+        let span = &self.spans[0];
+        let at = (offset - span.start) as usize;
+        let record = &span.bytes[at..at + framed as usize];
         Some(
             loc.segment
                 .payload_of(record, offset, id, loc.len)

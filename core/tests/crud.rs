@@ -402,8 +402,9 @@ fn the_record_cache_never_mixes_databases_versions_or_compacted_copies() {
         assert_eq!(a.read(1).unwrap(), b"from a");
         assert_eq!(b.read(1).unwrap(), b"from b");
     }
+    // Both were cached as they were written.
     let s = store.stats().unwrap();
-    assert_eq!((s.cache_misses, s.cache_hits), (2, 2));
+    assert_eq!((s.cache_misses, s.cache_hits), (0, 4));
 
     let snap = a.snapshot().unwrap();
     a.put(1, b"newer!").unwrap();
@@ -421,27 +422,62 @@ fn the_record_cache_never_mixes_databases_versions_or_compacted_copies() {
 
 #[test]
 fn read_cached_answers_only_from_the_cache() {
-    let (_d, store) = store();
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(dir.path(), Options::default()).unwrap();
     let db = store.create_db("a").unwrap();
     db.put(1, b"one").unwrap();
+    assert_eq!(
+        db.read_cached(1, <[u8]>::to_vec).unwrap().as_deref(),
+        Some(&b"one"[..]),
+        "cached as written"
+    );
+    drop(db);
+    store.close().unwrap();
+
+    // A new store starts with an empty cache: the first read goes to disk.
+    let store = Store::open(dir.path(), Options::default()).unwrap();
+    let db = store.open_db("a").unwrap();
     assert_eq!(
         db.read_cached(1, <[u8]>::to_vec).unwrap(),
         None,
         "not read yet"
     );
+    assert_eq!(
+        store.stats().unwrap().cache_misses,
+        0,
+        "a probe is not a miss"
+    );
     assert_eq!(db.read(1).unwrap(), b"one");
+    assert_eq!(store.stats().unwrap().cache_misses, 1);
     assert_eq!(
         db.read_cached(1, <[u8]>::to_vec).unwrap().as_deref(),
         Some(&b"one"[..])
     );
     db.put(1, b"two").unwrap();
     assert_eq!(
-        db.read_cached(1, <[u8]>::len).unwrap(),
-        None,
-        "a new version"
+        db.read_cached(1, <[u8]>::to_vec).unwrap().as_deref(),
+        Some(&b"two"[..]),
+        "the new version, never the old entry"
     );
     let err = db.read_cached(2, <[u8]>::len).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotFound);
+}
+
+#[test]
+fn a_bulk_load_does_not_flush_the_record_cache() {
+    let (_d, store) = store();
+    let db = store.create_db("a").unwrap();
+    db.put(1, b"hot").unwrap();
+    // 20 MiB in one commit: written around the cache.
+    let big = vec![9u8; 20 << 10];
+    let ops: Vec<BatchOp<'_>> = (100..1124).map(|id| BatchOp::Put(id, &big)).collect();
+    db.batch(&ops).unwrap();
+    assert_eq!(db.read_cached(100, <[u8]>::len).unwrap(), None);
+    assert_eq!(
+        db.read_cached(1, <[u8]>::to_vec).unwrap().as_deref(),
+        Some(&b"hot"[..])
+    );
+    assert_eq!(db.read(100).unwrap(), big);
 }
 
 #[test]
@@ -458,4 +494,94 @@ fn a_store_without_a_record_cache_reads_the_same() {
     assert_eq!(db.read(1).unwrap(), b"x");
     let s = store.stats().unwrap();
     assert_eq!((s.cache_hits, s.cache_bytes), (0, 0));
+}
+
+#[test]
+fn scans_after_random_updates_read_every_document_once_and_right() {
+    use std::collections::BTreeMap;
+    let dir = tempfile::tempdir().unwrap();
+    // Small segments, so that a scan alternates between several of them.
+    let opts = || Options {
+        segment_size: 1 << 20,
+        ..Options::default()
+    };
+    let doc = |id: u64, gen: u64| {
+        let mut d = vec![(id * 7 + gen) as u8; 300 + (id % 500) as usize];
+        d[..16].copy_from_slice(&[id.to_le_bytes(), gen.to_le_bytes()].concat());
+        d
+    };
+    let mut model = BTreeMap::new();
+    {
+        let store = Store::open(dir.path(), opts()).unwrap();
+        let db = store.create_db("s").unwrap();
+        let loads: Vec<(u64, Vec<u8>)> = (0..3000).map(|id| (id, doc(id, 0))).collect();
+        let ops: Vec<BatchOp<'_>> = loads.iter().map(|(id, d)| BatchOp::Put(*id, d)).collect();
+        db.batch(&ops).unwrap();
+        model.extend(loads);
+        let mut x = 0x2545_f491_4f6c_dd1d_u64;
+        for gen in 1..=10u64 {
+            let mut batch = Vec::new();
+            for _ in 0..100 {
+                x ^= x << 13;
+                x ^= x >> 7;
+                x ^= x << 17;
+                let id = x % 3000;
+                if x.is_multiple_of(11) {
+                    batch.push((id, None));
+                } else {
+                    batch.push((id, Some(doc(id, gen))));
+                }
+            }
+            let ops: Vec<BatchOp<'_>> = batch
+                .iter()
+                .map(|(id, d)| match d {
+                    Some(d) => BatchOp::Put(*id, d),
+                    None => BatchOp::Delete(*id),
+                })
+                .collect();
+            // Deleting an absent id fails the whole batch: keep only valid deletes.
+            let mut live = model.clone();
+            let ops: Vec<BatchOp<'_>> = ops
+                .into_iter()
+                .filter(|op| match op {
+                    BatchOp::Delete(id) => live.remove(id).is_some(),
+                    BatchOp::Put(id, d) => {
+                        live.insert(*id, d.to_vec());
+                        true
+                    }
+                    _ => true,
+                })
+                .collect();
+            db.batch(&ops).unwrap();
+            model = live;
+        }
+        let scanned: BTreeMap<u64, Vec<u8>> = db
+            .snapshot()
+            .unwrap()
+            .scan()
+            .unwrap()
+            .map(Result::unwrap)
+            .collect();
+        assert!(scanned == model, "scan with a warm cache");
+        store.close().unwrap();
+    }
+    // A new store: an empty cache, so the scan reads every record from the segments; then
+    // again with a third of the documents cached by point reads.
+    let store = Store::open(dir.path(), opts()).unwrap();
+    let db = store.open_db("s").unwrap();
+    for pass in 0..2 {
+        let snap = db.snapshot().unwrap();
+        let scanned: Vec<(u64, Vec<u8>)> = snap.scan().unwrap().map(Result::unwrap).collect();
+        assert_eq!(scanned.len(), model.len(), "pass {pass}");
+        assert!(
+            scanned
+                .iter()
+                .zip(&model)
+                .all(|(a, (id, d))| a.0 == *id && &a.1 == d),
+            "pass {pass}: scan differs from the model"
+        );
+        for id in (0..3000).step_by(3) {
+            let _ = db.read(id);
+        }
+    }
 }
