@@ -15,7 +15,6 @@ use std::hash::BuildHasherDefault;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use crate::cache::CacheKey;
 use crate::db::{BatchOp, DbCore};
 use crate::error::{Error, Result};
 use crate::fs::FileSystem;
@@ -24,10 +23,6 @@ use crate::log::record::HEADER_LEN;
 use crate::log::segment::SEGMENT_HEADER_LEN;
 use crate::log::writer::{framed_len, AppendError, RecordRef};
 use crate::options::Sync;
-
-/// Documents of commits smaller than this are put in the record cache as they are written
-/// (recent writes are the likeliest reads); a bulk load's would only flush it.
-const CACHE_WRITES_BELOW: u64 = 16 << 20;
 
 /// In `Sync::Normal`, the log is fsynced once this many bytes were appended since the last
 /// fsync.
@@ -206,11 +201,7 @@ impl<F: FileSystem> DbCore<F> {
         let unsynced = log
             .end
             .saturating_sub(log.active.durable.load(Ordering::Acquire));
-        let segment = log.active.seq;
         drop(log);
-        if size < CACHE_WRITES_BELOW {
-            self.cache_written(segment, at, &records);
-        }
         if self.opts.sync == Sync::Full {
             self.group
                 .wait(version, || self.sync_log(), || self.check_poison())?;
@@ -224,21 +215,5 @@ impl<F: FileSystem> DbCore<F> {
         c.commits.fetch_add(1, Ordering::Relaxed);
         self.collect_garbage();
         Ok(version)
-    }
-
-    /// Puts a commit's documents, written at `at` in `segment`, in the record cache.
-    fn cache_written(&self, segment: u64, at: u64, records: &[RecordRef<'_>]) {
-        let mut offset = at;
-        for record in records {
-            if let Some(data) = record.1 {
-                let key = CacheKey {
-                    db: self.id,
-                    segment,
-                    offset: offset as u32,
-                };
-                self.cache.insert(key, data);
-            }
-            offset += framed_len(record);
-        }
     }
 }

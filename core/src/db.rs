@@ -189,7 +189,7 @@ impl<F: FileSystem> DbCore<F> {
         Error::NotFound(format!("document {id} in {}", self.describe()))
     }
 
-    pub(crate) fn cache_key(&self, loc: &Location<F>) -> CacheKey {
+    fn cache_key(&self, loc: &Location<F>) -> CacheKey {
         CacheKey {
             db: self.id,
             segment: loc.segment.seq,

@@ -205,24 +205,19 @@ def test_store_stats(store: docdb.Store) -> None:
     assert a.stats().checkpoints >= 1
 
 
-def test_record_cache_stats_and_size(store_path: Path, tmp_path: Path) -> None:
-    with docdb.open(store_path) as store:
-        db = store.create_db("c")
-        db.put(1, b"cached")
-        assert (store.stats().cache_hits, store.stats().cache_misses) == (0, 0)
-        assert db.read(1) == b"cached"  # cached as written
-        assert (store.stats().cache_hits, store.stats().cache_misses) == (1, 0)
-    with docdb.open(store_path) as store:
-        db = store.open_db("c")
-        assert db.read(1) == b"cached"  # a new store: from disk
-        assert db.read(1) == b"cached"
-        s = store.stats()
-        assert (s.cache_misses, s.cache_hits) == (1, 1)
-        assert s.cache_bytes > len(b"cached")
-        assert s.as_dict()["cache_hits"] == 1
-        # A new version, never the old entry.
-        db.put(1, b"changed")
-        assert db.read(1) == b"changed"
+def test_record_cache_stats_and_size(store: docdb.Store, tmp_path: Path) -> None:
+    db = store.create_db("c")
+    db.put(1, b"cached")
+    assert (store.stats().cache_hits, store.stats().cache_misses) == (0, 0)
+    assert db.read(1) == b"cached"
+    assert db.read(1) == b"cached"
+    s = store.stats()
+    assert (s.cache_misses, s.cache_hits) == (1, 1)
+    assert s.cache_bytes > len(b"cached")
+    assert s.as_dict()["cache_hits"] == 1
+    # A new version is read from disk, never from the old entry.
+    db.put(1, b"changed")
+    assert db.read(1) == b"changed"
 
     with docdb.open(tmp_path / "off", cache_size=0) as off:
         d = off.create_db("c")
