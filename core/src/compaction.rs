@@ -58,8 +58,9 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
     }
     let sealed_seqs: HashSet<u64> = sealed.iter().map(|s| s.seq).collect();
     let mut live = db.index.heads(|loc| sealed_seqs.contains(&loc.segment.seq));
-    // Read in file order: sequential I/O.
-    live.sort_unstable_by_key(|(_, _, loc)| (loc.segment.seq, loc.offset));
+    // Write in id order, so that a scan (in id order) of the compacted database reads its
+    // files front to back, as after a bulk load.
+    live.sort_unstable_by_key(|(id, _, _)| *id);
 
     let mut outputs: Vec<Output<F>> = Vec::new();
     let result = copy_live(db, &live, &mut outputs);
