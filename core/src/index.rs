@@ -319,12 +319,7 @@ impl<F: FileSystem> Index<F> {
         if head.version() <= at {
             return Some(self.unpack(head));
         }
-        shard
-            .older
-            .get(&id)?
-            .iter()
-            .find(|v| v.version <= at)
-            .cloned()
+        shard.older_at(id, at).cloned()
     }
 
     /// The newest version at or before `at`, if any (a deletion is returned as such).

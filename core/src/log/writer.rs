@@ -166,11 +166,22 @@ fn write_parallel<H: FileHandle>(
         return Ok(());
     };
     std::thread::scope(|scope| {
-        let others: Vec<_> = rest
-            .iter()
-            .map(|&run| scope.spawn(move || stream(file, run, version, durable)))
-            .collect();
-        let mut result = stream(file, first, version, durable);
+        // A run whose thread cannot be started is written by this thread instead.
+        let mut here = vec![first];
+        let mut others = Vec::with_capacity(rest.len());
+        for &run in rest {
+            let spawned = std::thread::Builder::new()
+                .name("docdb-log-writer".into())
+                .spawn_scoped(scope, move || stream(file, run, version, durable));
+            match spawned {
+                Ok(handle) => others.push(handle),
+                Err(_) => here.push(run),
+            }
+        }
+        let mut result = Ok(());
+        for run in here {
+            result = result.and_then(|()| stream(file, run, version, durable));
+        }
         for handle in others {
             let r = handle
                 .join()
