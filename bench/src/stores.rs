@@ -17,8 +17,14 @@ pub type Res<T> = std::result::Result<T, Box<dyn Error + Send + Sync>>;
 pub trait Kv: Send + Sync {
     /// One transaction holding every item, committed durably.
     fn write_txn(&self, items: &[(u64, &[u8])]) -> Res<()>;
-    /// Reads each id; returns the total bytes seen (so nothing is optimised away).
+    /// Reads each id, borrowing the value where the store's API allows (every store's best
+    /// case); returns the total bytes seen (so nothing is optimised away).
     fn read_many(&self, ids: &[u64]) -> Res<u64>;
+    /// Reads each id into an owned copy (what DocDB's `Database::read` returns). Peers
+    /// only borrow here too.
+    fn read_many_owned(&self, ids: &[u64]) -> Res<u64> {
+        self.read_many(ids)
+    }
     /// Reads every document in id order; returns (documents, bytes).
     fn scan(&self) -> Res<(u64, u64)>;
     /// Closes cleanly (DocDB: writes a checkpoint).
@@ -121,7 +127,20 @@ impl Kv for DocDb {
         Ok(())
     }
 
+    /// Borrows from the record cache (`read_cached`), like the peers' read transactions
+    /// borrow from their pages; a document not in the cache is read (and cached) by `read`.
     fn read_many(&self, ids: &[u64]) -> Res<u64> {
+        let mut total = 0;
+        for &id in ids {
+            total += match self.db.read_cached(id, <[u8]>::len)? {
+                Some(len) => len,
+                None => self.db.read(id)?.len(),
+            } as u64;
+        }
+        Ok(total)
+    }
+
+    fn read_many_owned(&self, ids: &[u64]) -> Res<u64> {
         let mut total = 0;
         for &id in ids {
             total += self.db.read(id)?.len() as u64;
