@@ -275,6 +275,24 @@ pub fn render(
             spread(s, "d-owned", "docdb"),
         );
     }
+    if let Some(f) = med(s, "f-compacted", "docdb") {
+        let best = ["redb", "lmdb", "sled", "fjall", "sqlite"]
+            .iter()
+            .filter_map(|p| med(s, "f", p))
+            .fold(0.0, f64::max);
+        let ratio = if best > 0.0 {
+            format!(", {}x the best peer's (f)", num(f / best))
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            o,
+            "\nDocDB's (f) after `Database::compact` (which writes documents in id order): {} \
+             docs/s (reps {}{ratio}).",
+            num(f),
+            spread(s, "f-compacted", "docdb"),
+        );
+    }
     if let Some(c) = med(s, "g-crash", "docdb") {
         let _ = writeln!(
             o,

@@ -27,6 +27,10 @@ pub trait Kv: Send + Sync {
     }
     /// Reads every document in id order; returns (documents, bytes).
     fn scan(&self) -> Res<(u64, u64)>;
+    /// Rewrites the store's files if it has an explicit compaction (DocDB); `false` if not.
+    fn compact(&self) -> Res<bool> {
+        Ok(false)
+    }
     /// Closes cleanly (DocDB: writes a checkpoint).
     fn close(self: Box<Self>) -> Res<()>;
 }
@@ -146,6 +150,11 @@ impl Kv for DocDb {
             total += self.db.read(id)?.len() as u64;
         }
         Ok(total)
+    }
+
+    fn compact(&self) -> Res<bool> {
+        self.db.compact()?;
+        Ok(true)
     }
 
     fn scan(&self) -> Res<(u64, u64)> {
