@@ -100,18 +100,7 @@ pub fn data(env: &Env, value: &Unknown, what: &str, call: Call) -> Result<Bytes>
 
 /// A caller's buffer to read a document into (`Database.readInto`).
 pub fn target(env: &Env, value: &Unknown) -> Result<Uint8Array> {
-    if value.get_type()? != ValueType::Object || !value.is_typedarray()? {
-        return Err(type_error(
-            env,
-            format!(
-                "target must be a Buffer or Uint8Array, got {}",
-                describe(value)
-            ),
-        ));
-    }
-    // SAFETY: the value is a live typed array of this call's scope; the conversion itself
-    // checks that its element type is `uint8`.
-    unsafe { value.cast::<Uint8Array>() }.map_err(|_| {
+    let wrong = || {
         type_error(
             env,
             format!(
@@ -119,7 +108,13 @@ pub fn target(env: &Env, value: &Unknown) -> Result<Uint8Array> {
                 describe(value)
             ),
         )
-    })
+    };
+    if value.get_type()? != ValueType::Object || !value.is_typedarray()? {
+        return Err(wrong());
+    }
+    // SAFETY: the value is a live typed array of this call's scope; the conversion itself
+    // checks that its element type is `uint8`.
+    unsafe { value.cast::<Uint8Array>() }.map_err(|_| wrong())
 }
 
 /// A database name (its format is checked by the engine: `INVALID_NAME`).
