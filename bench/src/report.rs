@@ -220,7 +220,7 @@ pub fn render(
          loop and borrow values where the API allows (their best case); DocDB borrows from its \
          record cache (`Database::read_cached`, default `cache_size`, falling back to \
          `Database::read` on a miss), and its owned `Database::read` is reported below the \
-         table. Scans copy every document into an owned `Vec` for DocDB. (g) runs in fresh processes: open \
+         table; its scan borrows too (`Snapshot::for_each`). (g) runs in fresh processes: open \
          time to a usable handle, and the growth of anonymous resident memory (`RssAnon`, \
          i.e. beyond the page cache and file mappings) across the open.\n"
     );

@@ -157,14 +157,16 @@ impl Kv for DocDb {
         Ok(true)
     }
 
+    /// Borrows each document's verified bytes (`Snapshot::for_each`), as the peers'
+    /// iterators borrow from their pages.
     fn scan(&self) -> Res<(u64, u64)> {
         let snap = self.db.snapshot()?;
         let (mut n, mut bytes) = (0, 0);
-        for doc in snap.scan()? {
-            let (_, data) = doc?;
+        snap.for_each(|_, data| {
             n += 1;
             bytes += data.len() as u64;
-        }
+            std::ops::ControlFlow::Continue(())
+        })?;
         Ok((n, bytes))
     }
 

@@ -1,5 +1,7 @@
 //! Read-only snapshots: a fixed read version, registered so the versions it needs are kept.
 
+use std::ops::ControlFlow;
+
 use crate::db::Database;
 use crate::error::Result;
 use crate::fs::{FileSystem, OsFs};
@@ -101,6 +103,21 @@ impl<F: FileSystem> Snapshot<F> {
             snapshot: self,
             cursor: Cursor::new(self.guard.db.core.index.scan(self.guard.at)),
         })
+    }
+
+    /// Calls `f(id, bytes)` for every document of the snapshot in ascending id order,
+    /// lending each document's verified bytes instead of copying them as [`Snapshot::scan`]
+    /// does. Stops early when `f` returns [`ControlFlow::Break`]; a read error ends the walk
+    /// and is returned.
+    pub fn for_each(&self, mut f: impl FnMut(u64, &[u8]) -> ControlFlow<()>) -> Result<()> {
+        self.guard.db.core.check_open()?;
+        let mut cursor = Cursor::new(self.guard.db.core.index.scan(self.guard.at));
+        while let Some(step) = cursor.step_with(&self.guard, &mut f) {
+            if step?.is_break() {
+                break;
+            }
+        }
+        Ok(())
     }
 
     /// Number of documents in the snapshot.
@@ -258,8 +275,18 @@ impl<F: FileSystem> Cursor<F> {
         end
     }
 
-    /// Reads the next document; after the database is closed, yields one `Closed`.
+    /// Reads the next document into an owned copy; after the database is closed, yields one
+    /// `Closed`.
     fn step(&mut self, guard: &ReadGuard<F>) -> Option<Result<(u64, Vec<u8>)>> {
+        self.step_with(guard, |id, p| (id, p.to_vec()))
+    }
+
+    /// Reads the next document and lends its verified bytes to `f`.
+    fn step_with<R>(
+        &mut self,
+        guard: &ReadGuard<F>,
+        f: impl FnOnce(u64, &[u8]) -> R,
+    ) -> Option<Result<R>> {
         let (id, loc) = self.items.next()?;
         if let Err(e) = guard.db.core.check_open() {
             self.items = Vec::new().into_iter();
@@ -294,7 +321,7 @@ impl<F: FileSystem> Cursor<F> {
         Some(
             loc.segment
                 .payload_of(record, offset, id, loc.len)
-                .map(|p| (id, p.to_vec())),
+                .map(|p| f(id, p)),
         )
     }
 }

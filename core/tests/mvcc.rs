@@ -251,3 +251,49 @@ fn a_cloned_snapshot_reads_the_same_version_and_keeps_it_alive() {
     drop(twin);
     assert_eq!(db.stats().unwrap().active_readers, 0);
 }
+
+#[test]
+fn for_each_lends_what_scan_copies_and_stops_when_asked() {
+    use std::ops::ControlFlow;
+    let (_d, store, db) = db();
+    for id in (0..200u64).rev() {
+        db.put(
+            id,
+            format!("doc {id} {}", "y".repeat(id as usize)).as_bytes(),
+        )
+        .unwrap();
+    }
+    let snap = db.snapshot().unwrap();
+    // Changes after the snapshot are not seen by either walk.
+    db.put(5, b"later").unwrap();
+    db.delete(6).unwrap();
+    db.put(1000, b"new").unwrap();
+
+    let copied: Vec<(u64, Vec<u8>)> = snap.scan().unwrap().map(Result::unwrap).collect();
+    let mut lent = Vec::new();
+    snap.for_each(|id, bytes| {
+        lent.push((id, bytes.to_vec()));
+        ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(lent, copied);
+    assert_eq!(lent.len(), 200);
+    assert!(lent.windows(2).all(|w| w[0].0 < w[1].0), "ascending ids");
+    assert_eq!(lent[5].1, format!("doc 5 {}", "y".repeat(5)).into_bytes());
+
+    let mut seen = 0;
+    snap.for_each(|_, _| {
+        seen += 1;
+        if seen == 10 {
+            ControlFlow::Break(())
+        } else {
+            ControlFlow::Continue(())
+        }
+    })
+    .unwrap();
+    assert_eq!(seen, 10);
+
+    store.drop_db("m").unwrap();
+    let err = snap.for_each(|_, _| ControlFlow::Continue(())).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::Closed);
+}
