@@ -212,33 +212,30 @@ impl<F: FileSystem> DbCore<F> {
         Ok(data)
     }
 
+    /// The newest visible version of `id`, if any (a deletion is returned as such).
+    fn newest(&self, id: u64) -> Result<Option<Version<F>>> {
+        self.check_open()?;
+        Ok(self
+            .index
+            .visible_now(id, || self.visible.load(Ordering::Acquire)))
+    }
+
     /// Reads the newest visible version.
     pub(crate) fn read(&self, id: u64) -> Result<Vec<u8>> {
-        self.check_open()?;
-        let found = self
-            .index
-            .visible_now(id, || self.visible.load(Ordering::Acquire));
+        let found = self.newest(id)?;
         self.read_located(id, found)
     }
 
     /// `f` of the newest visible version if the record cache holds it.
     pub(crate) fn read_cached<R>(&self, id: u64, f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
-        self.check_open()?;
-        let found = self
-            .index
-            .visible_now(id, || self.visible.load(Ordering::Acquire));
-        let Some(loc) = found.and_then(|v| v.loc) else {
+        let Some(loc) = self.newest(id)?.and_then(|v| v.loc) else {
             return Err(self.not_found(id));
         };
         Ok(self.cache.get_with(&self.cache_key(&loc), loc.len, f))
     }
 
     pub(crate) fn contains(&self, id: u64) -> Result<bool> {
-        self.check_open()?;
-        let found = self
-            .index
-            .visible_now(id, || self.visible.load(Ordering::Acquire));
-        Ok(found.is_some_and(|v| v.loc.is_some()))
+        Ok(self.newest(id)?.is_some_and(|v| v.loc.is_some()))
     }
 
     /// fsyncs the active segment and returns the newest version it covers (group commit).
