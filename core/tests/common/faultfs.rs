@@ -260,6 +260,9 @@ struct State {
     ops: u64,
     fail_at: Option<(u64, FaultKind)>,
     crash_at: Option<u64>,
+    /// Fires at the next operation of a kind on a path ending so: a crash (`None`) or a
+    /// fault.
+    on_next: Option<(OpKind, String, Option<FaultKind>)>,
     crashed: bool,
     fired: Option<Fired>,
     /// Held locks, by the process (generation) that holds them.
@@ -296,7 +299,7 @@ fn parts(path: &Path) -> io::Result<Vec<String>> {
 }
 
 /// Splits `[offset, offset + len)` at sector boundaries.
-fn sector_pieces(offset: u64, len: u64) -> Vec<(u64, u64)> {
+pub fn sector_pieces(offset: u64, len: u64) -> Vec<(u64, u64)> {
     let mut out = Vec::new();
     let (mut at, end) = (offset, offset + len);
     while at < end {
@@ -373,6 +376,19 @@ impl State {
         }
         if self.crashed {
             return Err(eio());
+        }
+        let mut fail_now = None;
+        if let Some((k, suffix, how)) = &self.on_next {
+            if *k == kind && path.to_string_lossy().ends_with(suffix.as_str()) {
+                match how {
+                    None => self.crash_at = Some(op),
+                    Some(f) => fail_now = Some(*f),
+                }
+                self.on_next = None;
+            }
+        }
+        if let Some(f) = fail_now {
+            self.fail_at = Some((op, f));
         }
         if self.crash_at == Some(op) {
             self.crashed = true;
@@ -467,9 +483,11 @@ impl State {
                 match *e {
                     Entry::Dir(sub) => stack.push((sub, path.join(name))),
                     Entry::File(ino) => {
-                        if !out.files.contains_key(&ino) {
+                        if let std::collections::hash_map::Entry::Vacant(slot) =
+                            out.files.entry(ino)
+                        {
                             let data = self.crash_file(ino, &path.join(name), how, &mut rng);
-                            out.files.insert(ino, settled(data));
+                            slot.insert(settled(data));
                         }
                     }
                 }
@@ -617,8 +635,8 @@ impl State {
             let Some(g) = garbage else { continue };
             // The part of the sector past the durable size, from the same offsets of `g`.
             let base = (sector * SECTOR) as usize;
-            for i in s..e {
-                img[i] = g.get(i - base).copied().unwrap_or(0);
+            for (i, byte) in img[s..e].iter_mut().enumerate() {
+                *byte = g.get(s - base + i).copied().unwrap_or(0);
             }
         }
         img
@@ -697,6 +715,18 @@ impl FaultFs {
         self.lock().crash_at = Some(op);
     }
 
+    /// Crashes (as [`FaultFs::crash_at`]) at the next operation of `kind` on a path that
+    /// ends with `path_end` ("" for any).
+    pub fn crash_at_next(&self, kind: OpKind, path_end: &str) {
+        self.lock().on_next = Some((kind, path_end.to_string(), None));
+    }
+
+    /// Fails (as [`FaultFs::fail_at`]) the next operation of `kind` on a path that ends with
+    /// `path_end` ("" for any).
+    pub fn fail_at_next(&self, kind: OpKind, path_end: &str, fault: FaultKind) {
+        self.lock().on_next = Some((kind, path_end.to_string(), Some(fault)));
+    }
+
     pub fn crashed(&self) -> bool {
         self.lock().crashed
     }
@@ -722,6 +752,7 @@ impl FaultFs {
         st.crashed = false;
         st.crash_at = None;
         st.fail_at = None;
+        st.on_next = None;
         st.fired = None;
         FaultFs {
             state: Arc::clone(&self.state),
