@@ -57,8 +57,10 @@ impl Figures {
             _ if e.contains("lost commits") => self.losses += 1,
             _ => self.other += 1,
         }
+        let line = format!("seed {seed:#x}: {what}: {e}");
+        eprintln!("FAILED {line}");
         if self.failures.len() < 30 {
-            self.failures.push(format!("seed {seed:#x}: {what}: {e}"));
+            self.failures.push(line);
         }
     }
 
@@ -80,7 +82,7 @@ impl Figures {
         eprintln!(
             "{name}: {} cases, {} crash states, {} acknowledged commits verified, losses {}, \
              stores that failed to open {}, wrong bytes {}, partial transactions {}, other \
-             violations {}, {secs:.1}s",
+             violations (panics included) {}, {secs:.1}s",
             self.cases,
             self.states,
             self.verified,
@@ -316,6 +318,19 @@ fn run_case(seed: u64, big: bool, fig: &mut Figures) -> bool {
     )
 }
 
+/// Runs one case; a panic (of the engine or the harness) is a failure of that seed.
+fn run_guarded(seed: u64, big: bool, fig: &mut Figures) {
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_case(seed, big, fig)));
+    if let Err(panic) = run {
+        let msg = panic
+            .downcast_ref::<String>()
+            .cloned()
+            .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
+            .unwrap_or_default();
+        fig.fail(seed, "panic", &msg);
+    }
+}
+
 fn sweep(name: &str, first_seed: u64, cases: u64, big: bool) {
     let t = Instant::now();
     let mut fig = Figures::default();
@@ -325,7 +340,7 @@ fn sweep(name: &str, first_seed: u64, cases: u64, big: bool) {
         .unwrap_or(cases);
     for k in 0..n {
         let seed = first_seed.wrapping_add(k.wrapping_mul(0x9e37_79b9));
-        run_case(seed, big, &mut fig);
+        run_guarded(seed, big, &mut fig);
     }
     fig.report(name, t.elapsed().as_secs_f64());
 }
@@ -371,6 +386,6 @@ fn replay_seed() {
         .unwrap_or(0x1000_0000);
     let big = std::env::var_os("DOCDB_SEQ_BIG").is_some();
     let mut fig = Figures::default();
-    run_case(seed, big, &mut fig);
+    run_guarded(seed, big, &mut fig);
     fig.report(&format!("replay of seed {seed:#x}"), 0.0);
 }

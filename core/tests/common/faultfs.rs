@@ -600,6 +600,14 @@ impl State {
             }
             let s = (sector * SECTOR).max(dur_len) as usize;
             let e = ((sector + 1) * SECTOR).min(img.len() as u64) as usize;
+            if s >= e {
+                // A kept truncation left the file shorter than its durable size.
+                continue;
+            }
+            if s >= e {
+                // A kept truncation left the file shorter than its durable size.
+                continue;
+            }
             let garbage: Option<Vec<u8>> = match rng.below(20) {
                 0..=9 => None,
                 10..=12 => Some((0..SECTOR).map(|_| rng.next_u64() as u8).collect()),
