@@ -1,4 +1,4 @@
-# Crash safety and fault tolerance suites (issues 6 and 11): error-injection and power-loss
+# Crash safety and fault tolerance suites: error-injection and power-loss
 # sweeps, crash sweeps over sequences of process lifetimes on the harsh simulated disk
 # (kill -9, power loss with torn/dropped/garbage sectors, fsyncgate), named crash
 # regressions, kill -9 sweep and multi-process lock, bit-flip corruption sweep, fuzz corpus

@@ -1,5 +1,5 @@
-//! Named crash regressions (issue 11): each scenario of the issue, and the three shapes the
-//! LazyFS rounds found, driven through the public API as a user would hit it, on the harsh
+//! Named crash regressions: each scenario of the crash-recovery review, and the three shapes
+//! the LazyFS rounds found, driven through the public API as a user would hit it, on the harsh
 //! simulated disk (`common/faultfs.rs`). Where a scenario needs a particular survival pattern
 //! (a page of one write lost, a header dropped while a later record survives), the power
 //! loss is given that pattern explicitly rather than left to luck; each scenario also runs
@@ -551,6 +551,44 @@ fn zeroed_header_of_the_newest_segment_is_an_unfinished_creation() {
 fn shape_c_compact_put_kill_then_put_close_and_power_loss() {
     let sc = "LazyFS shape (c) (compact, put, kill -9; next process puts, closes; power loss)";
     let (fs, must) = compact_put_kill_then_put_close(sc, &[4], Sync::Normal);
+    after_power_losses(sc, &fs, "s", &must, &Docs::new());
+}
+
+/// A database whose directory's creation was never made durable: the first `open_db`
+/// creates the directory but its parent's fsync fails; a retry finds the directory there.
+/// Commits acknowledged after that must survive a power loss (the retry must not trust the
+/// page cache for the directory entry).
+#[test]
+fn open_db_retried_after_the_parent_fsync_of_its_new_directory_failed() {
+    let sc = "open_db retried after the fsync of its new directory's parent failed";
+    let fs = FaultFs::new(dir());
+    {
+        // The catalog lists the database; its directory is not created yet.
+        let store = open(&fs, Sync::Full);
+        fs.crash_at_next(OpKind::CreateDirAll, "db-1");
+        assert!(
+            store.create_db("s").is_err(),
+            "{sc}: the crash hit create_db"
+        );
+        fs.kill();
+    }
+    let fs = fs.restart();
+    {
+        let store = open(&fs, Sync::Full);
+        fs.fail_at_next(OpKind::SyncDir, DIR, FaultKind::Eio);
+        let first = store.open_db("s");
+        assert_eq!(
+            first.err().map(|e| e.kind()),
+            Some(ErrorKind::Io),
+            "{sc}: the failed fsync surfaces"
+        );
+        let db = store
+            .open_db("s")
+            .unwrap_or_else(|e| panic!("{sc}: retry failed: {e}"));
+        db.put(1, &doc(1, 100)).unwrap();
+        fs.kill();
+    }
+    let must: Docs = [(1, doc(1, 100))].into();
     after_power_losses(sc, &fs, "s", &must, &Docs::new());
 }
 
