@@ -512,6 +512,28 @@ static void test_payload_too_large(void) {
     docdb_store_free(s);
 }
 
+/* A 16 MiB document: the largest allowed by default, committed by the library's parallel
+ * writer threads (valgrind checks that nothing of them is left behind), read back whole. */
+static void test_largest_document(void) {
+    docdb_store *s = open_store(fresh_dir("largest"));
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "big", &db));
+    size_t n = (size_t)16 << 20;
+    uint8_t *data = malloc(n);
+    CHECK(data != NULL);
+    if (!data) return;
+    for (size_t i = 0; i < n; i++) data[i] = (uint8_t)(i * 31 + 7);
+    OK(docdb_db_put(db, 1, data, n));
+    docdb_buf buf = {NULL, 0, 0};
+    OK(docdb_db_read(db, 1, &buf));
+    CHECK(buf.len == n && memcmp(buf.data, data, n) == 0);
+    docdb_buf_free(&buf);
+    free(data);
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
 static void test_memory_limit(void) {
     docdb_options o = fast_options();
     o.db_memory_limit = 16 * 1024;
@@ -1239,7 +1261,7 @@ static void test_unsupported_version(void) {
     OK(docdb_store_close(s));
     docdb_store_free(s);
 
-    /* Rewrite the segment header as a future format version 2 with a valid checksum. */
+    /* Rewrite the segment header as a future format version 3 with a valid checksum. */
     char seg[700];
     CHECK(find_segment(dir, seg, sizeof seg));
     uint8_t h[32];
@@ -1247,7 +1269,7 @@ static void test_unsupported_version(void) {
     CHECK(f != NULL && fread(h, 1, 32, f) == 32);
     if (f) fclose(f);
     CHECK(memcmp(h, "DOCDBLOG", 8) == 0);
-    h[8] = 2, h[9] = 0, h[10] = 0, h[11] = 0;
+    h[8] = 3, h[9] = 0, h[10] = 0, h[11] = 0;
     uint32_t crc = crc32_ieee(h, 28);
     for (int i = 0; i < 4; i++) h[28 + i] = (uint8_t)(crc >> (8 * i));
     CHECK(file_patch(seg, 0, h, 32));
@@ -1255,7 +1277,7 @@ static void test_unsupported_version(void) {
     s = open_store(dir);
     db = (docdb_db *)0x1;
     EXPECT(docdb_store_open_db(s, "d", &db), DOCDB_UNSUPPORTED_VERSION);
-    CHECK(contains_text(docdb_errmsg(), "unsupported format version 2"));
+    CHECK(contains_text(docdb_errmsg(), "unsupported format version 3"));
     CHECK(db == (docdb_db *)0x1);
     docdb_store_free(s);
 }
@@ -1405,6 +1427,7 @@ int main(void) {
     RUN(test_null_arguments);
     RUN(test_payload_too_large);
     RUN(test_payload_in_batch);
+    RUN(test_largest_document);
     RUN(test_memory_limit);
     RUN(test_locked);
     RUN(test_io_error);

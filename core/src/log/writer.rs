@@ -217,14 +217,18 @@ fn write_parallel<H: FileHandle>(
     let Some((&first, rest)) = runs.split_first() else {
         return Ok(());
     };
-    std::thread::scope(|scope| {
+    // crossbeam's scope rather than std's: std's registers a thread handle for the calling
+    // thread, which a thread created by C (the C library's callers) never frees (valgrind
+    // reports it); crossbeam's waits on a wait group instead.
+    let joined = crossbeam_utils::thread::scope(|scope| {
         // A run whose thread cannot be started is written by this thread instead.
         let mut here = vec![first];
         let mut others = Vec::with_capacity(rest.len());
         for &run in rest {
-            let spawned = std::thread::Builder::new()
+            let spawned = scope
+                .builder()
                 .name("docdb-log-writer".into())
-                .spawn_scoped(scope, move || stream(commit, run));
+                .spawn(move |_| stream(commit, run));
             match spawned {
                 Ok(handle) => others.push(handle),
                 Err(_) => here.push(run),
@@ -241,7 +245,8 @@ fn write_parallel<H: FileHandle>(
             result = result.and(r);
         }
         result
-    })
+    });
+    joined.unwrap_or_else(|_| Err(io::Error::other("a log writer thread panicked")))
 }
 
 /// Encodes a run of records into a [`WRITE_CHUNK`]-sized buffer and writes it each time it
