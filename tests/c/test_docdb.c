@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "docdb.h"
@@ -590,6 +591,43 @@ static void test_locked(void) {
     docdb_store_free(s2);
     OK(docdb_store_open(dir, NULL, &s2));
     docdb_store_free(s2);
+}
+
+/* A handle inherited through fork() refuses every call in the child (DOCDB_CLOSED, with a
+ * message naming fork); the parent's handles go on working. */
+static void test_fork_child_is_refused(void) {
+    const char *dir = fresh_dir("fork");
+    docdb_store *s = open_store(dir);
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "d", &db));
+    OK(docdb_db_put(db, 1, B("parent"), 6));
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int bad = 0;
+        docdb_buf buf = {NULL, 0, 0};
+        docdb_db *other = NULL;
+        bad |= docdb_db_put(db, 2, B("child"), 5) != DOCDB_CLOSED;
+        bad |= !contains_text(docdb_errmsg(), "fork");
+        bad |= docdb_db_read(db, 1, &buf) != DOCDB_CLOSED;
+        bad |= docdb_store_open_db(s, "d", &other) != DOCDB_CLOSED;
+        bad |= docdb_store_close(s) != DOCDB_CLOSED;
+        /* Freeing the inherited handles is allowed: it touches none of the parent's files. */
+        docdb_db_free(db);
+        docdb_store_free(s);
+        _exit(bad);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    OK(docdb_db_put(db, 3, B("parent again"), 12));
+    CHECK(doc_is(db, 1, "parent"));
+    bool present = true;
+    OK(docdb_db_contains(db, 2, &present));
+    CHECK(!present);
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
 }
 
 static void test_io_error(void) {
@@ -1430,6 +1468,7 @@ int main(void) {
     RUN(test_largest_document);
     RUN(test_memory_limit);
     RUN(test_locked);
+    RUN(test_fork_child_is_refused);
     RUN(test_io_error);
     RUN(test_close_semantics);
     RUN(test_transactions);
