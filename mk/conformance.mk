@@ -13,7 +13,7 @@ test-conformance: test-conformance-c test-conformance-python test-conformance-no
 test-conformance-c: lib-c
 	mkdir -p $(C_OUT)
 	$(C_CC) $(C_CFLAGS) -g -o $(C_OUT)/conformance $(CONF_DIR)/runners/c/runner.c $(C_LDFLAGS)
-	$(C_OUT)/conformance $(CONF_DIR)/scenarios/*.json
+	$(C_VALGRIND) $(C_OUT)/conformance $(CONF_DIR)/scenarios/*.json
 
 test-conformance-python: python-install
 	cd $(CONF_DIR)/runners/python && $(PY) -m pytest -q -p no:cacheprovider test_conformance.py
