@@ -57,7 +57,8 @@ enum docdb_status
    */
   DOCDB_INVALID_ARGUMENT = 7,
   /**
-   * Another process or store handle holds the data directory.
+   * Another process holds the data directory (within one process, `docdb_store_open`
+   * shares the open store instead).
    */
   DOCDB_LOCKED = 8,
   /**

@@ -1,4 +1,4 @@
-# Python binding (bindings/python, issue 4): build the abi3 wheel with maturin, install it
+# Python binding (bindings/python): build the abi3 wheel with maturin, install it
 # into the project venv .venv, run pytest, mypy --strict and stubtest; the demo runs
 # examples/python. Every tool comes from PyPI into .venv (bindings/python/requirements-dev.txt).
 

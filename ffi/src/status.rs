@@ -30,7 +30,8 @@ pub enum docdb_status {
     DOCDB_INVALID_NAME = 6,
     /// A bad argument: NULL pointer, bad length, non-UTF-8 name, bad option value.
     DOCDB_INVALID_ARGUMENT = 7,
-    /// Another process or store handle holds the data directory.
+    /// Another process holds the data directory (within one process, `docdb_store_open`
+    /// shares the open store instead).
     DOCDB_LOCKED = 8,
     /// Use of a closed store or database handle, of a dropped database, or of a
     /// transaction that was committed or rolled back.
