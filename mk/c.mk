@@ -1,4 +1,4 @@
-# The C face (issue 3): libdocdb.so / libdocdb.a from ffi/, the generated include/docdb.h,
+# The C face: libdocdb.so / libdocdb.a from ffi/, the generated include/docdb.h,
 # the C tests in tests/c/ (under valgrind), the C demo in examples/c/, and `make install`.
 # Needs only cc, c++, valgrind and pkg-config from the machine; cbindgen comes from
 # crates.io through the docdb-ffi-header crate (pinned by Cargo.lock).

@@ -1,4 +1,4 @@
-# Crash safety and fault tolerance suites (issue 6): error-injection and power-loss sweeps,
+# Crash safety and fault tolerance suites: error-injection and power-loss sweeps,
 # kill -9 sweep and multi-process lock, bit-flip corruption sweep, fuzz corpus replay.
 # Each prints its figures (cases, commits verified, losses). `DOCDB_KILL_ROUNDS=N` raises
 # the number of SIGKILLs (default 200).

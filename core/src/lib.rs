@@ -38,17 +38,18 @@ mod log;
 mod memory;
 mod mvcc;
 mod options;
+mod registry;
 mod snapshot;
 mod stats;
 mod store;
 mod txn;
 
-pub use catalog::{validate_name, DbStatus};
+pub use catalog::validate_name;
 pub use db::{BatchOp, Database};
 pub use error::{Error, ErrorKind, Result};
-pub use options::{Options, Sync, MAX_DOCUMENT_SIZE_LIMIT};
+pub use options::{OptionType, Options, Sync, MAX_DOCUMENT_SIZE_LIMIT};
 pub use snapshot::{OwnedScan, Scan, Snapshot};
-pub use stats::{DbStats, StoreStats};
+pub use stats::{DbStats, StatField, StatValue, StoreStats};
 pub use store::{DbInfo, Store};
 pub use txn::Transaction;
 

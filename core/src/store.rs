@@ -1,7 +1,7 @@
 //! The store: one data directory holding a catalog of named logical databases.
 //!
 //! ```text
-//! <dir>/LOCK          advisory lock (flock): one Store per directory at a time
+//! <dir>/LOCK          advisory lock (flock): one process per directory at a time
 //! <dir>/CATALOG       the catalog (see catalog.rs)
 //! <dir>/db-<id>/      one directory per database: log segments and CHECKPOINT
 //! ```
@@ -47,20 +47,64 @@ pub(crate) struct StoreInner<F: FileSystem> {
     /// The fork generation the store was opened in (`fork.rs`).
     born: u64,
     background: Mutex<Vec<JoinHandle<()>>>,
+    /// Store handles not yet closed or dropped (each `open` of this directory adds one);
+    /// the store closes when the last one is closed. Changed together with `closed`.
+    handles: Mutex<usize>,
+    /// Held by the `close` that closes the files, so that an `open` arriving meanwhile
+    /// waits for the directory lock to be released instead of failing with `Locked`.
+    closing: Mutex<()>,
 }
 
-/// An open data directory. Cheap to clone; `Send + Sync`.
+/// One `open`'s handle on a store that may be shared (see registry.rs).
+struct Handle<F: FileSystem> {
+    inner: Arc<StoreInner<F>>,
+    /// The path as this handle's `open` spelled it.
+    path: PathBuf,
+    released: AtomicBool,
+}
+
+impl<F: FileSystem> Handle<F> {
+    /// Gives this handle's share back; true if it was the last one, in which case the
+    /// store is now marked closed and `closing` must be held by the caller.
+    fn release(&self) -> bool {
+        if self.released.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        let mut n = self.inner.handles.lock();
+        *n -= 1;
+        if *n == 0 && !self.inner.closed.swap(true, Ordering::AcqRel) {
+            return true;
+        }
+        false
+    }
+}
+
+impl<F: FileSystem> Drop for Handle<F> {
+    /// A dropped handle gives its share back without closing anything: the files close
+    /// when the last reference to the store (database, transaction, snapshot) goes.
+    fn drop(&mut self) {
+        if !self.released.swap(true, Ordering::AcqRel) {
+            *self.inner.handles.lock() -= 1;
+        }
+    }
+}
+
+/// An open data directory. Cheap to clone (a clone is the same handle); `Send + Sync`.
 ///
-/// The directory stays locked until [`Store::close`] is called or the last handle (store,
-/// database, transaction or snapshot) is dropped.
+/// Every [`Store::open`] of a directory this process already has open returns a new
+/// handle on the same open store. The directory stays locked until the last handle is
+/// closed ([`Store::close`]), or until every handle and every database, transaction and
+/// snapshot is dropped.
 pub struct Store<F: FileSystem = OsFs> {
     inner: Arc<StoreInner<F>>,
+    handle: Arc<Handle<F>>,
 }
 
 impl<F: FileSystem> Clone for Store<F> {
     fn clone(&self) -> Self {
         Store {
             inner: Arc::clone(&self.inner),
+            handle: Arc::clone(&self.handle),
         }
     }
 }
@@ -76,9 +120,12 @@ impl<F: FileSystem> std::fmt::Debug for Store<F> {
 impl Store<OsFs> {
     /// Opens (creating if needed) the data directory at `path`.
     ///
-    /// `Locked` if another process or another `Store` in this process has it open.
+    /// If this process already has the directory open, returns a new handle on that open
+    /// store (`InvalidArgument` if `opts` differ from the options it was opened with).
+    /// `Locked` if another process has it open. `InvalidArgument` for an empty path. A
+    /// failed open leaves the file system as it found it.
     pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Store<OsFs>> {
-        Store::open_with(OsFs, path, opts)
+        crate::registry::open(path.as_ref(), opts)
     }
 }
 
@@ -114,20 +161,45 @@ fn create_dir_durably<F: FileSystem>(fs: &F, dir: &Path) -> std::io::Result<()> 
 
 impl<F: FileSystem> Store<F> {
     /// Opens a data directory through the file system `fs` (tests use a fault-injecting one).
+    ///
+    /// Unlike [`Store::open`], never shares: a second open of one directory gets `Locked`.
     pub fn open_with(fs: F, path: impl AsRef<Path>, opts: Options) -> Result<Store<F>> {
         opts.validate()?;
-        let born = crate::fork::register();
         let dir = path.as_ref().to_path_buf();
+        if dir.as_os_str().is_empty() {
+            return Err(Error::InvalidArgument("the path is empty".to_string()));
+        }
+        // The outermost directory this open creates, removed again if the open fails.
+        let mut created = None;
+        let mut missing = Some(dir.as_path());
+        while let Some(d) = missing.filter(|d| !d.as_os_str().is_empty()) {
+            if fs.exists(d).unwrap_or(true) {
+                break;
+            }
+            created = Some(d.to_path_buf());
+            missing = d.parent();
+        }
+        let fs = Arc::new(fs);
+        let opened = Self::open_dir(Arc::clone(&fs), dir, opts);
+        if let (Err(_), Some(top)) = (&opened, created) {
+            // Nothing of a failed open stays behind; the error that matters is the open's.
+            let _ = fs.remove_dir_all(&top);
+        }
+        opened
+    }
+
+    fn open_dir(fs: Arc<F>, dir: PathBuf, opts: Options) -> Result<Store<F>> {
+        let born = crate::fork::register();
         let io = |what: &str| {
             let what = format!("{what} {}", dir.display());
             move |e| Error::io(what, e)
         };
-        create_dir_durably(&fs, &dir).map_err(io("creating"))?;
+        create_dir_durably(&*fs, &dir).map_err(io("creating"))?;
         let lock = fs
             .try_lock(&dir.join(LOCK_FILE))
             .map_err(io("locking"))?
             .ok_or_else(|| Error::Locked(dir.clone()))?;
-        let mut catalog = Catalog::load(&fs, &dir)?;
+        let mut catalog = Catalog::load(&*fs, &dir)?;
         if catalog.legacy {
             // A store of format 1: give every database its salt (new segments bind their
             // records to it; format-1 segments are still read as they are). The catalog is
@@ -136,7 +208,7 @@ impl<F: FileSystem> Store<F> {
                 e.salt = new_salt();
             }
             catalog.legacy = false;
-            catalog.save(&fs, &dir)?;
+            catalog.save(&*fs, &dir)?;
         }
 
         // Remove what a crash left behind: directories of dropped databases, and of a
@@ -179,26 +251,80 @@ impl<F: FileSystem> Store<F> {
 
         let global = Arc::new(Budget::new("store", opts.memory_limit));
         let cache = Arc::new(RecordCache::new(opts.cache_size));
-        Ok(Store {
-            inner: Arc::new(StoreInner {
-                dir,
-                fs: Arc::new(fs),
-                opts: Arc::new(opts),
-                catalog: Mutex::new(catalog),
-                open: Mutex::new(HashMap::new()),
-                global,
-                cache,
-                lock: Mutex::new(Some(lock)),
-                closed: AtomicBool::new(false),
-                born,
-                background: Mutex::new(Vec::new()),
-            }),
-        })
+        let path = dir.clone();
+        let inner = Arc::new(StoreInner {
+            dir,
+            fs,
+            opts: Arc::new(opts),
+            catalog: Mutex::new(catalog),
+            open: Mutex::new(HashMap::new()),
+            global,
+            cache,
+            lock: Mutex::new(Some(lock)),
+            closed: AtomicBool::new(false),
+            born,
+            background: Mutex::new(Vec::new()),
+            handles: Mutex::new(0),
+            closing: Mutex::new(()),
+        });
+        *inner.handles.lock() = 1;
+        Ok(Store::with_handle(inner, &path))
     }
 
-    /// The data directory.
+    fn with_handle(inner: Arc<StoreInner<F>>, path: &Path) -> Store<F> {
+        let handle = Arc::new(Handle {
+            inner: Arc::clone(&inner),
+            path: path.to_path_buf(),
+            released: AtomicBool::new(false),
+        });
+        Store { inner, handle }
+    }
+
+    /// A new handle on the open store `inner`, or `None` if that store was closed
+    /// meanwhile (the caller then opens the directory anew, after the close finished).
+    /// `InvalidArgument` if `opts` differ from the options the store was opened with.
+    pub(crate) fn share(
+        inner: Arc<StoreInner<F>>,
+        path: &Path,
+        opts: &Options,
+    ) -> Result<Option<Store<F>>> {
+        {
+            let mut n = inner.handles.lock();
+            if inner.closed.load(Ordering::Acquire) {
+                drop(n);
+                // Wait until the closing handle has released the directory lock.
+                drop(inner.closing.lock());
+                return Ok(None);
+            }
+            if *inner.opts != *opts {
+                return Err(Error::InvalidArgument(format!(
+                    "{} is already open in this process with other options",
+                    inner.dir.display()
+                )));
+            }
+            *n += 1;
+        }
+        Ok(Some(Store::with_handle(inner, path)))
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<StoreInner<F>> {
+        &self.inner
+    }
+
+    /// Fails once this handle was closed, or the store it shares.
+    fn check_open(&self) -> Result<()> {
+        if self.handle.released.load(Ordering::Acquire) {
+            return Err(Error::Closed(format!(
+                "store {}",
+                self.handle.path.display()
+            )));
+        }
+        self.inner.check_open()
+    }
+
+    /// The data directory, as this handle's `open` spelled it.
     pub fn path(&self) -> &Path {
-        &self.inner.dir
+        &self.handle.path
     }
 
     /// The options the store was opened with.
@@ -210,7 +336,7 @@ impl<F: FileSystem> Store<F> {
     pub fn create_db(&self, name: &str) -> Result<Database<F>> {
         validate_name(name)?;
         let inner = &self.inner;
-        inner.check_open()?;
+        self.check_open()?;
         let mut catalog = inner.catalog.lock();
         if catalog.active(name).is_some() {
             return Err(Error::AlreadyExists(format!("database '{name}'")));
@@ -236,7 +362,7 @@ impl<F: FileSystem> Store<F> {
     /// Opens a database by name (loading it on first use). `NotFound` if it does not exist.
     pub fn open_db(&self, name: &str) -> Result<Database<F>> {
         validate_name(name)?;
-        self.inner.check_open()?;
+        self.check_open()?;
         let id = self
             .inner
             .catalog
@@ -268,7 +394,7 @@ impl<F: FileSystem> Store<F> {
             .find(|e| e.id == id)
             .map_or(0, |e| e.salt);
         let mut open = inner.open.lock();
-        inner.check_open()?;
+        self.check_open()?;
         let core = match open.get(&id) {
             Some(core) => Arc::clone(core),
             None => {
@@ -319,7 +445,7 @@ impl<F: FileSystem> Store<F> {
     pub fn drop_db(&self, name: &str) -> Result<()> {
         validate_name(name)?;
         let inner = &self.inner;
-        inner.check_open()?;
+        self.check_open()?;
         let mut catalog = inner.catalog.lock();
         let id = catalog
             .active(name)
@@ -354,7 +480,7 @@ impl<F: FileSystem> Store<F> {
 
     /// The active databases, by id.
     pub fn list_dbs(&self) -> Result<Vec<DbInfo>> {
-        self.inner.check_open()?;
+        self.check_open()?;
         let catalog = self.inner.catalog.lock();
         Ok(catalog
             .entries
@@ -370,7 +496,7 @@ impl<F: FileSystem> Store<F> {
     /// Statistics of the store and of each open database.
     pub fn stats(&self) -> Result<StoreStats> {
         let inner = &self.inner;
-        inner.check_open()?;
+        self.check_open()?;
         let (total, active) = {
             let c = inner.catalog.lock();
             let active = c
@@ -409,7 +535,7 @@ impl<F: FileSystem> Store<F> {
 
     /// Writes a checkpoint of every open database.
     pub fn checkpoint(&self) -> Result<()> {
-        self.inner.check_open()?;
+        self.check_open()?;
         for db in self.open_dbs() {
             let _m = db.maintenance.lock();
             checkpoint::write(&db, &[])?;
@@ -419,7 +545,7 @@ impl<F: FileSystem> Store<F> {
 
     /// fsyncs every open database's log.
     pub fn sync(&self) -> Result<()> {
-        self.inner.check_open()?;
+        self.check_open()?;
         for db in self.open_dbs() {
             db.check_writable()?;
             let covered = db.sync_log()?;
@@ -428,15 +554,19 @@ impl<F: FileSystem> Store<F> {
         Ok(())
     }
 
-    /// Closes the store: waits for background work, checkpoints and syncs every open
-    /// database, and releases the directory lock. Every handle fails with `Closed`
-    /// afterwards. Calling it again is a no-op. Returns the first error, including
+    /// Closes this handle; this handle fails with `Closed` afterwards, and calling it again
+    /// is a no-op. While other handles of this process share the store (see
+    /// [`Store::open`]), that is all: the databases, transactions and snapshots stay usable.
+    /// Closing the last handle closes the store: waits for background work, checkpoints and
+    /// syncs every open database, and releases the directory lock; every database,
+    /// transaction and snapshot fails with `Closed` afterwards. Returns the first error, including
     /// `Poisoned` for a database an earlier I/O failure left unsyncable (the store is closed
     /// all the same; reopen it to recover from what is on disk).
     pub fn close(&self) -> Result<()> {
         let inner = &self.inner;
         crate::fork::check(inner.born, || format!("store {}", inner.dir.display()))?;
-        if inner.closed.swap(true, Ordering::AcqRel) {
+        let _closing = inner.closing.lock();
+        if !self.handle.release() {
             return Ok(());
         }
         let handles = std::mem::take(&mut *inner.background.lock());
@@ -484,13 +614,18 @@ impl<F: FileSystem> Store<F> {
         first_err.map_or(Ok(()), Err)
     }
 
-    /// Whether [`Store::close`] was called.
+    /// Whether this handle was closed ([`Store::close`]), or the store it shares.
     pub fn is_closed(&self) -> bool {
-        self.inner.closed.load(Ordering::Acquire)
+        self.check_open().is_err()
     }
 }
 
 impl<F: FileSystem> StoreInner<F> {
+    /// False in a child process that inherited the store through fork().
+    pub(crate) fn opened_in_this_process(&self) -> bool {
+        crate::fork::generation() == self.born
+    }
+
     fn check_open(&self) -> Result<()> {
         crate::fork::check(self.born, || format!("store {}", self.dir.display()))?;
         if self.closed.load(Ordering::Acquire) {
@@ -550,7 +685,7 @@ impl<F: FileSystem> Drop for StoreInner<F> {
     /// `Sync::Normal` the logs are fsynced so a clean exit loses nothing on power loss.
     /// Background work is stopped and joined before the lock is released.
     fn drop(&mut self) {
-        if crate::fork::generation() != self.born {
+        if !self.opened_in_this_process() {
             // Inherited through fork(): the files and threads are the parent's. Touch
             // nothing (the parent's threads do not exist here: joining them would hang).
             for handle in self.background.get_mut().drain(..) {

@@ -576,21 +576,50 @@ static void test_memory_limit(void) {
     docdb_store_free(s);
 }
 
-static void test_locked(void) {
-    const char *dir = fresh_dir("locked");
+/* A second open of a directory this process has open shares the open store; the files
+ * close when the last handle is closed. (Another process gets DOCDB_LOCKED: the
+ * conformance suite checks that.) */
+static void test_shared_open(void) {
+    const char *dir = fresh_dir("shared");
+    docdb_options o = fast_options();
     docdb_store *s1 = open_store(dir);
     docdb_store *s2 = (docdb_store *)0x1;
-    EXPECT(docdb_store_open(dir, NULL, &s2), DOCDB_LOCKED);
-    CHECK(contains_text(docdb_errmsg(), "locked"));
+    /* Other options than the open store's are refused; *out is unchanged. */
+    EXPECT(docdb_store_open(dir, NULL, &s2), DOCDB_INVALID_ARGUMENT);
+    CHECK(contains_text(docdb_errmsg(), "other options"));
     CHECK(s2 == (docdb_store *)0x1);
+    OK(docdb_store_open(dir, &o, &s2));
+    docdb_db *d1 = NULL, *d2 = NULL;
+    OK(docdb_store_create_db(s1, "shared", &d1));
+    OK(docdb_db_put(d1, 1, B("one"), 3));
+    OK(docdb_store_open_db(s2, "shared", &d2));
+    CHECK(doc_is(d2, 1, "one"));
+    OK(docdb_db_put(d2, 2, B("two"), 3));
+    CHECK(doc_is(d1, 2, "two"));
+    /* Closing one handle releases that handle only. */
     OK(docdb_store_close(s1));
-    /* Closing releases the lock even before the handle is freed. */
-    OK(docdb_store_open(dir, NULL, &s2));
+    CHECK(docdb_store_is_closed(s1));
+    CHECK(!docdb_store_is_closed(s2));
+    CHECK(doc_is(d1, 2, "two"));
+    docdb_db *d3 = NULL;
+    EXPECT(docdb_store_open_db(s1, "shared", &d3), DOCDB_CLOSED);
+    /* The last close closes the files: every database handle fails. */
+    OK(docdb_store_close(s2));
+    EXPECT(docdb_db_put(d2, 3, B("x"), 1), DOCDB_CLOSED);
+    docdb_db_free(d1);
+    docdb_db_free(d2);
     docdb_store_free(s1);
-    /* Freeing without closing closes, and releases the lock too. */
     docdb_store_free(s2);
-    OK(docdb_store_open(dir, NULL, &s2));
+    /* Freeing without closing releases the handle too. */
+    s1 = open_store(dir);
+    s2 = open_store(dir);
+    docdb_store_free(s1);
     docdb_store_free(s2);
+    s1 = open_store(dir);
+    OK(docdb_store_open_db(s1, "shared", &d1));
+    CHECK(doc_is(d1, 2, "two"));
+    docdb_db_free(d1);
+    docdb_store_free(s1);
 }
 
 /* A handle inherited through fork() refuses every call in the child (DOCDB_CLOSED, with a
@@ -1467,7 +1496,7 @@ int main(void) {
     RUN(test_payload_in_batch);
     RUN(test_largest_document);
     RUN(test_memory_limit);
-    RUN(test_locked);
+    RUN(test_shared_open);
     RUN(test_fork_child_is_refused);
     RUN(test_io_error);
     RUN(test_close_semantics);
