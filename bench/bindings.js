@@ -1,5 +1,5 @@
 'use strict'
-// Binding overhead from Node.js (issue 7), run by `docdb-bench --node NODE`.
+// Binding overhead from Node.js, run by `docdb-bench --node NODE`.
 //
 // usage: node bindings.js DIR DOCS READS COMMITS
 //

@@ -1,4 +1,4 @@
-"""Binding overhead from Python (issue 7), run by `docdb-bench --python PY`.
+"""Binding overhead from Python, run by `docdb-bench --python PY`.
 
 usage: bindings.py DIR DOCS READS COMMITS
 

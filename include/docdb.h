@@ -57,7 +57,8 @@ enum docdb_status
    */
   DOCDB_INVALID_ARGUMENT = 7,
   /**
-   * Another process or store handle holds the data directory.
+   * Another process holds the data directory (within one process, `docdb_store_open`
+   * shares the open store instead).
    */
   DOCDB_LOCKED = 8,
   /**
@@ -518,17 +519,24 @@ struct docdb_options docdb_options_default(void);
  * Opens (creating it if needed) the data directory `path`.
  *
  * `opts` may be NULL for the defaults. On success `*out` receives a new handle that the
- * caller releases with `docdb_store_free`; on failure `*out` is unchanged.
- * `DOCDB_LOCKED` if another process or an open store handle holds the directory.
+ * caller releases with `docdb_store_free`; on failure `*out` is unchanged, and nothing
+ * was created on disk.
+ *
+ * If this process already has the directory open (through this library), the new handle
+ * shares that open store: both see the same databases, and the files close when the last
+ * handle is closed. `DOCDB_INVALID_ARGUMENT` if `opts` differ from the options the store
+ * was opened with; `DOCDB_LOCKED` if another process holds the directory.
  */
 docdb_status docdb_store_open(const char *path,
                               const struct docdb_options *opts,
                               struct docdb_store **out);
 
 /**
- * Closes the store: waits for background work, checkpoints and syncs every open
- * database and releases the directory lock. Afterwards every handle obtained from it
- * (databases, transactions, snapshots, scans) fails with `DOCDB_CLOSED`.
+ * Closes this handle; it fails with `DOCDB_CLOSED` afterwards. If other handles of this
+ * process share the store (see `docdb_store_open`), that is all. Closing the last handle
+ * closes the store: waits for background work, checkpoints and syncs every open database
+ * and releases the directory lock; afterwards every handle obtained from it (databases,
+ * transactions, snapshots, scans) fails with `DOCDB_CLOSED`.
  *
  * Closing again returns `DOCDB_OK` and does nothing. The handle itself stays allocated
  * until `docdb_store_free`.
@@ -536,7 +544,7 @@ docdb_status docdb_store_open(const char *path,
 docdb_status docdb_store_close(const struct docdb_store *store);
 
 /**
- * Releases the handle, closing the store first if it is still open (errors of that close
+ * Releases the handle, closing it first if it is still open (errors of that close
  * are dropped: call `docdb_store_close` to see them). NULL is a no-op; freeing twice is
  * undefined behaviour. Handles obtained from the store stay valid to free, and fail with
  * `DOCDB_CLOSED`.

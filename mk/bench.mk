@@ -1,4 +1,4 @@
-# Benchmarks against peer embedded stores (issue 7): `make bench` runs the full comparison
+# Benchmarks against peer embedded stores: `make bench` runs the full comparison
 # (about 5-10 minutes) and writes docs/performance.md; `make bench-smoke` runs the same
 # program with tiny sizes in a few seconds (part of `make test`, so the benchmark cannot
 # rot; its figures are meaningless). Sizes: `make bench BENCH_ARGS="--docs 50000 --reps 5"`

@@ -1,4 +1,4 @@
-# The Node.js face (issue 5): the napi-rs addon in bindings/node, its tests (node --test,
+# The Node.js face: the napi-rs addon in bindings/node, its tests (node --test,
 # tsc, npm pack) and the demo in examples/node. Needs node >= 18 and npm from the machine;
 # every npm package is installed into bindings/node/node_modules from package-lock.json.
 

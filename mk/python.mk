@@ -1,4 +1,4 @@
-# Python binding (bindings/python, issue 4): build the abi3 wheel with maturin, install it
+# Python binding (bindings/python): build the abi3 wheel with maturin, install it
 # into the project venv .venv, run pytest, mypy --strict and stubtest; the demo runs
 # examples/python. Every tool comes from PyPI into .venv (bindings/python/requirements-dev.txt).
 
@@ -35,7 +35,7 @@ python-install: python-wheel
 test-python: python-install
 	cd $(PY_DIR) && $(PY) -m pytest -q -p no:cacheprovider tests
 	cd $(PY_DIR) && $(PY) -m mypy --strict --cache-dir $(ROOT)/target/py/mypy-cache \
-		tests $(ROOT)/examples/python
+		tests $(ROOT)/examples/python $(ROOT)/tests/conformance/runners/python
 	cd $(ROOT)/target && $(PY) -m mypy.stubtest docdb._docdb
 
 # The source path users take: `pip install ./bindings/python` in a clean venv (pip fetches

@@ -1,4 +1,4 @@
-//! `docdb-bench`: DocDB against peer embedded stores (issue 7), plus the disk's physical
+//! `docdb-bench`: DocDB against peer embedded stores, plus the disk's physical
 //! limits and the cost of the Python and Node bindings, measured in one run and written to
 //! `docs/performance.md` as medians and ratios. `make bench` runs the full comparison,
 //! `make bench-smoke` the same code with tiny sizes (CI: it must not rot).

@@ -69,6 +69,11 @@ declare module './index' {
      */
     transaction<T>(fn: (tx: Transaction) => Promise<T>): Promise<T>
     transaction<T>(fn: (tx: Transaction) => T): T
+    /** `[id, data]` pairs in ascending id order, of a snapshot taken when iteration starts. */
+    [Symbol.iterator](): Generator<[bigint, Buffer], void, undefined>
+    entries(): Generator<[bigint, Buffer], void, undefined>
+    /** As `[Symbol.iterator]`, each document read on the libuv pool. */
+    [Symbol.asyncIterator](): AsyncGenerator<[bigint, Buffer], void, undefined>
   }
 
   interface Transaction {
@@ -86,5 +91,7 @@ declare module './index' {
     /** `[id, data]` pairs in ascending id order. */
     [Symbol.iterator](): Generator<[bigint, Buffer], void, undefined>
     entries(): Generator<[bigint, Buffer], void, undefined>
+    /** As `[Symbol.iterator]`, each document read on the libuv pool. */
+    [Symbol.asyncIterator](): AsyncGenerator<[bigint, Buffer], void, undefined>
   }
 }

@@ -7,23 +7,8 @@ const native = require('./index.js')
 
 const { Store, Database, Transaction, Snapshot, SnapshotScan } = native
 
-/** Every `code` a DocDBError can carry (docs/errors.md). */
-const ERROR_CODES = Object.freeze([
-  'NOT_FOUND',
-  'ALREADY_EXISTS',
-  'CONFLICT',
-  'MEMORY_LIMIT',
-  'PAYLOAD_TOO_LARGE',
-  'INVALID_NAME',
-  'INVALID_ARGUMENT',
-  'LOCKED',
-  'CLOSED',
-  'CORRUPTION',
-  'POISONED',
-  'UNSUPPORTED_VERSION',
-  'IO',
-  'INTERNAL',
-])
+/** Every `code` a DocDBError can carry (docs/errors.md): core's error kinds, then INTERNAL. */
+const ERROR_CODES = Object.freeze([...native._coreTables().errorCodes, 'INTERNAL'])
 
 /** An error reported by the DocDB engine: `code` is stable, `message` is for humans. */
 class DocDBError extends Error {
@@ -52,9 +37,11 @@ function addJSONHelpers(proto, { write = true, async = false }) {
   proto.readJSON = function readJSON(id) {
     return decode(this.read(id))
   }
+  // The async helpers throw argument errors synchronously, as the raw async methods do:
+  // only the engine's outcome arrives through the promise.
   if (async) {
-    proto.readJSONAsync = async function readJSONAsync(id) {
-      return decode(await this.readAsync(id))
+    proto.readJSONAsync = function readJSONAsync(id) {
+      return this.readAsync(id).then(decode)
     }
   }
   if (!write) return
@@ -64,11 +51,7 @@ function addJSONHelpers(proto, { write = true, async = false }) {
     }
     if (async) {
       proto[`${op}JSONAsync`] = function (id, value) {
-        try {
-          return this[`${op}Async`](id, encode(value))
-        } catch (e) {
-          return Promise.reject(e)
-        }
+        return this[`${op}Async`](id, encode(value))
       }
     }
   }
@@ -109,7 +92,7 @@ Database.prototype.transaction = function transaction(fn) {
   try {
     result = fn(tx)
   } catch (e) {
-    tx.rollback()
+    if (tx.active) tx.rollback()
     throw e
   }
   if (result !== null && typeof result === 'object' && typeof result.then === 'function') {
@@ -119,7 +102,7 @@ Database.prototype.transaction = function transaction(fn) {
         return value
       },
       (e) => {
-        tx.rollback()
+        if (tx.active) tx.rollback()
         throw e
       },
     )
@@ -138,6 +121,38 @@ Snapshot.prototype[Symbol.iterator] = function* entries() {
   }
 }
 Snapshot.prototype.entries = Snapshot.prototype[Symbol.iterator]
+
+/**
+ * `for await (const [id, data] of snapshot)`: the ids are listed at once, each document is
+ * read on the libuv pool (`readAsync`), so the event loop keeps running between reads.
+ */
+Snapshot.prototype[Symbol.asyncIterator] = async function* entriesAsync() {
+  for (const id of this.ids()) yield [id, await this.readAsync(id)]
+}
+
+/**
+ * `for (const [id, data] of db)`: the documents in ascending id order, as of a snapshot
+ * taken when the iteration starts (closed when it ends, also on `break`).
+ */
+Database.prototype[Symbol.iterator] = function* entries() {
+  const snapshot = this.snapshot()
+  try {
+    yield* snapshot
+  } finally {
+    snapshot.close()
+  }
+}
+Database.prototype.entries = Database.prototype[Symbol.iterator]
+
+/** `for await (const [id, data] of db)`: as above, each read on the libuv pool. */
+Database.prototype[Symbol.asyncIterator] = async function* entriesAsync() {
+  const snapshot = this.snapshot()
+  try {
+    yield* snapshot[Symbol.asyncIterator]()
+  } finally {
+    snapshot.close()
+  }
+}
 
 module.exports = {
   open: native.open,

@@ -142,8 +142,12 @@ export declare class SnapshotScan {
 /**
  * An open data directory holding named databases. Create it with `open()`.
  *
- * `close()` checkpoints every database and releases the directory lock; afterwards every
- * call on the store or its databases, transactions and snapshots throws `CLOSED`.
+ * Opening a directory that this process already has open (in any worker thread) returns
+ * a new handle on the same open store (`INVALID_ARGUMENT` if the options differ).
+ * `close()` releases this handle, which throws `CLOSED` afterwards; closing the last
+ * handle checkpoints every database and releases the directory lock, and afterwards every
+ * call on its databases, transactions and snapshots throws `CLOSED`. Another process gets
+ * `LOCKED`.
  */
 export declare class Store {
   /**
@@ -196,8 +200,10 @@ export declare class Store {
 export declare class Transaction {
   /** Whether the transaction can still be used (not committed or rolled back). */
   get active(): boolean
-  /** Number of staged writes. */
+  /** Number of staged writes. Throws `CLOSED` once the transaction is finished. */
   get pending(): number
+  /** The commit version this transaction reads at. Throws `CLOSED` once it is finished. */
+  get readVersion(): number
   /** Reads a document as this transaction sees it. Throws `NOT_FOUND` if absent. */
   read(id: DocId): Buffer
   /** Whether a document exists as this transaction sees it. */
@@ -214,9 +220,12 @@ export declare class Transaction {
   commit(): number
   /** `commit()` on the libuv pool (the durable fsync does not block the event loop). */
   commitAsync(): Promise<number>
-  /** Discards every staged write. Does nothing if already finished. */
+  /** Discards every staged write. Throws `CLOSED` if already finished. */
   rollback(): void
 }
+
+/** Core's tables (see `CoreTables`); used by the tests and by `docdb.js` for `ERROR_CODES`. */
+export declare function _coreTables(): CoreTables
 
 /** Panics inside an engine job: the panic must become an `INTERNAL` DocDBError. */
 export declare function _panic(): void
@@ -232,6 +241,18 @@ export declare function _setErrorClass(ctor: new (message: string, code: string,
  * `INTERNAL`) becomes; `batchIndex` wraps it in a failed batch at that position.
  */
 export declare function _throwSample(code: string, batchIndex?: number | undefined | null): void
+
+/**
+ * Core's tables (error codes, statistics fields, option names), so that the tests can
+ * compare this face with them: a kind, statistic or option added to core fails those
+ * tests until the face has it.
+ */
+export interface CoreTables {
+  errorCodes: Array<string>
+  dbStatsFields: Array<string>
+  storeStatsFields: Array<string>
+  optionNames: Array<string>
+}
 
 /** A database of the catalog (`Store.listDbs()`). */
 export interface DbInfo {
@@ -266,11 +287,14 @@ export interface DbStats {
   poisoned: boolean
   /** Bytes of a torn final transaction that recovery cut off at open. */
   recoveredTruncatedBytes: number
+  /** Log bytes replayed at open because no checkpoint covered them. */
+  recoveredReplayedBytes: number
 }
 
 /**
- * Opens (creating if needed) the data directory at `path`. Throws `LOCKED` if another
- * process or `Store` has it open.
+ * Opens (creating if needed) the data directory at `path`. If this process already has
+ * it open (in any worker thread), returns a new handle on that open store. Throws
+ * `LOCKED` if another process has it open, `INVALID_ARGUMENT` for an empty path.
  */
 export declare function open(path: string, options?: OpenOptions): Store
 

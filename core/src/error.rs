@@ -1,8 +1,9 @@
 //! The engine's one error type, and its stable kinds.
 //!
 //! Every face of DocDB (C status codes, Node `code` strings, Python exception classes) maps
-//! from [`ErrorKind`], so the mapping lives in one place per boundary and a new variant is a
-//! compile error there, not a silent "unknown error".
+//! from [`ErrorKind`], in one place per boundary. [`ErrorKind::ALL`] lists every kind with
+//! its stable code ([`ErrorKind::as_str`]): each face has a test that walks that list, so a
+//! kind added here fails a test in every face until the face maps it.
 
 use std::io;
 use std::path::PathBuf;
@@ -40,8 +41,9 @@ pub enum Error {
     /// An argument is outside what the API accepts (for example a zero option).
     #[error("invalid argument: {0}")]
     InvalidArgument(String),
-    /// Another process (or another `Store` in this process) holds the data directory.
-    #[error("data directory {0} is locked by another process or handle")]
+    /// Another process holds the data directory (in this process, `Store::open` shares the
+    /// store that is already open instead).
+    #[error("data directory {0} is locked by another process")]
     Locked(PathBuf),
     /// The store, database, transaction or snapshot was closed, dropped or finished.
     #[error("{0} is closed")]
@@ -100,7 +102,26 @@ pub enum ErrorKind {
 }
 
 impl ErrorKind {
-    /// The stable upper-case code used by the Node binding and in messages.
+    /// Every kind, in the order of the C status numbers (`DOCDB_NOT_FOUND` = 1, ...): the
+    /// one list that the faces' error tables are derived from or checked against.
+    pub const ALL: [ErrorKind; 13] = [
+        ErrorKind::NotFound,
+        ErrorKind::AlreadyExists,
+        ErrorKind::Conflict,
+        ErrorKind::MemoryLimit,
+        ErrorKind::PayloadTooLarge,
+        ErrorKind::InvalidName,
+        ErrorKind::InvalidArgument,
+        ErrorKind::Locked,
+        ErrorKind::Closed,
+        ErrorKind::Corruption,
+        ErrorKind::Poisoned,
+        ErrorKind::UnsupportedVersion,
+        ErrorKind::Io,
+    ];
+
+    /// The stable upper-case code: the C status name without `DOCDB_`, the Node `err.code`,
+    /// the Python exception's `code`, and the kind named by the conformance scenarios.
     pub const fn as_str(self) -> &'static str {
         match self {
             ErrorKind::NotFound => "NOT_FOUND",
@@ -165,6 +186,43 @@ impl Error {
             file: file.into(),
             offset,
             reason: reason.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_kind_is_listed_once_with_a_distinct_code() {
+        let mut codes: Vec<_> = ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
+        codes.sort_unstable();
+        codes.dedup();
+        assert_eq!(codes.len(), ErrorKind::ALL.len());
+    }
+
+    /// A new kind must be given a position here (the match has no wildcard), and the
+    /// assertion then fails until `ALL` holds it at that position.
+    #[test]
+    fn all_holds_every_kind() {
+        let position = |k: ErrorKind| match k {
+            ErrorKind::NotFound => 0,
+            ErrorKind::AlreadyExists => 1,
+            ErrorKind::Conflict => 2,
+            ErrorKind::MemoryLimit => 3,
+            ErrorKind::PayloadTooLarge => 4,
+            ErrorKind::InvalidName => 5,
+            ErrorKind::InvalidArgument => 6,
+            ErrorKind::Locked => 7,
+            ErrorKind::Closed => 8,
+            ErrorKind::Corruption => 9,
+            ErrorKind::Poisoned => 10,
+            ErrorKind::UnsupportedVersion => 11,
+            ErrorKind::Io => 12,
+        };
+        for (i, k) in ErrorKind::ALL.iter().enumerate() {
+            assert_eq!(position(*k), i, "{k:?}");
         }
     }
 }

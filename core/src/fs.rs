@@ -6,7 +6,7 @@
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// One open file: positional reads and writes, length, and durability.
 pub trait FileHandle: Send + Sync + 'static {
@@ -79,7 +79,6 @@ impl FileHandle for OsFile {
 #[derive(Debug)]
 pub struct OsLock {
     _file: File,
-    pub path: PathBuf,
 }
 
 impl FileSystem for OsFs {
@@ -138,12 +137,10 @@ impl FileSystem for OsFs {
             .open(path)?;
         // std's File::try_lock is flock(LOCK_EX | LOCK_NB) on Linux: the same advisory lock
         // as libc::flock, without unsafe code in the core. The lock belongs to this open
-        // file description, so a second Store in the same process is refused too.
+        // file description, so a second open of the same directory in this process is refused
+        // too (`Store::open` shares the first one instead, see registry.rs).
         match file.try_lock() {
-            Ok(()) => Ok(Some(OsLock {
-                _file: file,
-                path: path.to_path_buf(),
-            })),
+            Ok(()) => Ok(Some(OsLock { _file: file })),
             Err(fs::TryLockError::WouldBlock) => Ok(None),
             Err(fs::TryLockError::Error(e)) => Err(e),
         }

@@ -21,6 +21,9 @@
 //! # Ok::<(), docdb_core::Error>(())
 //! ```
 
+// Unsafe code is refused everywhere but in `fork`, one audited call.
+#![deny(unsafe_code)]
+
 mod cache;
 mod catalog;
 mod checkpoint;
@@ -28,23 +31,25 @@ mod commit;
 mod compaction;
 mod db;
 mod error;
+mod fork;
 pub mod fs;
 mod index;
 mod log;
 mod memory;
 mod mvcc;
 mod options;
+mod registry;
 mod snapshot;
 mod stats;
 mod store;
 mod txn;
 
-pub use catalog::{validate_name, DbStatus};
+pub use catalog::validate_name;
 pub use db::{BatchOp, Database};
 pub use error::{Error, ErrorKind, Result};
-pub use options::{Options, Sync, MAX_DOCUMENT_SIZE_LIMIT};
+pub use options::{OptionType, Options, Sync, MAX_DOCUMENT_SIZE_LIMIT};
 pub use snapshot::{OwnedScan, Scan, Snapshot};
-pub use stats::{DbStats, StoreStats};
+pub use stats::{DbStats, StatField, StatValue, StoreStats};
 pub use store::{DbInfo, Store};
 pub use txn::Transaction;
 

@@ -19,7 +19,7 @@ pub enum Sync {
 }
 
 /// Options for [`Store::open`](crate::Store::open).
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq)]
 pub struct Options {
     /// Durability of commits. Default: [`Sync::Full`].
     pub sync: Sync,
@@ -71,7 +71,34 @@ impl Default for Options {
 /// The largest document any configuration accepts; keeps lengths within a `u32` record field.
 pub const MAX_DOCUMENT_SIZE_LIMIT: u64 = 1 << 30;
 
+/// The type of an option's value, as the faces spell it (`Sync` is a string, "full" or
+/// "normal", in Python and Node; an enum in C).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum OptionType {
+    Sync,
+    U64,
+    F64,
+    Bool,
+}
+
 impl Options {
+    /// Every option, by its stable snake_case name, in declaration order: the one list that
+    /// each face's options are checked against (a field added to [`Options`] must be added
+    /// here; the test below fails otherwise).
+    pub const FIELDS: &'static [(&'static str, OptionType)] = &[
+        ("sync", OptionType::Sync),
+        ("max_document_size", OptionType::U64),
+        ("memory_limit", OptionType::U64),
+        ("db_memory_limit", OptionType::U64),
+        ("segment_size", OptionType::U64),
+        ("compaction_min_dead_bytes", OptionType::U64),
+        ("compaction_dead_ratio", OptionType::F64),
+        ("auto_compact", OptionType::Bool),
+        ("checkpoint_bytes", OptionType::U64),
+        ("index_shards", OptionType::U64),
+        ("cache_size", OptionType::U64),
+    ];
+
     pub(crate) fn validate(&self) -> Result<()> {
         let bad = |msg: &str| Err(Error::InvalidArgument(msg.to_string()));
         if self.max_document_size == 0 || self.max_document_size > MAX_DOCUMENT_SIZE_LIMIT {
@@ -96,5 +123,30 @@ impl Options {
             return bad("checkpoint_bytes must be positive");
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A destructuring without `..` stops compiling when a field is added; the count then
+    /// fails until `FIELDS` has it.
+    #[test]
+    fn field_list_covers_the_struct() {
+        let Options {
+            sync: _,
+            max_document_size: _,
+            memory_limit: _,
+            db_memory_limit: _,
+            segment_size: _,
+            compaction_min_dead_bytes: _,
+            compaction_dead_ratio: _,
+            auto_compact: _,
+            checkpoint_bytes: _,
+            index_shards: _,
+            cache_size: _,
+        } = Options::default();
+        assert_eq!(Options::FIELDS.len(), 11);
     }
 }

@@ -1,7 +1,7 @@
 //! The store: one data directory holding a catalog of named logical databases.
 //!
 //! ```text
-//! <dir>/LOCK          advisory lock (flock): one Store per directory at a time
+//! <dir>/LOCK          advisory lock (flock): one process per directory at a time
 //! <dir>/CATALOG       the catalog (see catalog.rs)
 //! <dir>/db-<id>/      one directory per database: log segments and CHECKPOINT
 //! ```
@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use parking_lot::Mutex;
 
 use crate::cache::RecordCache;
-use crate::catalog::{validate_name, Catalog, CatalogEntry, DbStatus};
+use crate::catalog::{new_salt, validate_name, Catalog, CatalogEntry, DbStatus};
 use crate::db::{Database, DbCore};
 use crate::error::{Error, Result};
 use crate::fs::{FileSystem, OsFs};
@@ -44,21 +44,67 @@ pub(crate) struct StoreInner<F: FileSystem> {
     cache: Arc<RecordCache>,
     lock: Mutex<Option<F::Lock>>,
     closed: AtomicBool,
+    /// The fork generation the store was opened in (`fork.rs`).
+    born: u64,
     background: Mutex<Vec<JoinHandle<()>>>,
+    /// Store handles not yet closed or dropped (each `open` of this directory adds one);
+    /// the store closes when the last one is closed. Changed together with `closed`.
+    handles: Mutex<usize>,
+    /// Held by the `close` that closes the files, so that an `open` arriving meanwhile
+    /// waits for the directory lock to be released instead of failing with `Locked`.
+    closing: Mutex<()>,
 }
 
-/// An open data directory. Cheap to clone; `Send + Sync`.
+/// One `open`'s handle on a store that may be shared (see registry.rs).
+struct Handle<F: FileSystem> {
+    inner: Arc<StoreInner<F>>,
+    /// The path as this handle's `open` spelled it.
+    path: PathBuf,
+    released: AtomicBool,
+}
+
+impl<F: FileSystem> Handle<F> {
+    /// Gives this handle's share back; true if it was the last one, in which case the
+    /// store is now marked closed and `closing` must be held by the caller.
+    fn release(&self) -> bool {
+        if self.released.swap(true, Ordering::AcqRel) {
+            return false;
+        }
+        let mut n = self.inner.handles.lock();
+        *n -= 1;
+        if *n == 0 && !self.inner.closed.swap(true, Ordering::AcqRel) {
+            return true;
+        }
+        false
+    }
+}
+
+impl<F: FileSystem> Drop for Handle<F> {
+    /// A dropped handle gives its share back without closing anything: the files close
+    /// when the last reference to the store (database, transaction, snapshot) goes.
+    fn drop(&mut self) {
+        if !self.released.swap(true, Ordering::AcqRel) {
+            *self.inner.handles.lock() -= 1;
+        }
+    }
+}
+
+/// An open data directory. Cheap to clone (a clone is the same handle); `Send + Sync`.
 ///
-/// The directory stays locked until [`Store::close`] is called or the last handle (store,
-/// database, transaction or snapshot) is dropped.
+/// Every [`Store::open`] of a directory this process already has open returns a new
+/// handle on the same open store. The directory stays locked until the last handle is
+/// closed ([`Store::close`]), or until every handle and every database, transaction and
+/// snapshot is dropped.
 pub struct Store<F: FileSystem = OsFs> {
     inner: Arc<StoreInner<F>>,
+    handle: Arc<Handle<F>>,
 }
 
 impl<F: FileSystem> Clone for Store<F> {
     fn clone(&self) -> Self {
         Store {
             inner: Arc::clone(&self.inner),
+            handle: Arc::clone(&self.handle),
         }
     }
 }
@@ -74,9 +120,12 @@ impl<F: FileSystem> std::fmt::Debug for Store<F> {
 impl Store<OsFs> {
     /// Opens (creating if needed) the data directory at `path`.
     ///
-    /// `Locked` if another process or another `Store` in this process has it open.
+    /// If this process already has the directory open, returns a new handle on that open
+    /// store (`InvalidArgument` if `opts` differ from the options it was opened with).
+    /// `Locked` if another process has it open. `InvalidArgument` for an empty path. A
+    /// failed open leaves the file system as it found it.
     pub fn open(path: impl AsRef<Path>, opts: Options) -> Result<Store<OsFs>> {
-        Store::open_with(OsFs, path, opts)
+        crate::registry::open(path.as_ref(), opts)
     }
 }
 
@@ -84,21 +133,83 @@ fn db_dir(root: &Path, id: u64) -> PathBuf {
     root.join(format!("db-{id}"))
 }
 
+/// Creates `dir` and any missing ancestors, and makes each new entry durable in its parent:
+/// without that, power loss can take a new store, with its acknowledged commits, away.
+fn create_dir_durably<F: FileSystem>(fs: &F, dir: &Path) -> std::io::Result<()> {
+    let mut missing = Vec::new();
+    let mut at = dir;
+    while !fs.exists(at)? {
+        missing.push(at);
+        match at.parent() {
+            Some(p) if !p.as_os_str().is_empty() => at = p,
+            _ => break,
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    fs.create_dir_all(dir)?;
+    for new in missing.iter().rev() {
+        let parent = new
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs.sync_dir(parent)?;
+    }
+    Ok(())
+}
+
 impl<F: FileSystem> Store<F> {
     /// Opens a data directory through the file system `fs` (tests use a fault-injecting one).
+    ///
+    /// Unlike [`Store::open`], never shares: a second open of one directory gets `Locked`.
     pub fn open_with(fs: F, path: impl AsRef<Path>, opts: Options) -> Result<Store<F>> {
         opts.validate()?;
         let dir = path.as_ref().to_path_buf();
+        if dir.as_os_str().is_empty() {
+            return Err(Error::InvalidArgument("the path is empty".to_string()));
+        }
+        // The outermost directory this open creates, removed again if the open fails.
+        let mut created = None;
+        let mut missing = Some(dir.as_path());
+        while let Some(d) = missing.filter(|d| !d.as_os_str().is_empty()) {
+            if fs.exists(d).unwrap_or(true) {
+                break;
+            }
+            created = Some(d.to_path_buf());
+            missing = d.parent();
+        }
+        let fs = Arc::new(fs);
+        let opened = Self::open_dir(Arc::clone(&fs), dir, opts);
+        if let (Err(_), Some(top)) = (&opened, created) {
+            // Nothing of a failed open stays behind; the error that matters is the open's.
+            let _ = fs.remove_dir_all(&top);
+        }
+        opened
+    }
+
+    fn open_dir(fs: Arc<F>, dir: PathBuf, opts: Options) -> Result<Store<F>> {
+        let born = crate::fork::register();
         let io = |what: &str| {
             let what = format!("{what} {}", dir.display());
             move |e| Error::io(what, e)
         };
-        fs.create_dir_all(&dir).map_err(io("creating"))?;
+        create_dir_durably(&*fs, &dir).map_err(io("creating"))?;
         let lock = fs
             .try_lock(&dir.join(LOCK_FILE))
             .map_err(io("locking"))?
             .ok_or_else(|| Error::Locked(dir.clone()))?;
-        let catalog = Catalog::load(&fs, &dir)?;
+        let mut catalog = Catalog::load(&*fs, &dir)?;
+        if catalog.legacy {
+            // A store of format 1: give every database its salt (new segments bind their
+            // records to it; format-1 segments are still read as they are). The catalog is
+            // replaced atomically: a crash leaves the old one, upgraded at the next open.
+            for e in &mut catalog.entries {
+                e.salt = new_salt();
+            }
+            catalog.legacy = false;
+            catalog.save(&*fs, &dir)?;
+        }
 
         // Remove what a crash left behind: directories of dropped databases, and of a
         // create_db that never reached the catalog (ids at or past `next_id`). Any other
@@ -140,25 +251,80 @@ impl<F: FileSystem> Store<F> {
 
         let global = Arc::new(Budget::new("store", opts.memory_limit));
         let cache = Arc::new(RecordCache::new(opts.cache_size));
-        Ok(Store {
-            inner: Arc::new(StoreInner {
-                dir,
-                fs: Arc::new(fs),
-                opts: Arc::new(opts),
-                catalog: Mutex::new(catalog),
-                open: Mutex::new(HashMap::new()),
-                global,
-                cache,
-                lock: Mutex::new(Some(lock)),
-                closed: AtomicBool::new(false),
-                background: Mutex::new(Vec::new()),
-            }),
-        })
+        let path = dir.clone();
+        let inner = Arc::new(StoreInner {
+            dir,
+            fs,
+            opts: Arc::new(opts),
+            catalog: Mutex::new(catalog),
+            open: Mutex::new(HashMap::new()),
+            global,
+            cache,
+            lock: Mutex::new(Some(lock)),
+            closed: AtomicBool::new(false),
+            born,
+            background: Mutex::new(Vec::new()),
+            handles: Mutex::new(0),
+            closing: Mutex::new(()),
+        });
+        *inner.handles.lock() = 1;
+        Ok(Store::with_handle(inner, &path))
     }
 
-    /// The data directory.
+    fn with_handle(inner: Arc<StoreInner<F>>, path: &Path) -> Store<F> {
+        let handle = Arc::new(Handle {
+            inner: Arc::clone(&inner),
+            path: path.to_path_buf(),
+            released: AtomicBool::new(false),
+        });
+        Store { inner, handle }
+    }
+
+    /// A new handle on the open store `inner`, or `None` if that store was closed
+    /// meanwhile (the caller then opens the directory anew, after the close finished).
+    /// `InvalidArgument` if `opts` differ from the options the store was opened with.
+    pub(crate) fn share(
+        inner: Arc<StoreInner<F>>,
+        path: &Path,
+        opts: &Options,
+    ) -> Result<Option<Store<F>>> {
+        {
+            let mut n = inner.handles.lock();
+            if inner.closed.load(Ordering::Acquire) {
+                drop(n);
+                // Wait until the closing handle has released the directory lock.
+                drop(inner.closing.lock());
+                return Ok(None);
+            }
+            if *inner.opts != *opts {
+                return Err(Error::InvalidArgument(format!(
+                    "{} is already open in this process with other options",
+                    inner.dir.display()
+                )));
+            }
+            *n += 1;
+        }
+        Ok(Some(Store::with_handle(inner, path)))
+    }
+
+    pub(crate) fn inner(&self) -> &Arc<StoreInner<F>> {
+        &self.inner
+    }
+
+    /// Fails once this handle was closed, or the store it shares.
+    fn check_open(&self) -> Result<()> {
+        if self.handle.released.load(Ordering::Acquire) {
+            return Err(Error::Closed(format!(
+                "store {}",
+                self.handle.path.display()
+            )));
+        }
+        self.inner.check_open()
+    }
+
+    /// The data directory, as this handle's `open` spelled it.
     pub fn path(&self) -> &Path {
-        &self.inner.dir
+        &self.handle.path
     }
 
     /// The options the store was opened with.
@@ -170,7 +336,7 @@ impl<F: FileSystem> Store<F> {
     pub fn create_db(&self, name: &str) -> Result<Database<F>> {
         validate_name(name)?;
         let inner = &self.inner;
-        inner.check_open()?;
+        self.check_open()?;
         let mut catalog = inner.catalog.lock();
         if catalog.active(name).is_some() {
             return Err(Error::AlreadyExists(format!("database '{name}'")));
@@ -183,6 +349,7 @@ impl<F: FileSystem> Store<F> {
         next.next_id += 1;
         next.entries.push(CatalogEntry {
             id,
+            salt: new_salt(),
             name: name.to_string(),
             status: DbStatus::Active,
         });
@@ -195,7 +362,7 @@ impl<F: FileSystem> Store<F> {
     /// Opens a database by name (loading it on first use). `NotFound` if it does not exist.
     pub fn open_db(&self, name: &str) -> Result<Database<F>> {
         validate_name(name)?;
-        self.inner.check_open()?;
+        self.check_open()?;
         let id = self
             .inner
             .catalog
@@ -219,8 +386,15 @@ impl<F: FileSystem> Store<F> {
 
     fn load(&self, id: u64, name: &str) -> Result<Database<F>> {
         let inner = &self.inner;
+        let salt = inner
+            .catalog
+            .lock()
+            .entries
+            .iter()
+            .find(|e| e.id == id)
+            .map_or(0, |e| e.salt);
         let mut open = inner.open.lock();
-        inner.check_open()?;
+        self.check_open()?;
         let core = match open.get(&id) {
             Some(core) => Arc::clone(core),
             None => {
@@ -248,6 +422,8 @@ impl<F: FileSystem> Store<F> {
                 let core = Arc::new(DbCore::open(
                     id,
                     name,
+                    salt,
+                    inner.born,
                     dir,
                     Arc::clone(&inner.fs),
                     Arc::clone(&inner.opts),
@@ -269,7 +445,7 @@ impl<F: FileSystem> Store<F> {
     pub fn drop_db(&self, name: &str) -> Result<()> {
         validate_name(name)?;
         let inner = &self.inner;
-        inner.check_open()?;
+        self.check_open()?;
         let mut catalog = inner.catalog.lock();
         let id = catalog
             .active(name)
@@ -304,7 +480,7 @@ impl<F: FileSystem> Store<F> {
 
     /// The active databases, by id.
     pub fn list_dbs(&self) -> Result<Vec<DbInfo>> {
-        self.inner.check_open()?;
+        self.check_open()?;
         let catalog = self.inner.catalog.lock();
         Ok(catalog
             .entries
@@ -320,7 +496,7 @@ impl<F: FileSystem> Store<F> {
     /// Statistics of the store and of each open database.
     pub fn stats(&self) -> Result<StoreStats> {
         let inner = &self.inner;
-        inner.check_open()?;
+        self.check_open()?;
         let (total, active) = {
             let c = inner.catalog.lock();
             let active = c
@@ -359,7 +535,7 @@ impl<F: FileSystem> Store<F> {
 
     /// Writes a checkpoint of every open database.
     pub fn checkpoint(&self) -> Result<()> {
-        self.inner.check_open()?;
+        self.check_open()?;
         for db in self.open_dbs() {
             let _m = db.maintenance.lock();
             checkpoint::write(&db, &[])?;
@@ -369,7 +545,7 @@ impl<F: FileSystem> Store<F> {
 
     /// fsyncs every open database's log.
     pub fn sync(&self) -> Result<()> {
-        self.inner.check_open()?;
+        self.check_open()?;
         for db in self.open_dbs() {
             db.check_writable()?;
             let covered = db.sync_log()?;
@@ -378,14 +554,19 @@ impl<F: FileSystem> Store<F> {
         Ok(())
     }
 
-    /// Closes the store: waits for background work, checkpoints and syncs every open
-    /// database, and releases the directory lock. Every handle fails with `Closed`
-    /// afterwards. Calling it again is a no-op. Returns the first error, including
+    /// Closes this handle; this handle fails with `Closed` afterwards, and calling it again
+    /// is a no-op. While other handles of this process share the store (see
+    /// [`Store::open`]), that is all: the databases, transactions and snapshots stay usable.
+    /// Closing the last handle closes the store: waits for background work, checkpoints and
+    /// syncs every open database, and releases the directory lock; every database,
+    /// transaction and snapshot fails with `Closed` afterwards. Returns the first error, including
     /// `Poisoned` for a database an earlier I/O failure left unsyncable (the store is closed
     /// all the same; reopen it to recover from what is on disk).
     pub fn close(&self) -> Result<()> {
         let inner = &self.inner;
-        if inner.closed.swap(true, Ordering::AcqRel) {
+        crate::fork::check(inner.born, || format!("store {}", inner.dir.display()))?;
+        let _closing = inner.closing.lock();
+        if !self.handle.release() {
             return Ok(());
         }
         let handles = std::mem::take(&mut *inner.background.lock());
@@ -397,11 +578,29 @@ impl<F: FileSystem> Store<F> {
         for db in dbs {
             let _m = db.maintenance.lock();
             match db.check_writable() {
-                Ok(()) => {
-                    if let Err(e) = checkpoint::write(&db, &[]) {
+                // The log first, then the checkpoint: a checkpoint that cannot be written
+                // (a full disk) loses nothing once the log is durable, and says so.
+                Ok(()) => match db.sync_log() {
+                    Err(e) => {
                         first_err.get_or_insert(e);
                     }
-                }
+                    Ok(_) => {
+                        if let Err(e) = checkpoint::write(&db, &[]) {
+                            first_err.get_or_insert(match e {
+                                Error::Io { context, source } => Error::Io {
+                                    context: format!(
+                                        "{context} (closing {}: every commit is durable in \
+                                         the log, which the next open replays; only the \
+                                         checkpoint that would shorten that replay is missing)",
+                                        db.describe()
+                                    ),
+                                    source,
+                                },
+                                e => e,
+                            });
+                        }
+                    }
+                },
                 // A poisoned database cannot be synced: its latest commits are not known
                 // durable, so close must not report success.
                 Err(e @ Error::Poisoned(_)) => {
@@ -415,14 +614,20 @@ impl<F: FileSystem> Store<F> {
         first_err.map_or(Ok(()), Err)
     }
 
-    /// Whether [`Store::close`] was called.
+    /// Whether this handle was closed ([`Store::close`]), or the store it shares.
     pub fn is_closed(&self) -> bool {
-        self.inner.closed.load(Ordering::Acquire)
+        self.check_open().is_err()
     }
 }
 
 impl<F: FileSystem> StoreInner<F> {
+    /// False in a child process that inherited the store through fork().
+    pub(crate) fn opened_in_this_process(&self) -> bool {
+        crate::fork::generation() == self.born
+    }
+
     fn check_open(&self) -> Result<()> {
+        crate::fork::check(self.born, || format!("store {}", self.dir.display()))?;
         if self.closed.load(Ordering::Acquire) {
             Err(Error::Closed(format!("store {}", self.dir.display())))
         } else {
@@ -480,6 +685,14 @@ impl<F: FileSystem> Drop for StoreInner<F> {
     /// `Sync::Normal` the logs are fsynced so a clean exit loses nothing on power loss.
     /// Background work is stopped and joined before the lock is released.
     fn drop(&mut self) {
+        if !self.opened_in_this_process() {
+            // Inherited through fork(): the files and threads are the parent's. Touch
+            // nothing (the parent's threads do not exist here: joining them would hang).
+            for handle in self.background.get_mut().drain(..) {
+                std::mem::forget(handle);
+            }
+            return;
+        }
         for db in self.open.get_mut().values() {
             if self.opts.sync == Sync::Normal && db.check_writable().is_ok() {
                 let _ = db.sync_log();

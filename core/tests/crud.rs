@@ -1,5 +1,6 @@
 //! Documents and databases: CRUD, duplicate detection, batches, names, locking, limits.
 
+use docdb_core::fs::OsFs;
 use docdb_core::{BatchOp, Error, ErrorKind, Options, Store};
 
 fn store() -> (tempfile::TempDir, Store) {
@@ -262,14 +263,122 @@ fn databases_catalog() {
 }
 
 #[test]
-fn directory_is_locked() {
+fn a_second_lock_on_the_directory_is_refused() {
+    // `open_with` never shares, so it meets the flock that another process would meet.
     let (dir, store) = store();
-    let err = Store::open(dir.path(), Options::default()).unwrap_err();
+    let err = Store::open_with(OsFs, dir.path(), Options::default()).unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Locked);
     store.close().unwrap();
-    let again = Store::open(dir.path(), Options::default()).unwrap();
+    let again = Store::open_with(OsFs, dir.path(), Options::default()).unwrap();
     drop(again);
     Store::open(dir.path(), Options::default()).unwrap();
+}
+
+#[test]
+fn opening_an_open_directory_shares_the_store() {
+    let (dir, first) = store();
+    let a = first.create_db("a").unwrap();
+    a.put(1, b"from first").unwrap();
+    // Another spelling of the same directory finds the same store.
+    let second = Store::open(dir.path().join("."), Options::default()).unwrap();
+    let b = second.open_db("a").unwrap();
+    assert_eq!(b.read(1).unwrap(), b"from first");
+    b.put(2, b"from second").unwrap();
+    assert_eq!(a.read(2).unwrap(), b"from second");
+
+    // Closing one handle releases that handle only.
+    first.close().unwrap();
+    assert!(first.is_closed());
+    assert_eq!(first.list_dbs().unwrap_err().kind(), ErrorKind::Closed);
+    assert!(!second.is_closed());
+    assert_eq!(
+        a.read(2).unwrap(),
+        b"from second",
+        "the store is still open"
+    );
+    b.put(3, b"x").unwrap();
+
+    // The last close closes the files: every database handle fails, the lock is released.
+    second.close().unwrap();
+    assert_eq!(a.read(1).unwrap_err().kind(), ErrorKind::Closed);
+    assert_eq!(b.read(1).unwrap_err().kind(), ErrorKind::Closed);
+    let third = Store::open_with(OsFs, dir.path(), Options::default()).unwrap();
+    assert_eq!(third.open_db("a").unwrap().read(3).unwrap(), b"x");
+}
+
+#[test]
+fn a_dropped_handle_gives_its_share_back() {
+    let (dir, first) = store();
+    let second = Store::open(dir.path(), Options::default()).unwrap();
+    drop(second);
+    first.close().unwrap();
+    // The store is closed and its lock released: a non-sharing open succeeds.
+    Store::open_with(OsFs, dir.path(), Options::default()).unwrap();
+}
+
+#[test]
+fn threads_share_one_store() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().to_path_buf();
+    let workers: Vec<_> = (0..4u64)
+        .map(|t| {
+            let path = path.clone();
+            std::thread::spawn(move || {
+                let s = Store::open(&path, Options::default()).unwrap();
+                let db = s.open_or_create_db("t").unwrap();
+                db.put(t, b"w").unwrap();
+                s.close().unwrap();
+            })
+        })
+        .collect();
+    for w in workers {
+        w.join().unwrap();
+    }
+    let s = Store::open(&path, Options::default()).unwrap();
+    assert_eq!(s.open_db("t").unwrap().len().unwrap(), 4);
+}
+
+#[test]
+fn sharing_with_other_options_is_refused() {
+    let (dir, _store) = store();
+    let other = Options {
+        cache_size: 0,
+        ..Options::default()
+    };
+    let err = Store::open(dir.path(), other).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{err}");
+}
+
+#[test]
+fn a_failed_open_changes_nothing_on_disk() {
+    let err = Store::open("", Options::default()).unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::InvalidArgument);
+    assert!(!std::path::Path::new("LOCK").exists());
+
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().join("a/b");
+    let bad = Options {
+        index_shards: 3,
+        ..Options::default()
+    };
+    assert_eq!(
+        Store::open(&target, bad).unwrap_err().kind(),
+        ErrorKind::InvalidArgument
+    );
+    // A file where a directory should be: creating the data directory fails.
+    std::fs::write(dir.path().join("file"), b"").unwrap();
+    assert_eq!(
+        Store::open(dir.path().join("file/sub"), Options::default())
+            .unwrap_err()
+            .kind(),
+        ErrorKind::Io
+    );
+    let mut left: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    left.sort();
+    assert_eq!(left, ["file"]);
 }
 
 #[test]

@@ -104,3 +104,51 @@ fn defaults() -> docdb_options {
         cache_size: o.cache_size,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use docdb_core::OptionType;
+
+    /// Sets the C field of core's option `name` to a valid non-default value.
+    fn set(o: &mut docdb_options, name: &str) -> bool {
+        match name {
+            "sync" => o.sync = docdb_sync::DOCDB_SYNC_NORMAL as u32,
+            "max_document_size" => o.max_document_size = 1000,
+            "memory_limit" => o.memory_limit = 1000,
+            "db_memory_limit" => o.db_memory_limit = 1000,
+            "segment_size" => o.segment_size = 8192,
+            "compaction_min_dead_bytes" => o.compaction_min_dead_bytes = 1000,
+            "compaction_dead_ratio" => o.compaction_dead_ratio = 0.25,
+            "auto_compact" => o.auto_compact = false,
+            "checkpoint_bytes" => o.checkpoint_bytes = 1000,
+            "index_shards" => o.index_shards = 4,
+            "cache_size" => o.cache_size = 0,
+            _ => return false,
+        }
+        true
+    }
+
+    /// Walks core's list of options: one added to core fails here until C carries it.
+    #[test]
+    fn every_core_option_reaches_the_engine() {
+        for (name, ty) in Options::FIELDS {
+            let mut o = defaults();
+            assert!(set(&mut o, name), "docdb_options has no field for {name}");
+            let core = o.to_core().unwrap();
+            assert_ne!(
+                core,
+                Options::default(),
+                "{name} ({ty:?}) did not reach the engine"
+            );
+            if *ty == OptionType::Sync {
+                assert_eq!(core.sync, Sync::Normal);
+            }
+        }
+        let bad = docdb_options {
+            sync: 99,
+            ..defaults()
+        };
+        assert!(bad.to_core().is_err());
+    }
+}

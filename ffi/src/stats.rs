@@ -117,3 +117,110 @@ impl From<&StoreStats> for docdb_store_stats {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use docdb_core::StatValue;
+
+    /// The C struct's field of each core statistic, by core's name (`name` is
+    /// `docdb_db_name`). A field added to core's list fails the test until it is here.
+    fn db_field(s: &docdb_db_stats, name: &str) -> Option<StatValue<'static>> {
+        let u = StatValue::U64;
+        Some(match name {
+            "id" => u(s.id),
+            "documents" => u(s.documents),
+            "live_bytes" => u(s.live_bytes),
+            "dead_bytes" => u(s.dead_bytes),
+            "log_bytes" => u(s.log_bytes),
+            "segments" => u(s.segments),
+            "committed_txns" => u(s.committed_txns),
+            "compactions" => u(s.compactions),
+            "checkpoints" => u(s.checkpoints),
+            "last_version" => u(s.last_version),
+            "active_readers" => u(s.active_readers),
+            "memory_used" => u(s.memory_used),
+            "memory_limit" => u(s.memory_limit),
+            "recovered_truncated_bytes" => u(s.recovered_truncated_bytes),
+            "recovered_replayed_bytes" => u(s.recovered_replayed_bytes),
+            "poisoned" => StatValue::Bool(s.poisoned),
+            _ => return None,
+        })
+    }
+
+    fn store_field(s: &docdb_store_stats, name: &str) -> Option<u64> {
+        Some(match name {
+            "databases_total" => s.databases_total,
+            "databases_active" => s.databases_active,
+            "databases_open" => s.databases_open,
+            "documents" => s.documents,
+            "committed_txns" => s.committed_txns,
+            "log_bytes" => s.log_bytes,
+            "live_bytes" => s.live_bytes,
+            "dead_bytes" => s.dead_bytes,
+            "compactions" => s.compactions,
+            "memory_used" => s.memory_used,
+            "memory_limit" => s.memory_limit,
+            "cache_bytes" => s.cache_bytes,
+            "cache_hits" => s.cache_hits,
+            "cache_misses" => s.cache_misses,
+            _ => return None,
+        })
+    }
+
+    #[test]
+    fn every_core_statistic_reaches_c() {
+        // Distinct values, so that a field copied from the wrong source is caught.
+        let core = DbStats {
+            id: 1,
+            name: "n".into(),
+            documents: 2,
+            live_bytes: 3,
+            dead_bytes: 4,
+            log_bytes: 5,
+            segments: 6,
+            committed_txns: 7,
+            compactions: 8,
+            checkpoints: 9,
+            last_version: 10,
+            active_readers: 11,
+            memory_used: 12,
+            memory_limit: 13,
+            poisoned: true,
+            recovered_truncated_bytes: 14,
+            recovered_replayed_bytes: 15,
+        };
+        let c = docdb_db_stats::from(&core);
+        for (name, get) in DbStats::FIELDS {
+            if *name == "name" {
+                continue;
+            }
+            assert_eq!(db_field(&c, name), Some(get(&core)), "{name}");
+        }
+        let core = StoreStats {
+            databases_total: 1,
+            databases_active: 2,
+            databases_open: 3,
+            documents: 4,
+            committed_txns: 5,
+            log_bytes: 6,
+            live_bytes: 7,
+            dead_bytes: 8,
+            compactions: 9,
+            memory_used: 10,
+            memory_limit: 11,
+            cache_bytes: 12,
+            cache_hits: 13,
+            cache_misses: 14,
+            databases: Vec::new(),
+        };
+        let c = docdb_store_stats::from(&core);
+        for (name, get) in StoreStats::FIELDS {
+            assert_eq!(
+                store_field(&c, name).map(StatValue::U64),
+                Some(get(&core)),
+                "{name}"
+            );
+        }
+    }
+}

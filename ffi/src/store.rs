@@ -23,8 +23,13 @@ pub struct docdb_store {
 /// Opens (creating it if needed) the data directory `path`.
 ///
 /// `opts` may be NULL for the defaults. On success `*out` receives a new handle that the
-/// caller releases with `docdb_store_free`; on failure `*out` is unchanged.
-/// `DOCDB_LOCKED` if another process or an open store handle holds the directory.
+/// caller releases with `docdb_store_free`; on failure `*out` is unchanged, and nothing
+/// was created on disk.
+///
+/// If this process already has the directory open (through this library), the new handle
+/// shares that open store: both see the same databases, and the files close when the last
+/// handle is closed. `DOCDB_INVALID_ARGUMENT` if `opts` differ from the options the store
+/// was opened with; `DOCDB_LOCKED` if another process holds the directory.
 #[no_mangle]
 pub extern "C" fn docdb_store_open(
     path: *const c_char,
@@ -46,9 +51,11 @@ pub extern "C" fn docdb_store_open(
     })
 }
 
-/// Closes the store: waits for background work, checkpoints and syncs every open
-/// database and releases the directory lock. Afterwards every handle obtained from it
-/// (databases, transactions, snapshots, scans) fails with `DOCDB_CLOSED`.
+/// Closes this handle; it fails with `DOCDB_CLOSED` afterwards. If other handles of this
+/// process share the store (see `docdb_store_open`), that is all. Closing the last handle
+/// closes the store: waits for background work, checkpoints and syncs every open database
+/// and releases the directory lock; afterwards every handle obtained from it (databases,
+/// transactions, snapshots, scans) fails with `DOCDB_CLOSED`.
 ///
 /// Closing again returns `DOCDB_OK` and does nothing. The handle itself stays allocated
 /// until `docdb_store_free`.
@@ -57,7 +64,7 @@ pub extern "C" fn docdb_store_close(store: *const docdb_store) -> docdb_status {
     call(|| arg(store, "store")?.store.close())
 }
 
-/// Releases the handle, closing the store first if it is still open (errors of that close
+/// Releases the handle, closing it first if it is still open (errors of that close
 /// are dropped: call `docdb_store_close` to see them). NULL is a no-op; freeing twice is
 /// undefined behaviour. Handles obtained from the store stay valid to free, and fail with
 /// `DOCDB_CLOSED`.

@@ -311,7 +311,9 @@ test('begin(): explicit commit, rollback, read-your-writes, conflicts', (t) => {
   const rb = db.begin()
   rb.put(50, buf('never'))
   rb.rollback()
-  rb.rollback()
+  throwsCode(() => rb.rollback(), 'CLOSED') // finished: CLOSED, as in every face
+  throwsCode(() => rb.pending, 'CLOSED')
+  throwsCode(() => rb.readVersion, 'CLOSED')
   assert.equal(rb.active, false)
   assert.equal(db.contains(50), false)
   throwsCode(() => rb.put(51, buf('x')), 'CLOSED')

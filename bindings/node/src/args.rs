@@ -2,7 +2,7 @@
 //! arrives as `Unknown` and is converted here, so that a wrong type is always a `TypeError`
 //! and a bad value a `RangeError` (napi's automatic conversion would throw a plain `Error`).
 
-use docdb_core::{BatchOp, Options, Sync};
+use docdb_core::{BatchOp, Error, Options, Sync};
 use napi::bindgen_prelude::{Array, BigInt, Object, Uint8Array, Unknown};
 use napi::{Env, JsValue, Result, ValueType};
 
@@ -186,8 +186,9 @@ fn is_nullish(value: &Unknown) -> Result<bool> {
 }
 
 /// `open(path, options)`: every key is optional; unknown keys are a `TypeError` so that a
-/// misspelt option is not silently ignored. Ranges are checked by the engine
-/// (`INVALID_ARGUMENT`).
+/// misspelt option is not silently ignored. Values are checked by the engine
+/// (`INVALID_ARGUMENT`). The keys are core's option names (`Options::FIELDS`) in camelCase;
+/// the tests check that every one of them is accepted.
 pub fn options(env: &Env, value: Option<&Unknown>) -> Result<Options> {
     let mut opts = Options::default();
     let Some(value) = value else { return Ok(opts) };
@@ -208,10 +209,14 @@ pub fn options(env: &Env, value: Option<&Unknown>) -> Result<Options> {
                 opts.sync = match string(env, &v, &what)?.as_str() {
                     "full" => Sync::Full,
                     "normal" => Sync::Normal,
+                    // A bad value (not a bad type) is the engine's INVALID_ARGUMENT, as
+                    // in every face.
                     other => {
-                        return Err(range_error(
+                        return Err(engine_error(
                             env,
-                            format!("{what} must be 'full' or 'normal', got '{other}'"),
+                            Error::InvalidArgument(format!(
+                                "{what} must be 'full' or 'normal', got '{other}'"
+                            )),
                         ))
                     }
                 }
@@ -287,12 +292,16 @@ pub fn batch_ops(env: &Env, value: &Unknown, call: Call) -> Result<Vec<OwnedOp>>
             "update" => OwnedOp::Update(id, data(env)?),
             "put" => OwnedOp::Put(id, data(env)?),
             "delete" => OwnedOp::Delete(id),
+            // Reported as the failure of that operation, as in every face.
             other => {
-                return Err(range_error(
+                return Err(engine_error(
                     env,
-                    format!(
-                        "{what}.op must be 'create', 'update', 'put' or 'delete', got '{other}'"
-                    ),
+                    Error::Batch {
+                        index: i as usize,
+                        source: Box::new(Error::InvalidArgument(format!(
+                            "{what}.op must be 'create', 'update', 'put' or 'delete', got '{other}'"
+                        ))),
+                    },
                 ))
             }
         });
@@ -328,4 +337,9 @@ fn describe(value: &Unknown) -> &'static str {
 /// A data directory path.
 pub fn path(env: &Env, value: &Unknown) -> Result<std::path::PathBuf> {
     string(env, value, "path").map(std::path::PathBuf::from)
+}
+
+/// The engine's error `e`, as the `DocDBError` it becomes everywhere else.
+fn engine_error(env: &Env, e: Error) -> napi::Error {
+    crate::error::to_js(env, crate::error::Failure::Engine(e))
 }

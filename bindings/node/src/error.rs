@@ -17,24 +17,37 @@ use napi::bindgen_prelude::{FnArgs, Function, FunctionRef, Object, Unknown};
 use napi::{Env, JsError, JsRangeError, JsTypeError, JsValue};
 use napi_derive::napi;
 
-/// The Node `err.code` of each engine error kind, as fixed by `docs/errors.md`.
+/// The Node `err.code` of each engine error kind: core's stable code (`ErrorKind::as_str`,
+/// the table in `docs/errors.md`).
 pub fn code(kind: ErrorKind) -> &'static str {
-    match kind {
-        ErrorKind::NotFound => "NOT_FOUND",
-        ErrorKind::AlreadyExists => "ALREADY_EXISTS",
-        ErrorKind::Conflict => "CONFLICT",
-        ErrorKind::MemoryLimit => "MEMORY_LIMIT",
-        ErrorKind::PayloadTooLarge => "PAYLOAD_TOO_LARGE",
-        ErrorKind::InvalidName => "INVALID_NAME",
-        ErrorKind::InvalidArgument => "INVALID_ARGUMENT",
-        ErrorKind::Locked => "LOCKED",
-        ErrorKind::Closed => "CLOSED",
-        ErrorKind::Corruption => "CORRUPTION",
-        ErrorKind::Poisoned => "POISONED",
-        ErrorKind::UnsupportedVersion => "UNSUPPORTED_VERSION",
-        ErrorKind::Io => "IO",
-        // `ErrorKind` is non-exhaustive: a kind added later keeps the engine's own code.
-        other => other.as_str(),
+    kind.as_str()
+}
+
+/// Core's tables (error codes, statistics fields, option names), so that the tests can
+/// compare this face with them: a kind, statistic or option added to core fails those
+/// tests until the face has it.
+#[napi(object)]
+pub struct CoreTables {
+    pub error_codes: Vec<String>,
+    pub db_stats_fields: Vec<String>,
+    pub store_stats_fields: Vec<String>,
+    pub option_names: Vec<String>,
+}
+
+/// Core's tables (see `CoreTables`); used by the tests and by `docdb.js` for `ERROR_CODES`.
+#[napi(js_name = "_coreTables")]
+pub fn core_tables() -> CoreTables {
+    fn names<T>(fields: &[(&str, T)]) -> Vec<String> {
+        fields.iter().map(|f| f.0.to_string()).collect()
+    }
+    CoreTables {
+        error_codes: ErrorKind::ALL
+            .iter()
+            .map(|k| k.as_str().to_string())
+            .collect(),
+        db_stats_fields: names(docdb_core::DbStats::FIELDS),
+        store_stats_fields: names(docdb_core::StoreStats::FIELDS),
+        option_names: names(docdb_core::Options::FIELDS),
     }
 }
 

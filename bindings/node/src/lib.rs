@@ -20,7 +20,7 @@ use napi::{Env, Result};
 use napi_derive::napi;
 
 pub use database::Database;
-pub use error::set_error_class;
+pub use error::{core_tables, set_error_class, CoreTables};
 pub use snapshot::{Snapshot, SnapshotScan};
 pub use store::Store;
 pub use testing::{panic, panic_async, throw_sample};
@@ -42,8 +42,9 @@ fn open_job(env: &Env, path: Unknown, options: Option<Unknown>) -> Result<Job<St
     }))
 }
 
-/// Opens (creating if needed) the data directory at `path`. Throws `LOCKED` if another
-/// process or `Store` has it open.
+/// Opens (creating if needed) the data directory at `path`. If this process already has
+/// it open (in any worker thread), returns a new handle on that open store. Throws
+/// `LOCKED` if another process has it open, `INVALID_ARGUMENT` for an empty path.
 #[napi]
 pub fn open(
     env: Env,

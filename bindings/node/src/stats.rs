@@ -30,6 +30,8 @@ pub struct DbStats {
     pub poisoned: bool,
     /// Bytes of a torn final transaction that recovery cut off at open.
     pub recovered_truncated_bytes: f64,
+    /// Log bytes replayed at open because no checkpoint covered them.
+    pub recovered_replayed_bytes: f64,
 }
 
 impl From<docdb_core::DbStats> for DbStats {
@@ -51,6 +53,7 @@ impl From<docdb_core::DbStats> for DbStats {
             memory_limit: s.memory_limit as f64,
             poisoned: s.poisoned,
             recovered_truncated_bytes: s.recovered_truncated_bytes as f64,
+            recovered_replayed_bytes: s.recovered_replayed_bytes as f64,
         }
     }
 }

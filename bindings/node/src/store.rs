@@ -11,8 +11,12 @@ use crate::task::Job;
 
 /// An open data directory holding named databases. Create it with `open()`.
 ///
-/// `close()` checkpoints every database and releases the directory lock; afterwards every
-/// call on the store or its databases, transactions and snapshots throws `CLOSED`.
+/// Opening a directory that this process already has open (in any worker thread) returns
+/// a new handle on the same open store (`INVALID_ARGUMENT` if the options differ).
+/// `close()` releases this handle, which throws `CLOSED` afterwards; closing the last
+/// handle checkpoints every database and releases the directory lock, and afterwards every
+/// call on its databases, transactions and snapshots throws `CLOSED`. Another process gets
+/// `LOCKED`.
 #[napi]
 pub struct Store {
     inner: docdb_core::Store,

@@ -65,12 +65,16 @@ impl Transaction {
         self.inner.is_some()
     }
 
-    /// Number of staged writes.
+    /// Number of staged writes. Throws `CLOSED` once the transaction is finished.
     #[napi(getter)]
-    pub fn pending(&self) -> u32 {
-        self.inner
-            .as_ref()
-            .map_or(0, |t| u32::try_from(t.pending()).unwrap_or(u32::MAX))
+    pub fn pending(&mut self, env: Env) -> Result<u32> {
+        self.with(&env, |t| Ok(u32::try_from(t.pending()).unwrap_or(u32::MAX)))
+    }
+
+    /// The commit version this transaction reads at. Throws `CLOSED` once it is finished.
+    #[napi(getter)]
+    pub fn read_version(&mut self, env: Env) -> Result<f64> {
+        self.with(&env, |t| Ok(t.read_version() as f64))
     }
 
     /// Reads a document as this transaction sees it. Throws `NOT_FOUND` if absent.
@@ -143,9 +147,16 @@ impl Transaction {
         self.commit_job().spawn()
     }
 
-    /// Discards every staged write. Does nothing if already finished.
+    /// Discards every staged write. Throws `CLOSED` if already finished.
     #[napi]
-    pub fn rollback(&mut self) {
-        self.inner = None;
+    pub fn rollback(&mut self, env: Env) -> Result<()> {
+        let txn = self.inner.take();
+        inline(&env, || match txn {
+            Some(txn) => {
+                txn.rollback();
+                Ok(())
+            }
+            None => Err(closed("transaction (already committed or rolled back)")),
+        })
     }
 }

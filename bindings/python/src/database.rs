@@ -1,13 +1,13 @@
 //! `docdb.Database`: one named database of a store, and its atomic batch.
 
-use docdb_core::BatchOp;
+use docdb_core::{BatchOp, ErrorKind};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use crate::convert::{attached, data, detach, json_decode, json_encode, Data, DocId};
 use crate::error;
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, SnapshotIterator};
 use crate::stats::DbStats;
 use crate::transaction::Transaction;
 
@@ -24,7 +24,12 @@ const READ_WITH_GIL_MAX: usize = 64 * 1024;
 /// non-int TypeError. Document data is any bytes-like object (bytes, bytearray,
 /// memoryview); str raises TypeError (encode it, or use the *_json methods).
 ///
-/// `len(db)` is the number of documents and `doc_id in db` tells whether one exists.
+/// A Database is a `collections.abc.MutableMapping` of `int -> bytes`: `db[id]`,
+/// `db[id] = data`, `del db[id]`, `get`, `pop`, `popitem`, `setdefault`, `clear`,
+/// `len(db)`, `doc_id in db`, and iteration (`for id in db`, `keys`, `values`, `items`) in
+/// id order over a snapshot taken when the iteration starts. `update(doc_id, data)` is the
+/// typed update (replace an existing document), not the mapping's bulk update: use
+/// batch() for that.
 #[pyclass(frozen, module = "docdb")]
 pub(crate) struct Database {
     inner: docdb_core::Database,
@@ -283,6 +288,142 @@ impl Database {
 
     fn __contains__(&self, py: Python<'_>, doc_id: DocId) -> PyResult<bool> {
         self.contains(py, doc_id)
+    }
+
+    // The mapping protocol (`collections.abc.MutableMapping`, registered in __init__.py):
+    // `db[id]`, `db[id] = data`, `del db[id]`, `get`, `pop`, `setdefault`, `update`,
+    // `clear`, `popitem`, and iteration in id order over a snapshot taken when it starts.
+
+    /// `db[doc_id]`: read(); a missing id raises NotFoundError, which is a KeyError.
+    fn __getitem__<'py>(&self, py: Python<'py>, doc_id: DocId) -> PyResult<Bound<'py, PyAny>> {
+        self.read(py, doc_id)
+    }
+
+    /// `db[doc_id] = data`: put().
+    fn __setitem__(&self, py: Python<'_>, doc_id: DocId, data: &Bound<'_, PyAny>) -> PyResult<()> {
+        self.put(py, doc_id, data)
+    }
+
+    /// `del db[doc_id]`: delete(); a missing id raises NotFoundError (a KeyError).
+    fn __delitem__(&self, py: Python<'_>, doc_id: DocId) -> PyResult<()> {
+        self.delete(py, doc_id)
+    }
+
+    /// Iterates over the ids, ascending, as of a snapshot taken now.
+    fn __iter__<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        Ok(self.keys(py)?.try_iter()?.into_any())
+    }
+
+    /// The document, or `default` if the id does not exist.
+    #[pyo3(signature = (doc_id, default = None))]
+    fn get<'py>(
+        &self,
+        py: Python<'py>,
+        doc_id: DocId,
+        default: Option<Bound<'py, PyAny>>,
+    ) -> PyResult<Option<Bound<'py, PyAny>>> {
+        let db = &self.inner;
+        match detach(py, || Ok(db.read(doc_id.0)))? {
+            Ok(v) => Ok(Some(PyBytes::new(py, &v).into_any())),
+            Err(e) if e.kind() == ErrorKind::NotFound => Ok(default),
+            Err(e) => Err(error::to_pyerr(py, e)),
+        }
+    }
+
+    /// The ids, ascending, as of a snapshot taken now (a list).
+    fn keys<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyList>> {
+        let db = &self.inner;
+        let ids = detach(py, || db.snapshot().and_then(|s| s.ids()))?;
+        PyList::new(py, ids)
+    }
+
+    /// Iterates over `(doc_id, data)` pairs, ascending by id, of a snapshot taken now.
+    fn items<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, SnapshotIterator>> {
+        let snap = Bound::new(py, self.snapshot(py)?)?;
+        Bound::new(py, Snapshot::iterate(snap)?)
+    }
+
+    /// Iterates over the documents, ascending by id, of a snapshot taken now.
+    fn values<'py>(&self, py: Python<'py>) -> PyResult<Bound<'py, PyAny>> {
+        let second = py.import("operator")?.getattr("itemgetter")?.call1((1,))?;
+        let map = py.import("builtins")?.getattr("map")?;
+        map.call1((second, self.items(py)?))
+    }
+
+    /// Removes the document and returns it, or returns `default` if the id does not exist
+    /// (NotFoundError, a KeyError, without a default). One transaction reads and deletes.
+    #[pyo3(signature = (doc_id, *default))]
+    fn pop<'py>(
+        &self,
+        py: Python<'py>,
+        doc_id: DocId,
+        default: &Bound<'py, PyTuple>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        if default.len() > 1 {
+            return Err(PyTypeError::new_err("pop expected at most 2 arguments"));
+        }
+        let db = &self.inner;
+        let take = || -> docdb_core::Result<Vec<u8>> {
+            let mut tx = db.begin()?;
+            let v = tx.read(doc_id.0)?;
+            tx.delete(doc_id.0)?;
+            tx.commit()?;
+            Ok(v)
+        };
+        let taken = detach(py, || Ok(take()))?;
+        match taken {
+            Ok(v) => Ok(PyBytes::new(py, &v).into_any()),
+            Err(e) if e.kind() == ErrorKind::NotFound && default.len() == 1 => default.get_item(0),
+            Err(e) => Err(error::to_pyerr(py, e)),
+        }
+    }
+
+    /// Removes and returns the `(doc_id, data)` pair of the smallest id, in one transaction;
+    /// NotFoundError (a KeyError) if the database is empty.
+    fn popitem<'py>(&self, py: Python<'py>) -> PyResult<(u64, Bound<'py, PyBytes>)> {
+        let db = &self.inner;
+        let (id, v) = detach(py, || {
+            let mut tx = db.begin()?;
+            let Some(id) = db.snapshot()?.ids()?.into_iter().next() else {
+                return Err(docdb_core::Error::NotFound(format!(
+                    "any document: database '{}' is empty",
+                    db.name()
+                )));
+            };
+            let v = tx.read(id)?;
+            tx.delete(id)?;
+            tx.commit()?;
+            Ok((id, v))
+        })?;
+        Ok((id, PyBytes::new(py, &v)))
+    }
+
+    /// The document if the id exists; otherwise creates it with `default` and returns that
+    /// (if another writer creates it first, its document is returned).
+    fn setdefault<'py>(
+        &self,
+        py: Python<'py>,
+        doc_id: DocId,
+        default: &Bound<'py, PyAny>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        let d = crate::convert::data(default)?;
+        let (db, bytes) = (&self.inner, d.as_slice());
+        let v = detach(py, || match db.create(doc_id.0, bytes) {
+            Err(e) if e.kind() == ErrorKind::AlreadyExists => db.read(doc_id.0),
+            Err(e) => Err(e),
+            Ok(()) => Ok(bytes.to_vec()),
+        })?;
+        Ok(PyBytes::new(py, &v).into_any())
+    }
+
+    /// Deletes every document, atomically (one batch).
+    fn clear(&self, py: Python<'_>) -> PyResult<()> {
+        let db = &self.inner;
+        detach(py, || {
+            let ids = db.snapshot()?.ids()?;
+            let ops: Vec<_> = ids.into_iter().map(BatchOp::Delete).collect();
+            db.batch(&ops).map(drop)
+        })
     }
 
     fn __repr__(&self) -> String {

@@ -30,6 +30,17 @@ impl Snapshot {
         }
     }
 
+    /// An iterator over the snapshot's `(doc_id, data)` pairs, ascending by id.
+    pub(crate) fn iterate(slf: Bound<'_, Self>) -> PyResult<SnapshotIterator> {
+        let py = slf.py();
+        let s = slf.get().get(py)?;
+        let docs = detach(py, || docdb_core::Snapshot::clone(&s).into_scan())?;
+        Ok(SnapshotIterator {
+            snapshot: slf.unbind(),
+            docs: Mutex::new(Some(docs)),
+        })
+    }
+
     fn get(&self, py: Python<'_>) -> PyResult<Arc<docdb_core::Snapshot>> {
         let snap = self.inner.lock().clone();
         match snap {
@@ -44,10 +55,11 @@ impl Snapshot {
 
 #[pymethods]
 impl Snapshot {
-    /// The commit version this snapshot reads at.
+    /// The commit version this snapshot reads at. ClosedError after close(), as every
+    /// other call (the same in every face).
     #[getter]
-    fn version(&self) -> u64 {
-        self.version
+    fn version(&self, py: Python<'_>) -> PyResult<u64> {
+        self.get(py).map(|_| self.version)
     }
 
     /// Whether close() was called.
@@ -103,13 +115,12 @@ impl Snapshot {
     /// Iterates over `(doc_id, data)` in ascending id order. The id list is taken now; each
     /// document is read as the iterator reaches it.
     fn __iter__(slf: Bound<'_, Self>) -> PyResult<SnapshotIterator> {
-        let py = slf.py();
-        let s = slf.get().get(py)?;
-        let docs = detach(py, || docdb_core::Snapshot::clone(&s).into_scan())?;
-        Ok(SnapshotIterator {
-            snapshot: slf.unbind(),
-            docs: Mutex::new(Some(docs)),
-        })
+        Snapshot::iterate(slf)
+    }
+
+    /// The same as iterating the snapshot: `(doc_id, data)` pairs in ascending id order.
+    fn items(slf: Bound<'_, Self>) -> PyResult<SnapshotIterator> {
+        Snapshot::iterate(slf)
     }
 
     /// Returns the snapshot itself.

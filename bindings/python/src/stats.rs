@@ -36,7 +36,8 @@ impl DbInfo {
 /// committed_txns (since open), compactions, checkpoints (since open), last_version (of
 /// the newest commit), active_readers (open snapshots and transactions), memory_used and
 /// memory_limit (engine memory charged to this database and its cap), poisoned (an I/O
-/// failure disabled the handle), recovered_truncated_bytes (torn tail cut at open).
+/// failure disabled the handle), recovered_truncated_bytes (torn tail cut at open),
+/// recovered_replayed_bytes (log replayed at open, not covered by a checkpoint).
 /// as_dict() returns them as a dict.
 #[pyclass(frozen, eq, get_all, module = "docdb")]
 #[derive(Clone, PartialEq, Eq)]
@@ -73,6 +74,8 @@ pub(crate) struct DbStats {
     poisoned: bool,
     /// Bytes of a torn final transaction that recovery cut off at open.
     recovered_truncated_bytes: u64,
+    /// Log bytes replayed at open because no checkpoint covered them.
+    recovered_replayed_bytes: u64,
 }
 
 impl From<docdb_core::DbStats> for DbStats {
@@ -94,6 +97,7 @@ impl From<docdb_core::DbStats> for DbStats {
             memory_limit: s.memory_limit,
             poisoned: s.poisoned,
             recovered_truncated_bytes: s.recovered_truncated_bytes,
+            recovered_replayed_bytes: s.recovered_replayed_bytes,
         }
     }
 }
@@ -116,6 +120,7 @@ impl DbStats {
         d.set_item("memory_limit", self.memory_limit)?;
         d.set_item("poisoned", self.poisoned)?;
         d.set_item("recovered_truncated_bytes", self.recovered_truncated_bytes)?;
+        d.set_item("recovered_replayed_bytes", self.recovered_replayed_bytes)?;
         Ok(())
     }
 }

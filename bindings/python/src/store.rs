@@ -15,8 +15,10 @@ use crate::stats::{DbInfo, StoreStats};
 ///
 /// Open one with docdb.open(path, ...). A Store is a context manager: leaving the `with`
 /// block closes it. After close(), every call on the store and on its databases,
-/// transactions and snapshots raises ClosedError. Only one Store may have a directory open
-/// at a time (LockedError otherwise), in this process or any other.
+/// transactions and snapshots raises ClosedError. Opening a directory this process
+/// already has open returns a new handle on the same open store (InvalidArgumentError if
+/// the options differ): close() then releases that handle, and the files close when the
+/// last handle is closed. Another process gets LockedError.
 #[pyclass(frozen, module = "docdb")]
 pub(crate) struct Store {
     inner: docdb_core::Store,

@@ -76,11 +76,8 @@ impl Transaction {
                     tx.rollback();
                     Ok(None)
                 }
-                // rollback() of a finished transaction does nothing; commit() is an error.
-                finished if !commit => {
-                    *state = finished;
-                    Ok(None)
-                }
+                // commit() or rollback() of a finished transaction is ClosedError, as in
+                // every face.
                 finished => {
                     let e = finished.closed_error();
                     *state = finished;
@@ -183,7 +180,7 @@ impl Transaction {
         Ok(self.finish(py, true)?.unwrap_or_default())
     }
 
-    /// Discards every staged write. Does nothing if the transaction is already finished.
+    /// Discards every staged write. ClosedError if the transaction is already finished.
     fn rollback(&self, py: Python<'_>) -> PyResult<()> {
         self.finish(py, false).map(drop)
     }
@@ -204,8 +201,10 @@ impl Transaction {
         traceback: Option<&Bound<'_, PyAny>>,
     ) -> PyResult<()> {
         let _ = (exc_value, traceback);
-        let active = self.active(py);
-        if exc_type.is_none() && active {
+        if !self.active(py) {
+            return Ok(());
+        }
+        if exc_type.is_none() {
             self.commit(py)?;
         } else {
             self.rollback(py)?;

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import array
+import collections.abc
 from pathlib import Path
 
 import pytest
@@ -268,3 +269,34 @@ def test_path_and_repr(store: docdb.Store, store_path: Path) -> None:
     assert Path(store.path) == store_path
     assert str(store_path) in repr(store)
     assert not store.closed
+
+
+def test_database_is_a_mutable_mapping(db: docdb.Database) -> None:
+    assert isinstance(db, collections.abc.MutableMapping)
+    db[2] = b"two"
+    db[1] = bytearray(b"one")
+    assert db.get(3) is None and db.get(3, b"d") == b"d" and db.get(1) == b"one"
+    assert list(db) == [1, 2] and db.keys() == [1, 2]
+    assert list(db.items()) == [(1, b"one"), (2, b"two")]
+    assert list(db.values()) == [b"one", b"two"]
+    assert db.setdefault(1, b"x") == b"one" and db.setdefault(5, b"five") == b"five"
+    assert db.pop(5) == b"five" and db.pop(5, None) is None
+    with pytest.raises(KeyError):
+        db.pop(5)
+    with pytest.raises(KeyError):
+        del db[5]
+    assert db.popitem() == (1, b"one")
+    db.clear()
+    assert len(db) == 0
+    with pytest.raises(KeyError):
+        db.popitem()
+
+
+def test_iteration_is_over_a_snapshot(db: docdb.Database) -> None:
+    db[1] = b"a"
+    db[2] = b"b"
+    seen = []
+    for doc_id, data in db.items():
+        seen.append((doc_id, data))
+        db[doc_id + 10] = b"added while iterating"
+    assert seen == [(1, b"a"), (2, b"b")]

@@ -3,7 +3,10 @@ without a failing disk."""
 
 from __future__ import annotations
 
+import inspect
 import struct
+import subprocess
+import sys
 import zlib
 from pathlib import Path
 from typing import Callable
@@ -168,13 +171,61 @@ def test_every_option_is_accepted(store_path: Path) -> None:
         assert len(s.open_db("o")) == 2
 
 
-def test_locked(store: docdb.Store, store_path: Path) -> None:
-    with pytest.raises(docdb.LockedError) as info:
-        docdb.open(store_path)
-    assert str(store_path) in str(info.value)
+def test_locked_by_another_process(store: docdb.Store, store_path: Path) -> None:
+    script = "import sys, docdb\ntry:\n    docdb.open(sys.argv[1])\nexcept docdb.LockedError as e:\n    print(e.code, e)\n"
+
+    def run() -> str:
+        args = [sys.executable, "-c", script, str(store_path)]
+        return subprocess.run(args, capture_output=True, text=True, check=True).stdout
+
+    out = run()
+    assert out.startswith("LOCKED") and str(store_path) in out
     store.close()
+    assert run() == ""
+
+
+def test_open_in_the_same_process_shares_the_store(store: docdb.Store, store_path: Path) -> None:
+    """Two libraries of one program may both open the store: they share it."""
+    a = store.create_db("shared")
     with docdb.open(store_path) as again:
-        assert again.list_dbs() == []
+        b = again.open_db("shared")
+        a[1] = b"from a"
+        assert b[1] == b"from a"
+        b[2] = b"from b"
+        assert a[2] == b"from b"
+    # Leaving the second handle's block released that handle only.
+    assert again.closed and not store.closed
+    assert a[2] == b"from b"
+    with pytest.raises(docdb.InvalidArgumentError, match="other options"):
+        docdb.open(store_path, sync="normal")
+
+
+def test_open_of_an_empty_path_creates_nothing(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    with pytest.raises(docdb.InvalidArgumentError):
+        docdb.open("")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_every_core_error_kind_has_its_class() -> None:
+    """Walks core's list of kinds: a kind added to core fails here until it has a class."""
+    by_code = {cls.code: cls for cls, _, _ in TABLE}
+    assert set(docdb.ERROR_CODES) | {"INTERNAL"} == set(by_code)
+    for code in docdb.ERROR_CODES:
+        err = docdb._docdb._engine_error(code, "m")
+        assert type(err) is by_code[code] and err.code == code
+
+
+def test_statistics_and_options_follow_core(store: docdb.Store) -> None:
+    """A statistic or option added to core fails here until this face has it."""
+    db = store.create_db("s")
+    assert list(db.stats().as_dict()) == list(docdb.DB_STATS_FIELDS)
+    for name in docdb.DB_STATS_FIELDS:
+        assert hasattr(db.stats(), name), name
+    stats = store.stats().as_dict()
+    assert [k for k in stats if k != "databases"] == list(docdb.STORE_STATS_FIELDS)
+    params = inspect.signature(docdb.open).parameters
+    assert [p for p in params if p != "path"] == list(docdb.OPTION_NAMES)
 
 
 def test_closed_store(store_path: Path) -> None:

@@ -132,7 +132,8 @@ def test_transaction_errors_and_finish(db: docdb.Database) -> None:
         tx.read(1)
     with pytest.raises(docdb.ClosedError):
         tx.pending()
-    tx.rollback()  # no-op once finished
+    with pytest.raises(docdb.ClosedError):
+        tx.rollback()  # finished: CLOSED, as in every face
     assert db.read(3) == b"z"
 
 

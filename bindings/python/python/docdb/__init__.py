@@ -30,10 +30,15 @@ fsyncs and reads.
 
 from __future__ import annotations
 
+import collections.abc
 import os
 from typing import TYPE_CHECKING, Literal, Optional, Tuple, Union
 
 from ._docdb import (
+    DB_STATS_FIELDS,
+    ERROR_CODES,
+    OPTION_NAMES,
+    STORE_STATS_FIELDS,
     AlreadyExistsError,
     ClosedError,
     ConflictError,
@@ -59,6 +64,9 @@ from ._docdb import (
     UnsupportedVersionError,
     __version__,
 )
+
+# A Database is a mutable mapping of int ids to bytes (its methods are native).
+collections.abc.MutableMapping.register(Database)
 
 #: Bytes-like document data accepted by every write: bytes, bytearray, memoryview or any
 #: other object of the buffer protocol (typing_extensions.Buffer for type checkers).
@@ -106,6 +114,10 @@ __all__ = [
     "IoError",
     "InternalError",
     "__version__",
+    "ERROR_CODES",
+    "DB_STATS_FIELDS",
+    "STORE_STATS_FIELDS",
+    "OPTION_NAMES",
 ]
 
 
@@ -160,7 +172,10 @@ def open(  # noqa: A001 - the natural name, like sqlite3.connect / dbm.open
             cache_hits and cache_misses.
 
     Raises:
-        LockedError: another process or Store has the directory open.
+        LockedError: another process has the directory open. (In this process, opening
+            a directory that is already open returns a new handle on the open store; the
+            files close when the last handle is closed. InvalidArgumentError if the
+            options differ from that store's.)
         InvalidArgumentError: an option value is out of range (also a ValueError).
         CorruptionError, UnsupportedVersionError, IoError: the files cannot be used.
         TypeError: an option has the wrong type.
