@@ -9,9 +9,9 @@
 //! directory: the entries, the durable entries, and the changes since its last directory
 //! fsync, in order.
 //! - `sync_data` applies the file's pending operations to its durable image.
-//! - [`FaultKind::SyncDrop`] is fsyncgate: the fsync fails with EIO and the pending
-//!   operations are dropped from writeback (reads still return them; a power loss never
-//!   brings them back; a later fsync succeeds and persists only what was written after).
+//! - [`FaultKind::SyncDrop`] is fsyncgate: the fsync fails with EIO and the pending writes
+//!   are dropped from writeback (reads still return them; a power loss never brings them
+//!   back; a later fsync succeeds and persists only what was written after, and the size).
 //! - [`FaultFs::kill`] ends the process (kill -9): every later call through a handle of that
 //!   process fails with EIO and has no effect; the page cache and its pending operations stay,
 //!   locks are released. [`FaultFs::restart`] hands out the next process's file system.
@@ -944,14 +944,22 @@ impl FileHandle for FaultFile {
         let fault = st.begin(self.generation, OpKind::SyncData, &self.path)?;
         let node = st.files.get_mut(&self.ino).expect("inode");
         if fault == Some(FaultKind::SyncDrop) {
-            // fsyncgate: the dirty pages are marked clean without reaching the disk.
-            let dropped = std::mem::take(&mut node.pending);
-            node.lost.extend(dropped);
+            // fsyncgate: the dirty pages are marked clean without reaching the disk. The size
+            // (a truncation, an extension) is inode metadata: the journal still has it.
+            let (sizes, dropped) = std::mem::take(&mut node.pending)
+                .into_iter()
+                .partition(|op| matches!(op, Pending::SetLen(_)));
+            node.pending = sizes;
+            node.lost.extend::<Vec<Pending>>(dropped);
             return Err(eio());
         }
         for op in std::mem::take(&mut node.pending) {
             apply_pending(&mut node.durable, &op);
         }
+        // fdatasync persists the file's size; pages dropped by an earlier failed fsync keep
+        // their old content on disk (zeros past the old end).
+        let len = node.data.len();
+        node.durable.resize(len, 0);
         Ok(())
     }
 
