@@ -27,10 +27,10 @@ fn open(fs: &FaultFs, sync: Sync) -> Store<FaultFs> {
     Store::open_with(fs.clone(), DIR, opts(sync)).expect("open the store")
 }
 
-/// With 1 MiB segments: a 12 KiB document and what follows stay in one segment.
+/// With 64 MiB segments: a large document and what follows stay in one segment.
 fn open_large_segments(fs: &FaultFs, sync: Sync) -> Store<FaultFs> {
     let o = Options {
-        segment_size: 1 << 20,
+        segment_size: 64 << 20,
         ..opts(sync)
     };
     Store::open_with(fs.clone(), DIR, o).expect("open the store")
@@ -636,8 +636,9 @@ fn check_big(how: &str, image: FaultFs, acked: bool, failures: &mut Vec<String>)
     failures.push(format!("after {how}: {problem}"));
 }
 
-/// A 16 MiB commit crashed at each of its operations (kill -9, then power losses), and torn
-/// at each of its writes.
+/// A 16 MiB commit crashed at each of its operations (kill -9, then power losses, then a
+/// next process's commit cut off by a power loss that tears the big commit), and torn at each
+/// of its writes.
 #[test]
 fn crash_at_every_operation_of_a_16_mib_commit() {
     let sc = "16 MiB commit";
@@ -664,6 +665,27 @@ fn crash_at_every_operation_of_a_16_mib_commit() {
             let how = format!("crash at op {k}, power loss (seed {seed})");
             check_big(&how, fs.power_loss(seed), acked, &mut failures);
         }
+        // The next process opens (seeing the commit or not), commits a small document and
+        // loses power in that commit's fsync window, with every other sector of the big
+        // commit's writes lost and the small record on disk.
+        // (Segments of 64 MiB: the small commit goes right after the big one.)
+        let fs = fs.restart();
+        let store = open_large_segments(&fs, Sync::Full);
+        let db = store.open_db("s").unwrap();
+        fs.crash_at_next(OpKind::SyncData, ".log");
+        let _ = db.put(3, &doc(3, 100));
+        fs.kill();
+        drop((db, store));
+        let image = power_loss_where(&fs, &|op| {
+            if op.len >= 1 << 20 {
+                let n = sector_pieces(op.offset, op.len).len();
+                Fate::Sectors((0..n).map(|i| i % 2 == 0).collect())
+            } else {
+                Fate::Keep
+            }
+        });
+        let how = format!("kill -9 at op {k}, next process's commit, power loss in its fsync");
+        check_big(&how, image, acked, &mut failures);
         // Torn instead: the write stores half its bytes and fails; the process goes on and
         // exits without closing.
         let fs = FaultFs::new(dir());
@@ -680,7 +702,7 @@ fn crash_at_every_operation_of_a_16_mib_commit() {
     }
     eprintln!(
         "16 MiB commit: {cases} crash points (ops {start}..{end}), each as kill -9, 3 power \
-         losses and a torn write; failures: {}",
+         losses, a next process's commit under a power loss, and a torn write; failures: {}",
         failures.len()
     );
     assert!(failures.is_empty(), "{sc}: {failures:#?}");
