@@ -71,6 +71,14 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The server of a remote store cannot be reached, or the connection to it broke. When
+    /// the connection broke after a request was sent, `outcome_unknown` is true: the request
+    /// may or may not have been applied (see `docs/protocol.md`). The next call reconnects.
+    #[error("server unavailable: {message}{}", if *outcome_unknown { " (the outcome of the request is unknown)" } else { "" })]
+    Unavailable {
+        message: String,
+        outcome_unknown: bool,
+    },
     /// Operation number `index` of an atomic batch failed; nothing of the batch was applied.
     #[error("batch operation #{index} failed: {source}")]
     Batch {
@@ -97,6 +105,7 @@ pub enum ErrorKind {
     Poisoned,
     UnsupportedVersion,
     Io,
+    Unavailable,
 }
 
 impl ErrorKind {
@@ -116,6 +125,7 @@ impl ErrorKind {
             ErrorKind::Poisoned => "POISONED",
             ErrorKind::UnsupportedVersion => "UNSUPPORTED_VERSION",
             ErrorKind::Io => "IO",
+            ErrorKind::Unavailable => "UNAVAILABLE",
         }
     }
 }
@@ -137,6 +147,7 @@ impl Error {
             Error::Poisoned(_) => ErrorKind::Poisoned,
             Error::UnsupportedVersion { .. } => ErrorKind::UnsupportedVersion,
             Error::Io { .. } => ErrorKind::Io,
+            Error::Unavailable { .. } => ErrorKind::Unavailable,
             Error::Batch { source, .. } => source.kind(),
         }
     }
@@ -147,6 +158,18 @@ impl Error {
             Error::Batch { index, .. } => Some(*index),
             _ => None,
         }
+    }
+
+    /// For an `Unavailable` error, whether the request may have been applied before the
+    /// connection broke (never retried automatically unless idempotent).
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            Error::Unavailable {
+                outcome_unknown: true,
+                ..
+            }
+        )
     }
 
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Error {

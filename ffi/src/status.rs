@@ -46,11 +46,14 @@ pub enum docdb_status {
     DOCDB_IO = 13,
     /// A bug in DocDB (a caught panic); the process keeps running.
     DOCDB_INTERNAL = 14,
+    /// The server of a remote store is unreachable or the connection broke (the message
+    /// says whether the outcome of the request is unknown); the next call reconnects.
+    DOCDB_UNAVAILABLE = 15,
 }
 
 impl docdb_status {
     /// Every status, in numeric order.
-    pub(crate) const ALL: [docdb_status; 15] = [
+    pub(crate) const ALL: [docdb_status; 16] = [
         docdb_status::DOCDB_OK,
         docdb_status::DOCDB_NOT_FOUND,
         docdb_status::DOCDB_ALREADY_EXISTS,
@@ -66,6 +69,7 @@ impl docdb_status {
         docdb_status::DOCDB_UNSUPPORTED_VERSION,
         docdb_status::DOCDB_IO,
         docdb_status::DOCDB_INTERNAL,
+        docdb_status::DOCDB_UNAVAILABLE,
     ];
 
     /// The NUL-terminated name, which is also the Node `err.code` ("NOT_FOUND", ...).
@@ -86,6 +90,7 @@ impl docdb_status {
             docdb_status::DOCDB_UNSUPPORTED_VERSION => c"UNSUPPORTED_VERSION",
             docdb_status::DOCDB_IO => c"IO",
             docdb_status::DOCDB_INTERNAL => c"INTERNAL",
+            docdb_status::DOCDB_UNAVAILABLE => c"UNAVAILABLE",
         }
     }
 }
@@ -106,6 +111,7 @@ pub(crate) fn from_kind(kind: ErrorKind) -> docdb_status {
         ErrorKind::Poisoned => docdb_status::DOCDB_POISONED,
         ErrorKind::UnsupportedVersion => docdb_status::DOCDB_UNSUPPORTED_VERSION,
         ErrorKind::Io => docdb_status::DOCDB_IO,
+        ErrorKind::Unavailable => docdb_status::DOCDB_UNAVAILABLE,
         // `ErrorKind` is `#[non_exhaustive]`: a kind added to the engine without a status
         // here is a DocDB bug, reported as such rather than as a wrong category.
         _ => docdb_status::DOCDB_INTERNAL,
@@ -170,6 +176,12 @@ mod tests {
             let name = unsafe { CStr::from_ptr(docdb_status_str(st as u32)) };
             assert_eq!(name.to_str().unwrap(), kind.as_str());
         }
+        // INTERNAL (14) is not an engine kind, so UNAVAILABLE, added later, is 15.
+        let st = from_kind(ErrorKind::Unavailable);
+        assert_eq!(st, docdb_status::DOCDB_UNAVAILABLE);
+        // SAFETY: as above.
+        let name = unsafe { CStr::from_ptr(docdb_status_str(st as u32)) };
+        assert_eq!(name.to_str().unwrap(), ErrorKind::Unavailable.as_str());
         // SAFETY: as above.
         let unknown = unsafe { CStr::from_ptr(docdb_status_str(99)) };
         assert_eq!(unknown.to_str().unwrap(), "UNKNOWN");

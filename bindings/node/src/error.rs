@@ -33,6 +33,7 @@ pub fn code(kind: ErrorKind) -> &'static str {
         ErrorKind::Poisoned => "POISONED",
         ErrorKind::UnsupportedVersion => "UNSUPPORTED_VERSION",
         ErrorKind::Io => "IO",
+        ErrorKind::Unavailable => "UNAVAILABLE",
         // `ErrorKind` is non-exhaustive: a kind added later keeps the engine's own code.
         other => other.as_str(),
     }

@@ -56,6 +56,7 @@ from ._docdb import (
     Store,
     StoreStats,
     Transaction,
+    UnavailableError,
     UnsupportedVersionError,
     __version__,
 )
@@ -105,6 +106,7 @@ __all__ = [
     "UnsupportedVersionError",
     "IoError",
     "InternalError",
+    "UnavailableError",
     "__version__",
 ]
 
