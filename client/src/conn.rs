@@ -221,6 +221,17 @@ impl Conn {
         drop(body);
         if let Err(e) = self.io.write_all(&frame).and_then(|()| self.io.flush()) {
             self.broken = true;
+            // A server that refuses a connection (limit, shutdown) says why and closes it;
+            // the reason may be waiting in our receive buffer.
+            let closed = matches!(
+                e.kind(),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+            );
+            if closed {
+                if let Ok((0, reply @ Reply::Error(_))) = self.read_reply() {
+                    return Ok(reply);
+                }
+            }
             return Err(Lost::NotSent(format!("sending the request failed: {e}")));
         }
         drop(frame);
