@@ -63,6 +63,20 @@ where
     };
     tracing::debug!(%peer, "client connected");
     let (why, session) = requests(&mut stream, &shared, session, shutdown).await;
+    // Closing between requests: a request the client sent meanwhile was not read, so it
+    // was not applied; tell the client so (id 0) rather than leave it guessing.
+    let notice = match why {
+        Close::Shutdown => Some("the server is shutting down"),
+        Close::Timeout("idle") => Some("the server closed an idle connection"),
+        _ => None,
+    };
+    if let Some(message) = notice {
+        let err = Error::Unavailable {
+            message: message.into(),
+            outcome_unknown: false,
+        };
+        let _ = write_reply(&mut stream, &shared, 0, &Reply::Error(err)).await;
+    }
     if let Some(s) = &session {
         if s.open_transactions() > 0 {
             tracing::info!(%peer, open = s.open_transactions(), "rolling back the transactions of a closed connection");

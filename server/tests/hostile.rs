@@ -120,7 +120,16 @@ fn half_open_and_idle_connections_are_closed() {
         data: b"x".to_vec(),
     };
     assert!(matches!(gone.call(&put), Reply::Unit));
-    assert!(gone.recv().is_none(), "idle timeout closes the connection");
+    // The idle timeout closes the connection, with a notice that nothing pending was run.
+    let (id, reply) = gone.recv().expect("a notice");
+    assert_eq!(id, 0);
+    let e = error_of(reply);
+    assert_eq!(e.kind(), ErrorKind::Unavailable);
+    assert!(
+        !e.outcome_unknown() && e.to_string().contains("idle"),
+        "{e}"
+    );
+    assert!(gone.recv().is_none(), "then the connection is closed");
     assert!(!db.contains(1).unwrap(), "and rolls its transaction back");
     // The pooled idle connection of `store` was closed too; the next call reconnects.
     assert!(!db.contains(1).unwrap());
