@@ -19,3 +19,47 @@ fn decode_frame_corpus_replay() {
     }
     eprintln!("decode_frame corpus replay: {} inputs", files.len());
 }
+
+/// A few thousand deterministic mutations of the corpus (bit flips, truncations, splices,
+/// overwritten length fields) through the same function, so stable CI explores beyond the
+/// checked-in inputs.
+#[test]
+fn decode_frame_corpus_mutations() {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../fuzz/corpus/decode_frame");
+    let seeds: Vec<Vec<u8>> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| std::fs::read(e.unwrap().path()).unwrap())
+        .collect();
+    let mut x = 0x2545_f491_4f6c_dd1du64;
+    let mut rand = move |n: usize| {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        (x % n.max(1) as u64) as usize
+    };
+    let mut n = 0;
+    for seed in &seeds {
+        for _ in 0..100 {
+            let mut d = seed.clone();
+            match rand(4) {
+                0 if !d.is_empty() => {
+                    let i = rand(d.len());
+                    d[i] ^= 1 << rand(8);
+                }
+                1 => d.truncate(rand(d.len() + 1)),
+                2 => {
+                    let other = &seeds[rand(seeds.len())];
+                    d.extend_from_slice(&other[rand(other.len() + 1)..]);
+                }
+                _ if d.len() >= 4 => {
+                    let len = (rand(64) as u32).to_le_bytes();
+                    d[..4].copy_from_slice(&len);
+                }
+                _ => {}
+            }
+            docdb_proto::fuzzing::decode_all(&d);
+            n += 1;
+        }
+    }
+    eprintln!("decode_frame corpus mutations: {n} inputs");
+}
