@@ -20,6 +20,9 @@ pub(crate) struct SessionLimits {
 
 /// Open transactions, snapshots and scans per connection: each costs server memory.
 const MAX_HANDLES: usize = 1024;
+/// Open scans per connection: each holds its snapshot's id list (up to 24 bytes per
+/// document) until it ends, so their number is kept small.
+const MAX_SCANS: usize = 16;
 /// Documents per scan page at most, whatever the client asks.
 const MAX_PAGE_DOCS: u32 = 10_000;
 
@@ -143,6 +146,11 @@ impl Session {
             }
             R::ScanOpen { snap, ids_only } => {
                 self.check_handles()?;
+                if self.scans.len() >= MAX_SCANS {
+                    return Err(invalid(&format!(
+                        "this connection has {MAX_SCANS} open scans; finish or close one first"
+                    )));
+                }
                 let s = self.snap(snap)?;
                 let cursor = if ids_only {
                     Cursor::Ids(s.ids()?.into_iter())

@@ -331,3 +331,31 @@ fn pending_transaction_bytes_per_connection_are_bounded() {
     tx.commit().unwrap();
     still_serves(&mut server);
 }
+
+#[test]
+fn open_scans_per_connection_are_bounded() {
+    let mut server = start(&[]);
+    let store = server.connect();
+    let db = store.create_db("d").unwrap();
+    db.put(1, b"x").unwrap();
+    let mut raw = Raw::ready(&server);
+    let Reply::Handle { handle: snap, .. } = raw.call(&Request::Snapshot { db: db.id() }) else {
+        panic!("snapshot")
+    };
+    let open = Request::ScanOpen {
+        snap,
+        ids_only: true,
+    };
+    for _ in 0..16 {
+        assert!(matches!(raw.call(&open), Reply::Handle { .. }));
+    }
+    let e = error_of(raw.call(&open));
+    assert_eq!(e.kind(), ErrorKind::InvalidArgument, "{e}");
+    // Finishing a scan frees its place.
+    assert!(matches!(
+        raw.call(&Request::ScanClose { scan: 2 }),
+        Reply::Unit
+    ));
+    assert!(matches!(raw.call(&open), Reply::Handle { .. }));
+    still_serves(&mut server);
+}
