@@ -138,3 +138,48 @@ fn kill_9_under_remote_write_load_loses_no_acknowledged_commit() {
         t0.elapsed().as_secs_f64()
     );
 }
+
+#[test]
+fn a_client_of_a_stopped_server_times_out_instead_of_hanging() {
+    let server = Server::start(&[]);
+    let opts = docdb_client::ConnectOptions {
+        request_timeout: Some(Duration::from_millis(300)),
+        ..server.opts()
+    };
+    let store = docdb_client::Store::connect(&server.url(), opts).unwrap();
+    let db = store.create_db("d").unwrap();
+    db.put(1, b"before").unwrap();
+    // SAFETY: signalling our own child process.
+    assert_eq!(unsafe { libc::kill(server.pid(), libc::SIGSTOP) }, 0);
+    let e = db.put(2, b"while stopped").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert!(
+        e.outcome_unknown(),
+        "the put was sent: its outcome is unknown"
+    );
+    // SAFETY: as above.
+    assert_eq!(unsafe { libc::kill(server.pid(), libc::SIGCONT) }, 0);
+    // The next call uses a new connection; the put had in fact been applied once the
+    // server resumed, which is why it is never resent silently.
+    assert_eq!(db.read(1).unwrap(), b"before");
+    let t = Instant::now();
+    while !db.contains(2).unwrap() {
+        assert!(t.elapsed() < Duration::from_secs(10));
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_down_server_is_unavailable_with_a_known_outcome_and_reconnects_when_back() {
+    let mut server = Server::start(&[]);
+    let store = server.connect();
+    let db = store.create_db("d").unwrap();
+    server.kill9();
+    let e = db.put(1, b"x").unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
+    assert!(!e.outcome_unknown(), "nothing reached a server: {e}");
+    assert!(!db.contains(1).unwrap_err().outcome_unknown());
+    server.spawn();
+    db.put(1, b"x").unwrap();
+    assert_eq!(db.read(1).unwrap(), b"x");
+}
