@@ -113,6 +113,9 @@ pub(crate) enum Lost {
     NotSent(String),
     /// The request was sent, its reply did not come: it may or may not have been applied.
     InFlight(String),
+    /// The server closed the connection between requests (shutdown, idle timeout) and
+    /// said so: the request was not run.
+    Closing(Error),
 }
 
 impl Lost {
@@ -120,6 +123,7 @@ impl Lost {
         match self {
             Lost::NotSent(m) => unavailable(m, false),
             Lost::InFlight(m) => unavailable(m, true),
+            Lost::Closing(e) => e,
         }
     }
 }
@@ -183,6 +187,7 @@ impl Conn {
                     false,
                 ))
             }
+            Err(Lost::Closing(e)) => return Err(e),
             Err(lost) => {
                 return Err(unavailable(
                     format!(
@@ -228,8 +233,12 @@ impl Conn {
                 io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
             );
             if closed {
-                if let Ok((0, reply @ Reply::Error(_))) = self.read_reply() {
-                    return Ok(reply);
+                match self.read_reply() {
+                    Ok((0, Reply::Error(e @ Error::Unavailable { .. }))) => {
+                        return Err(Lost::Closing(e))
+                    }
+                    Ok((0, reply @ Reply::Error(_))) => return Ok(reply),
+                    _ => {}
                 }
             }
             return Err(Lost::NotSent(format!("sending the request failed: {e}")));
@@ -237,11 +246,14 @@ impl Conn {
         drop(frame);
         match self.read_reply() {
             Ok((rid, reply)) if rid == id => Ok(reply),
-            Ok((0, reply @ Reply::Error(_))) => {
-                // A connection-level error (oversized frame, shutdown, limit): the server
-                // closes the connection after it; the request was not run.
+            Ok((0, Reply::Error(e))) => {
+                // A connection-level error (oversized frame, shutdown, idle, limit): the
+                // server closes the connection after it; the request was not run.
                 self.broken = true;
-                Ok(reply)
+                if matches!(e, Error::Unavailable { .. }) {
+                    return Err(Lost::Closing(e));
+                }
+                Ok(Reply::Error(e))
             }
             Ok((rid, _)) => {
                 self.broken = true;
@@ -411,7 +423,8 @@ impl Pool {
                     };
                 }
                 Err(lost) => {
-                    let safe = matches!(lost, Lost::NotSent(_)) || req.is_idempotent();
+                    let safe =
+                        matches!(lost, Lost::NotSent(_) | Lost::Closing(_)) || req.is_idempotent();
                     if safe && !retried {
                         retried = true;
                         continue;

@@ -23,5 +23,6 @@ mod remote;
 mod url;
 
 pub use conn::ConnectOptions;
+pub use docdb_proto::ServerStats;
 pub use remote::{Database, OwnedScan, Scan, Snapshot, Store, Transaction};
 pub use url::Endpoint;

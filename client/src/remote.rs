@@ -105,6 +105,14 @@ impl Store {
         self.unit(Request::StoreSync)
     }
 
+    /// The server's own counters: connections, requests, fsyncs.
+    pub fn server_stats(&self) -> Result<docdb_proto::ServerStats> {
+        match self.pool.call(&Request::ServerStats)? {
+            Reply::ServerStats(s) => Ok(s),
+            r => Err(unexpected(r)),
+        }
+    }
+
     /// Checks that the server answers.
     pub fn ping(&self) -> Result<()> {
         self.unit(Request::Ping)

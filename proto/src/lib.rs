@@ -12,7 +12,7 @@ pub mod message;
 pub mod wire;
 
 pub use frame::{decode_frame, encode_frame, Frame, FrameError, HEADER_LEN, LEN_PREFIX};
-pub use message::{BatchEntry, Hello, HelloOk, Reply, Request, ScanEntry};
+pub use message::{BatchEntry, Hello, HelloOk, Reply, Request, ScanEntry, ServerStats};
 pub use wire::DecodeError;
 
 /// First bytes of the handshake: "DOCDB", a NUL, "WP" (wire protocol).

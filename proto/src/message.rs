@@ -58,6 +58,23 @@ impl BatchEntry {
     }
 }
 
+/// The server's own counters (`SERVER_STATS`), beside the store's statistics.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ServerStats {
+    /// Connections being served now, and since start.
+    pub connections: u64,
+    pub connections_total: u64,
+    /// Connections refused at `--max-connections`.
+    pub connections_refused: u64,
+    /// Handshakes refused for a wrong or missing token.
+    pub auth_failures: u64,
+    /// Requests answered since start.
+    pub requests: u64,
+    /// fsyncs of the store's files since start: with concurrent durable commits, fewer
+    /// than the commits (group commit).
+    pub fsyncs: u64,
+}
+
 /// One document of a scan page (`data` is empty for an ids-only scan).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ScanEntry {
@@ -71,6 +88,7 @@ pub struct ScanEntry {
 pub enum Request {
     Hello(Hello),
     Ping,
+    ServerStats,
     ListDbs,
     CreateDb {
         name: String,
@@ -228,12 +246,14 @@ pub enum Reply {
     StoreStats(StoreStats),
     DbStats(DbStats),
     HelloOk(HelloOk),
+    ServerStats(ServerStats),
 }
 
 /// Opcodes of the requests, in `docs/protocol.md` order.
 pub mod op {
     pub const HELLO: u8 = 0x01;
     pub const PING: u8 = 0x02;
+    pub const SERVER_STATS: u8 = 0x03;
     pub const LIST_DBS: u8 = 0x10;
     pub const CREATE_DB: u8 = 0x11;
     pub const OPEN_DB: u8 = 0x12;
@@ -288,6 +308,7 @@ pub mod tag {
     pub const STORE_STATS: u8 = 0x89;
     pub const DB_STATS: u8 = 0x8A;
     pub const HELLO_OK: u8 = 0x8B;
+    pub const SERVER_STATS: u8 = 0x8C;
 }
 
 const BATCH_CREATE: u8 = 1;
@@ -306,6 +327,7 @@ impl Request {
                 op::HELLO
             }
             Request::Ping => op::PING,
+            Request::ServerStats => op::SERVER_STATS,
             Request::ListDbs => op::LIST_DBS,
             Request::CreateDb { name } => name_op(&mut w, op::CREATE_DB, name),
             Request::OpenDb { name } => name_op(&mut w, op::OPEN_DB, name),
@@ -390,6 +412,7 @@ impl Request {
                 })
             }
             op::PING => Request::Ping,
+            op::SERVER_STATS => Request::ServerStats,
             op::LIST_DBS => Request::ListDbs,
             op::CREATE_DB => Request::CreateDb { name: r.str()? },
             op::OPEN_DB => Request::OpenDb { name: r.str()? },
@@ -512,6 +535,7 @@ impl Request {
         matches!(
             self,
             Request::Ping
+                | Request::ServerStats
                 | Request::ListDbs
                 | Request::OpenDb { .. }
                 | Request::StoreStats
@@ -598,6 +622,27 @@ impl Reply {
                 w.u16(h.version).u32(h.max_frame).str(&h.server);
                 tag::HELLO_OK
             }
+            Reply::ServerStats(s) => {
+                let ServerStats {
+                    connections,
+                    connections_total,
+                    connections_refused,
+                    auth_failures,
+                    requests,
+                    fsyncs,
+                } = s;
+                for v in [
+                    connections,
+                    connections_total,
+                    connections_refused,
+                    auth_failures,
+                    requests,
+                    fsyncs,
+                ] {
+                    w.u64(*v);
+                }
+                tag::SERVER_STATS
+            }
         };
         (code, w.buf)
     }
@@ -650,6 +695,14 @@ impl Reply {
                 version: r.u16()?,
                 max_frame: r.u32()?,
                 server: r.str()?,
+            }),
+            tag::SERVER_STATS => Reply::ServerStats(ServerStats {
+                connections: r.u64()?,
+                connections_total: r.u64()?,
+                connections_refused: r.u64()?,
+                auth_failures: r.u64()?,
+                requests: r.u64()?,
+                fsyncs: r.u64()?,
             }),
             other => return bad(format!("unknown reply tag 0x{other:02x}")),
         };

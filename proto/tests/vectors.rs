@@ -4,7 +4,8 @@
 
 use docdb_core::{DbInfo, DbStats, Error, StoreStats};
 use docdb_proto::{
-    decode_frame, encode_frame, BatchEntry, Hello, HelloOk, Reply, Request, ScanEntry, MAGIC,
+    decode_frame, encode_frame, BatchEntry, Hello, HelloOk, Reply, Request, ScanEntry, ServerStats,
+    MAGIC,
 };
 
 fn file() -> std::path::PathBuf {
@@ -57,6 +58,19 @@ fn samples() -> Vec<(&'static str, u64, Msg)> {
             })),
         ),
         ("request ping", 1, Req(Request::Ping)),
+        ("request server_stats", 18, Req(Request::ServerStats)),
+        (
+            "reply server_stats",
+            18,
+            Rep(Reply::ServerStats(ServerStats {
+                connections: 1,
+                connections_total: 2,
+                connections_refused: 3,
+                auth_failures: 4,
+                requests: 5,
+                fsyncs: 6,
+            })),
+        ),
         ("reply unit", 1, Rep(Reply::Unit)),
         (
             "request create_db",

@@ -128,6 +128,7 @@ where
     }
     if let Some(expected) = &shared.token {
         if !token_matches(&token, expected) {
+            crate::Counters::bump(&shared.counters.auth_failures);
             // Slow down guessing; the connection keeps its slot meanwhile, so the
             // connection limit also bounds the guessing rate.
             tokio::time::sleep(shared.args.auth_delay).await;
@@ -173,6 +174,8 @@ where
         let reply = match Request::decode(kind, &body) {
             // A well-framed but malformed request: say so and go on (the framing is intact).
             Err(e) => Reply::Error(Error::InvalidArgument(e.to_string())),
+            // The server's own counters; no engine call.
+            Ok(Request::ServerStats) => Reply::ServerStats(shared.server_stats()),
             Ok(req) => {
                 drop(body);
                 let job = tokio::task::spawn_blocking(move || {
@@ -193,6 +196,7 @@ where
                 }
             }
         };
+        crate::Counters::bump(&shared.counters.requests);
         if let Err(why) = write_reply(stream, shared, id, &reply).await {
             return (why, Some(session));
         }

@@ -11,13 +11,20 @@ mod args;
 mod auth;
 mod conn;
 mod listen;
+mod metered_fs;
 mod session;
 
 use std::process::ExitCode;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
-use docdb_core::Store;
+use docdb_proto::ServerStats;
 use tokio::sync::{watch, Semaphore};
+
+use metered_fs::MeteredFs;
+
+/// The server's store: on the operating system's files, with fsyncs counted.
+pub(crate) type Store = docdb_core::Store<MeteredFs>;
 
 pub use args::{ServeArgs, SyncMode};
 
@@ -31,6 +38,39 @@ pub(crate) struct Shared {
     shutdown: watch::Sender<bool>,
     /// One permit per connection being served (`--max-connections`).
     connections: Arc<Semaphore>,
+    counters: Counters,
+}
+
+/// The counters of `SERVER_STATS` (besides the open connections, which are the permits
+/// taken).
+#[derive(Default)]
+pub(crate) struct Counters {
+    connections_total: AtomicU64,
+    connections_refused: AtomicU64,
+    auth_failures: AtomicU64,
+    requests: AtomicU64,
+    fsyncs: Arc<AtomicU64>,
+}
+
+impl Counters {
+    pub(crate) fn bump(counter: &AtomicU64) {
+        counter.fetch_add(1, Ordering::Relaxed);
+    }
+}
+
+impl Shared {
+    pub(crate) fn server_stats(&self) -> ServerStats {
+        let c = &self.counters;
+        let open = self.args.max_connections - self.connections.available_permits();
+        ServerStats {
+            connections: open as u64,
+            connections_total: c.connections_total.load(Ordering::Relaxed),
+            connections_refused: c.connections_refused.load(Ordering::Relaxed),
+            auth_failures: c.auth_failures.load(Ordering::Relaxed),
+            requests: c.requests.load(Ordering::Relaxed),
+            fsyncs: c.fsyncs.load(Ordering::Relaxed),
+        }
+    }
 }
 
 /// Runs the server until SIGTERM or SIGINT. Exit codes: 0 after a clean shutdown, 1 when

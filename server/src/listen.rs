@@ -6,7 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use docdb_core::{Error, Options, Store, Sync};
+use docdb_core::{Error, Options, Sync};
 use docdb_proto::{encode_frame, Reply};
 use tokio::net::{TcpListener, TcpStream, UnixListener, UnixStream};
 use tokio::sync::{mpsc, watch, Semaphore};
@@ -14,7 +14,8 @@ use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::{rustls, TlsAcceptor};
 
-use crate::{conn, ServeArgs, Shared, SyncMode};
+use crate::metered_fs::MeteredFs;
+use crate::{conn, Counters, ServeArgs, Shared, Store, SyncMode};
 
 /// An accepted socket, before TLS.
 enum Accepted {
@@ -44,7 +45,12 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), String> {
         ..Options::default()
     };
     let data = args.data.clone();
-    let store = tokio::task::spawn_blocking(move || Store::open(&data, opts))
+    let fs = MeteredFs::default();
+    let counters = Counters {
+        fsyncs: fs.fsyncs.clone(),
+        ..Counters::default()
+    };
+    let store = tokio::task::spawn_blocking(move || Store::open_with(fs, &data, opts))
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("cannot open the store {}: {e}", args.data.display()))?;
@@ -65,6 +71,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), String> {
         token,
         shutdown,
         args,
+        counters,
     });
     // Each connection task holds a clone of `done`; when all are dropped, all are done.
     let (done, mut all_done) = mpsc::channel::<()>(1);
@@ -163,9 +170,11 @@ async fn accept_loop(
             }
         };
         let Ok(permit) = shared.connections.clone().try_acquire_owned() else {
+            Counters::bump(&shared.counters.connections_refused);
             refuse_busy(&accepted, shared.args.max_connections, tls.is_some());
             continue;
         };
+        Counters::bump(&shared.counters.connections_total);
         let (shared, done, tls) = (shared.clone(), done.clone(), tls.clone());
         tokio::spawn(async move {
             match accepted {

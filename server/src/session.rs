@@ -6,8 +6,16 @@
 use std::collections::HashMap;
 use std::iter::Peekable;
 
-use docdb_core::{Database, Error, OwnedScan, Result, Snapshot, Store, Transaction};
+use docdb_core::{Error, Result};
 use docdb_proto::{Reply, Request, ScanEntry};
+
+use crate::metered_fs::MeteredFs;
+use crate::Store;
+
+type Database = docdb_core::Database<MeteredFs>;
+type Transaction = docdb_core::Transaction<MeteredFs>;
+type Snapshot = docdb_core::Snapshot<MeteredFs>;
+type OwnedScan = docdb_core::OwnedScan<MeteredFs>;
 
 /// Limits of one connection's server-side state.
 #[derive(Clone, Copy, Debug)]
@@ -77,6 +85,8 @@ impl Session {
         Ok(match req {
             R::Hello(_) => return Err(invalid("the handshake was already done")),
             R::Ping => Reply::Unit,
+            // Answered by the connection, which has the server's counters.
+            R::ServerStats => return Err(invalid("SERVER_STATS is not an engine request")),
             R::ListDbs => Reply::Dbs(self.store.list_dbs()?),
             R::CreateDb { name } => self.remember(self.store.create_db(&name)?),
             R::OpenDb { name } => self.remember(self.store.open_db(&name)?),

@@ -66,6 +66,7 @@ fn connections_over_the_limit_are_told_and_closed() {
         assert!(t.elapsed() < Duration::from_secs(10), "slots not released");
         std::thread::sleep(Duration::from_millis(10));
     }
+    assert!(server.connect().server_stats().unwrap().connections_refused >= 1);
     still_serves(&mut server);
 }
 
@@ -225,6 +226,7 @@ fn wrong_tokens_get_no_access_and_are_slowed_down() {
     encode_frame(2, kind, &body, &mut frame);
     let _ = raw.s.write_all(&frame);
     assert!(raw.recv().is_none(), "closed after a failed handshake");
+    assert_eq!(server.connect().server_stats().unwrap().auth_failures, 5);
 }
 
 #[test]
