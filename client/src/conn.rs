@@ -142,6 +142,9 @@ pub(crate) struct Conn {
     max_frame: u32,
     /// Set once the connection cannot be used again.
     pub(crate) broken: bool,
+    /// The process that opened it: after a `fork` the child must not talk on the parent's
+    /// sockets (their frames would interleave), so it opens its own.
+    pid: u32,
 }
 
 impl Conn {
@@ -170,6 +173,7 @@ impl Conn {
             next_id: 0,
             max_frame: docdb_proto::MAX_HELLO_FRAME,
             broken: false,
+            pid: std::process::id(),
         };
         c.io.set_timeouts(Some(opts.connect_timeout))
             .map_err(|e| unavailable(e.to_string(), false))?;
@@ -209,6 +213,11 @@ impl Conn {
     pub(crate) fn exchange(&mut self, req: &Request) -> Result<Reply, Lost> {
         if self.broken {
             return Err(Lost::NotSent("connection already broken".into()));
+        }
+        if !self.opened_here() {
+            return Err(Lost::Closing(Error::Closed(
+                "connection (transaction or snapshot) of the parent process, before fork".into(),
+            )));
         }
         let (kind, body) = req.encode();
         let size = body.len() + HEADER_LEN - LEN_PREFIX;
@@ -284,6 +293,11 @@ impl Conn {
         let id = u64::from_le_bytes(rest[..8].try_into().unwrap());
         let reply = Reply::decode(rest[8], &rest[9..]).map_err(io::Error::other)?;
         Ok((id, reply))
+    }
+
+    /// Whether this process opened the connection (false in a child after `fork`).
+    pub(crate) fn opened_here(&self) -> bool {
+        self.pid == std::process::id()
     }
 
     /// Whether an idle connection still looks usable: the server never sends anything
@@ -391,7 +405,8 @@ impl Pool {
         loop {
             let c = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             match c {
-                Some(c) if c.looks_alive() => return Ok(c),
+                Some(c) if c.opened_here() && c.looks_alive() => return Ok(c),
+                // Closing our copy of a parent's socket leaves the parent's connection open.
                 Some(_) => continue,
                 None => return Conn::open(&self.target),
             }
