@@ -251,6 +251,14 @@ fn bind_unix(path: &Path, mode: u32) -> io::Result<UnixListener> {
 fn read_token(path: &Path) -> Result<Vec<u8>, String> {
     let raw = std::fs::read(path)
         .map_err(|e| format!("cannot read the token file {}: {e}", path.display()))?;
+    if let Ok(meta) = std::fs::metadata(path) {
+        if meta.permissions().mode() & 0o077 != 0 {
+            tracing::warn!(
+                "the token file {} is readable by other users; chmod 600 it",
+                path.display()
+            );
+        }
+    }
     let token = raw.trim_ascii_end().to_vec();
     if token.is_empty() {
         return Err(format!("the token file {} is empty", path.display()));
