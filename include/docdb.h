@@ -87,6 +87,11 @@ enum docdb_status
    * A bug in DocDB (a caught panic); the process keeps running.
    */
   DOCDB_INTERNAL = 14,
+  /**
+   * The server of a remote store is unreachable or the connection broke (the message
+   * says whether the outcome of the request is unknown); the next call reconnects.
+   */
+  DOCDB_UNAVAILABLE = 15,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L

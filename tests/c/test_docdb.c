@@ -123,11 +123,13 @@ static void test_version_status_errmsg(void) {
                                   "CONFLICT",  "MEMORY_LIMIT", "PAYLOAD_TOO_LARGE",
                                   "INVALID_NAME", "INVALID_ARGUMENT", "LOCKED",
                                   "CLOSED",    "CORRUPTION", "POISONED",
-                                  "UNSUPPORTED_VERSION", "IO", "INTERNAL"};
-    for (uint32_t i = 0; i < 15; i++) CHECK(strcmp(docdb_status_str(i), names[i]) == 0);
+                                  "UNSUPPORTED_VERSION", "IO", "INTERNAL",
+                                  "UNAVAILABLE"};
+    for (uint32_t i = 0; i < 16; i++) CHECK(strcmp(docdb_status_str(i), names[i]) == 0);
     CHECK(DOCDB_OK == 0 && DOCDB_NOT_FOUND == 1 && DOCDB_CONFLICT == 3);
     CHECK(DOCDB_INVALID_ARGUMENT == 7 && DOCDB_CLOSED == 9 && DOCDB_INTERNAL == 14);
-    CHECK(strcmp(docdb_status_str(15), "UNKNOWN") == 0);
+    CHECK(DOCDB_UNAVAILABLE == 15);
+    CHECK(strcmp(docdb_status_str(16), "UNKNOWN") == 0);
     CHECK(strcmp(docdb_status_str(0xFFFFFFFFu), "UNKNOWN") == 0);
 
     /* A failure sets the message; a later success keeps it (like errno). */

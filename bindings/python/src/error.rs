@@ -110,6 +110,14 @@ const LEAVES: &[ClassSpec] = &[
               errno is set when the system reported one.",
     },
     ClassSpec {
+        name: "UnavailableError",
+        code: "UNAVAILABLE",
+        builtin_base: Some("ConnectionError"),
+        doc: "The server of a remote store is unreachable or the connection broke; the \
+              message says whether the outcome of the request is unknown. Also a \
+              ConnectionError.",
+    },
+    ClassSpec {
         name: "InternalError",
         code: "INTERNAL",
         builtin_base: None,
