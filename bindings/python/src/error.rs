@@ -274,6 +274,10 @@ fn engine_error(code: &str, message: String) -> Option<Error> {
             context: message,
             source: std::io::Error::from_raw_os_error(28),
         },
+        "UNAVAILABLE" => Error::Unavailable {
+            message,
+            outcome_unknown: true,
+        },
         _ => return None,
     })
 }
