@@ -152,6 +152,47 @@ pub extern "C" fn docdb_db_read(db: *const docdb_db, id: u64, out: *mut docdb_bu
     })
 }
 
+/// Reads the newest committed version of document `id` into the caller's buffer: copies
+/// it to `dst` if it fits in `cap` bytes, and sets `*out_len` to its length either way.
+/// When `*out_len > cap` nothing was copied: call again with a buffer that large. A
+/// document in the record cache is copied straight from it, without an allocation: the
+/// fast read for callers with a reusable buffer, and for bindings that copy into their own
+/// memory. `dst` may be NULL when `cap` is 0 (to learn the length). `DOCDB_NOT_FOUND` if
+/// absent, `DOCDB_CORRUPTION` if its record fails verification. On failure `*out_len` and
+/// `dst` are unchanged.
+#[no_mangle]
+pub extern "C" fn docdb_db_read_into(
+    db: *const docdb_db,
+    id: u64,
+    dst: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+) -> docdb_status {
+    call(|| {
+        let (d, out) = (handle(db)?.get()?, Out::new(out_len, "out_len")?);
+        if dst.is_null() && cap > 0 {
+            return Err(Error::InvalidArgument(format!(
+                "dst is NULL but cap is {cap}"
+            )));
+        }
+        let copy = |doc: &[u8]| {
+            if doc.len() <= cap && !doc.is_empty() {
+                // SAFETY: `dst` is non-NULL here (a non-empty document needs cap >= 1);
+                // the C contract is that it points to `cap` writable bytes, which do not
+                // overlap the engine's copy of the document.
+                unsafe { std::ptr::copy_nonoverlapping(doc.as_ptr(), dst, doc.len()) }
+            }
+            doc.len()
+        };
+        let len = match d.read_cached(id, copy)? {
+            Some(len) => len,
+            None => copy(&d.read(id)?),
+        };
+        out.set(len);
+        Ok(())
+    })
+}
+
 /// Deletes document `id`; `DOCDB_NOT_FOUND` if it does not exist.
 #[no_mangle]
 pub extern "C" fn docdb_db_delete(db: *const docdb_db, id: u64) -> docdb_status {
