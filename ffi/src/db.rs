@@ -170,27 +170,22 @@ pub extern "C" fn docdb_db_read_into(
 ) -> docdb_status {
     call(|| {
         let (d, out) = (handle(db)?.get()?, Out::new(out_len, "out_len")?);
-        if dst.is_null() && cap > 0 {
-            return Err(Error::InvalidArgument(format!(
-                "dst is NULL but cap is {cap}"
-            )));
-        }
-        let copy = |doc: &[u8]| {
-            if doc.len() <= cap && !doc.is_empty() {
-                // SAFETY: `dst` is non-NULL here (a non-empty document needs cap >= 1);
-                // the C contract is that it points to `cap` writable bytes, which do not
-                // overlap the engine's copy of the document.
-                unsafe { std::ptr::copy_nonoverlapping(doc.as_ptr(), dst, doc.len()) }
-            }
-            doc.len()
-        };
-        let len = match d.read_cached(id, copy)? {
+        let dst = ptr::bytes_mut(dst, cap)?;
+        let len = match d.read_cached(id, |doc| copy_if_fits(dst, doc))? {
             Some(len) => len,
-            None => copy(&d.read(id)?),
+            None => copy_if_fits(dst, &d.read(id)?),
         };
         out.set(len);
         Ok(())
     })
+}
+
+/// Copies `doc` to the start of `dst` if it fits; returns its length either way.
+fn copy_if_fits(dst: &mut [u8], doc: &[u8]) -> usize {
+    if let Some(dst) = dst.get_mut(..doc.len()) {
+        dst.copy_from_slice(doc);
+    }
+    doc.len()
 }
 
 /// Deletes document `id`; `DOCDB_NOT_FOUND` if it does not exist.
