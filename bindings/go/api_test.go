@@ -430,3 +430,33 @@ func TestCompactAndReopen(t *testing.T) {
 		}
 	}
 }
+
+// DB.Read's two paths (one call up to its 4 KiB stack buffer, two above) and both
+// sources (record cache, disk) return the same bytes.
+func TestReadSizes(t *testing.T) {
+	for _, cache := range []uint64{0, 1 << 20} {
+		opts := DefaultOptions()
+		opts.CacheSize = cache
+		s, _ := openStore(t, &opts)
+		db := openDB(t, s, "r")
+		for _, n := range []int{0, 1, 4095, 4096, 4097, 100_000} {
+			doc := make([]byte, n)
+			for i := range doc {
+				doc[i] = byte(i*7 + n)
+			}
+			must(t, db.Put(uint64(n), doc))
+			for pass := 0; pass < 2; pass++ {
+				got, err := db.Read(uint64(n))
+				must(t, err)
+				if !bytes.Equal(got, doc) || cap(got) != n {
+					t.Fatalf("cache %d, %d bytes, pass %d: got %d bytes (cap %d)", cache, n, pass, len(got), cap(got))
+				}
+			}
+		}
+		st, err := s.Stats()
+		must(t, err)
+		if (cache == 0) != (st.CacheHits == 0) {
+			t.Fatalf("cache %d: %d hits", cache, st.CacheHits)
+		}
+	}
+}

@@ -1,8 +1,8 @@
 package docdb
 
 /*
-#cgo noescape gd_db_read
-#cgo nocallback gd_db_read
+#cgo noescape gd_db_read_into
+#cgo nocallback gd_db_read_into
 #cgo noescape gd_db_put
 #cgo nocallback gd_db_put
 #cgo noescape gd_db_contains
@@ -105,12 +105,33 @@ func (d *DB) Read(id uint64) ([]byte, error) {
 		return nil, d.closedErr()
 	}
 	defer d.leave()
-	var b C.docdb_buf
-	if err := check(C.gd_db_read(d.ptr, C.uint64_t(id), &b)); err != nil {
+	// One cgo call for documents up to readScratch bytes: libdocdb copies the document
+	// (straight from its record cache when there) into this buffer on the goroutine's
+	// stack, which C does not keep (#cgo noescape), then Go copies it into a slice of
+	// the exact size. Larger documents take a second call into that slice.
+	var scratch [readScratch]byte
+	var n C.size_t
+	if err := check(C.gd_db_read_into(d.ptr, C.uint64_t(id), (*C.uint8_t)(&scratch[0]), readScratch, &n)); err != nil {
 		return nil, err
 	}
-	return takeBuf(&b), nil
+	for n > readScratch {
+		out := make([]byte, int(n))
+		var m C.size_t
+		if err := check(C.gd_db_read_into(d.ptr, C.uint64_t(id), (*C.uint8_t)(&out[0]), n, &m)); err != nil {
+			return nil, err
+		}
+		if m <= n { // else a writer replaced it with a larger one meanwhile: again
+			return out[:m:m], nil
+		}
+		n = m
+	}
+	out := make([]byte, int(n))
+	copy(out, scratch[:n])
+	return out, nil
 }
+
+// readScratch is the largest document DB.Read fetches with one cgo call.
+const readScratch = 4096
 
 // Delete removes document id; ErrNotFound if it does not exist.
 func (d *DB) Delete(id uint64) error {

@@ -37,7 +37,7 @@ GD_WRAP(store_get_stats, (const docdb_store *s, docdb_store_stats *out), (s, out
 GD_WRAP(store_checkpoint, (const docdb_store *s), (s))
 GD_WRAP(store_sync, (const docdb_store *s), (s))
 
-GD_WRAP(db_read, (const docdb_db *d, uint64_t id, docdb_buf *out), (d, id, out))
+GD_WRAP(db_read_into, (const docdb_db *d, uint64_t id, uint8_t *dst, size_t cap, size_t *n), (d, id, dst, cap, n))
 GD_WRAP(db_id, (const docdb_db *d, uint64_t *out), (d, out))
 GD_WRAP(db_create, (const docdb_db *d, uint64_t id, const uint8_t *p, size_t n), (d, id, p, n))
 GD_WRAP(db_update, (const docdb_db *d, uint64_t id, const uint8_t *p, size_t n), (d, id, p, n))
