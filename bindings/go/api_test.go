@@ -232,6 +232,11 @@ func TestTransactions(t *testing.T) {
 	must(t, tx.Delete(3))
 	wantErr(t, tx.Delete(3), ErrNotFound)
 	wantErr(t, tx.Update(4, nil), ErrNotFound)
+	if n, err := tx.Pending(); err != nil || n != 3 {
+		t.Fatalf("pending %d %v", n, err)
+	}
+	rv, err := tx.ReadVersion()
+	must(t, err)
 	got, err := tx.Read(1)
 	must(t, err)
 	if string(got) != "uno" {
@@ -246,8 +251,8 @@ func TestTransactions(t *testing.T) {
 	}
 	v, err := tx.Commit()
 	must(t, err)
-	if v == 0 {
-		t.Fatal("commit version 0")
+	if v <= rv {
+		t.Fatalf("commit version %d, read version %d", v, rv)
 	}
 	_, err = tx.Commit()
 	wantErr(t, err, ErrClosed)
@@ -304,6 +309,16 @@ func TestSnapshot(t *testing.T) {
 	must(t, err)
 	if n != 5 {
 		t.Fatalf("snapshot len %d", n)
+	}
+	all, err := snap.IDs()
+	must(t, err)
+	if !slices.Equal(all, []uint64{10, 20, 30, 40, 50}) {
+		t.Fatalf("ids %v", all)
+	}
+	sv, err := snap.Version()
+	must(t, err)
+	if st, _ := db.Stats(); sv == 0 || sv >= st.LastVersion {
+		t.Fatalf("snapshot version %d, last %d", sv, st.LastVersion)
 	}
 	got, err := snap.Read(10)
 	must(t, err)

@@ -59,12 +59,16 @@ GD_WRAP(txn_create, (const docdb_txn *t, uint64_t id, const uint8_t *p, size_t n
 GD_WRAP(txn_update, (const docdb_txn *t, uint64_t id, const uint8_t *p, size_t n), (t, id, p, n))
 GD_WRAP(txn_put, (const docdb_txn *t, uint64_t id, const uint8_t *p, size_t n), (t, id, p, n))
 GD_WRAP(txn_delete, (const docdb_txn *t, uint64_t id), (t, id))
+GD_WRAP(txn_pending, (const docdb_txn *t, size_t *out), (t, out))
+GD_WRAP(txn_read_version, (const docdb_txn *t, uint64_t *out), (t, out))
 GD_WRAP(txn_commit, (const docdb_txn *t, uint64_t *v), (t, v))
 GD_WRAP(txn_rollback, (const docdb_txn *t), (t))
 
 GD_WRAP(snapshot_read, (const docdb_snapshot *s, uint64_t id, docdb_buf *out), (s, id, out))
 GD_WRAP(snapshot_contains, (const docdb_snapshot *s, uint64_t id, bool *out), (s, id, out))
 GD_WRAP(snapshot_len, (const docdb_snapshot *s, uint64_t *out), (s, out))
+GD_WRAP(snapshot_version, (const docdb_snapshot *s, uint64_t *out), (s, out))
+GD_WRAP(snapshot_ids, (const docdb_snapshot *s, docdb_id_list *out), (s, out))
 GD_WRAP(snapshot_scan_new, (const docdb_snapshot *s, docdb_snapshot_scan **out), (s, out))
 GD_WRAP(snapshot_scan_next, (const docdb_snapshot_scan *s, uint64_t *id, docdb_buf *doc, bool *done), (s, id, doc, done))
 

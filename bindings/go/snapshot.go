@@ -75,6 +75,28 @@ func (s *Snapshot) Len() (uint64, error) {
 	return uint64(n), err
 }
 
+// Version is the commit version the snapshot reads at.
+func (s *Snapshot) Version() (uint64, error) {
+	var v C.uint64_t
+	err := s.call(func(p *C.docdb_snapshot) C.gd_res { return C.gd_snapshot_version(p, &v) })
+	return uint64(v), err
+}
+
+// IDs returns the ids of every document in the snapshot, ascending, without reading
+// the documents.
+func (s *Snapshot) IDs() ([]uint64, error) {
+	var list C.docdb_id_list
+	if err := s.call(func(p *C.docdb_snapshot) C.gd_res { return C.gd_snapshot_ids(p, &list) }); err != nil {
+		return nil, err
+	}
+	defer C.docdb_id_list_free(&list)
+	ids := make([]uint64, int(list.len))
+	for i, id := range unsafe.Slice(list.ids, int(list.len)) {
+		ids[i] = uint64(id)
+	}
+	return ids, nil
+}
+
 // All iterates over the snapshot's documents in ascending id order, each read and
 // verified when reached:
 //

@@ -63,6 +63,15 @@ func (s *Store) Close() error {
 	return err
 }
 
+// Closed reports whether Close was called.
+func (s *Store) Closed() bool {
+	if !s.enter() {
+		return true
+	}
+	defer s.leave()
+	return bool(C.docdb_store_is_closed(s.ptr))
+}
+
 func (s *Store) closedErr() error { return newError(ErrClosed, "store '%s' is closed", s.path) }
 
 // openDB runs one of the three database-opening calls.

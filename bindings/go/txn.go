@@ -92,6 +92,20 @@ func (t *Txn) Delete(id uint64) error {
 	return t.call(func(p *C.docdb_txn) C.gd_res { return C.gd_txn_delete(p, C.uint64_t(id)) })
 }
 
+// Pending is the number of staged writes.
+func (t *Txn) Pending() (int, error) {
+	var n C.size_t
+	err := t.call(func(p *C.docdb_txn) C.gd_res { return C.gd_txn_pending(p, &n) })
+	return int(n), err
+}
+
+// ReadVersion is the commit version this transaction reads at.
+func (t *Txn) ReadVersion() (uint64, error) {
+	var v C.uint64_t
+	err := t.call(func(p *C.docdb_txn) C.gd_res { return C.gd_txn_read_version(p, &v) })
+	return uint64(v), err
+}
+
 // Commit applies every staged write atomically and returns the commit's version (the
 // read version if nothing was written). ErrConflict if another commit changed a
 // document this transaction writes after it began: nothing was applied; begin again.
