@@ -10,6 +10,7 @@ TESTS += test-go
 GO ?= $(shell command -v go 2>/dev/null || echo /usr/local/go/bin/go)
 GO_DIR := $(ROOT)/target/go
 GO_PC := $(GO_DIR)/pkgconfig/docdb.pc
+GO_BENCH_BIN := $(GO_DIR)/docdb-go-bench
 # Everything Go downloads or caches stays in the repository (make clean removes it;
 # -modcacherw lets it). PKG_CONFIG_PATH names only the build tree's docdb.pc, so an
 # installed libdocdb cannot be picked up by mistake.
@@ -26,12 +27,22 @@ go-pc: lib-c
 		'Cflags: -I$(ROOT)/include' \
 		'Libs: -L$(C_LIBDIR) -Wl,-rpath,$(C_LIBDIR) -ldocdb' > $(GO_PC)
 
-test-go: go-pc
-	cd $(ROOT)/bindings/go && $(GO_ENV) $(GO) vet ./...
+# bench-go also vets bench/go and leaves its program for bench-smoke.
+test-go: go-pc bench-go
+	cd $(ROOT)/bindings/go && $(GO_ENV) $(GO) vet -tags conformance ./...
 	cd $(ROOT)/examples/go && $(GO_ENV) $(GO) vet ./...
-	cd $(ROOT)/bench/go && $(GO_ENV) $(GO) vet ./...
 	cd $(ROOT)/bindings/go && $(GO_ENV) GODEBUG=cgocheck=1 $(GO) test -race -count=1 ./...
 	cd $(ROOT)/bindings/go && $(GO_ENV) GOEXPERIMENT=cgocheck2 $(GO) test -count=1 ./...
+
+# The conformance scenarios (tests/conformance, shared by every face) through the Go
+# binding. Part of `make test` wherever the suite exists (tests/conformance/README.md);
+# there, the runner fails if it finds no scenarios.
+ifneq ($(wildcard $(ROOT)/tests/conformance/README.md),)
+TESTS += test-conformance-go
+endif
+.PHONY: test-conformance-go
+test-conformance-go: go-pc
+	cd $(ROOT)/bindings/go && $(GO_ENV) $(GO) test -tags conformance -count=1 -run TestConformance ./...
 
 demo-go: go-pc
 	rm -rf $(ROOT)/target/demo-go
@@ -43,7 +54,7 @@ demo-go: go-pc
 	$(GO_DIR)/todo $(ROOT)/target/demo-go list
 	$(GO_DIR)/todo $(ROOT)/target/demo-go stats
 
-# The Go benchmark program, run by `make bench` (mk/bench.mk passes --go to docdb-bench).
-GO_BENCH_BIN := $(GO_DIR)/docdb-go-bench
+# The Go benchmark program (DocDB through the binding, and bbolt), run by `make bench`
+# (mk/bench.mk passes --go to docdb-bench).
 bench-go: go-pc
-	cd $(ROOT)/bench/go && $(GO_ENV) $(GO) build -o $(GO_BENCH_BIN) .
+	cd $(ROOT)/bench/go && $(GO_ENV) $(GO) vet ./... && $(GO_ENV) $(GO) build -o $(GO_BENCH_BIN) .

@@ -65,7 +65,7 @@ type Error struct {
 	BatchIndex int
 }
 
-func (e *Error) Error() string { return fmt.Sprintf("docdb: %s: %s", e.Code, e.Message) }
+func (e *Error) Error() string { return fmt.Sprintf("docdb: %s: %s", e.Code.String(), e.Message) }
 
 // Unwrap exposes the kind, for errors.Is(err, docdb.ErrNotFound) and errors.As(err, &code).
 func (e *Error) Unwrap() error { return e.Code }

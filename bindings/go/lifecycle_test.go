@@ -151,7 +151,7 @@ func TestLocked(t *testing.T) {
 	if err != nil {
 		t.Fatalf("child: %v (%s)", err, out)
 	}
-	if !strings.HasPrefix(string(out), "LOCKED ") || len(out) < 10 {
+	if !strings.HasPrefix(string(out), "ERR LOCKED ") || len(out) < 15 {
 		t.Fatalf("child saw %q", out)
 	}
 	// Once closed, another process can open it.
@@ -162,7 +162,7 @@ func TestLocked(t *testing.T) {
 	}
 }
 
-// childOpen tries to open dir and prints what happened.
+// childOpen tries to open dir and prints "opened", or "ERR KIND message".
 func childOpen(dir string) int {
 	s, err := Open(dir, nil)
 	var e *Error
@@ -170,8 +170,8 @@ func childOpen(dir string) int {
 	case err == nil:
 		fmt.Println("opened")
 		return boolExit(s.Close() == nil)
-	case errors.As(err, &e) && errors.Is(err, ErrLocked):
-		fmt.Println("LOCKED " + e.Message)
+	case errors.As(err, &e):
+		fmt.Println("ERR", e.Code.String(), e.Message)
 		return 0
 	default:
 		fmt.Println("error", err)
