@@ -12,9 +12,14 @@ import (
 )
 
 // Store is an open data directory, in this process through libdocdb. It is safe for
-// any number of goroutines. Close it when done: Close checkpoints, syncs, releases the
-// directory lock and every handle obtained from the store. (A Store that is never closed
-// is released by the garbage collector, as a safety net only.)
+// any number of goroutines. Close it when done: Close releases every handle obtained from
+// the store and closes the store as docdb_store_close does (checkpoint, sync, directory
+// lock released). A Store that is never closed is released by the garbage collector, as a
+// safety net only.
+//
+// A remote mode (Connect, through the server) is meant to fit behind the same types: the
+// in-process state is the C handle each type holds, and each method is a short dispatch
+// onto it.
 type Store struct {
 	guard
 	ptr     *C.docdb_store
@@ -47,9 +52,9 @@ func Open(path string, opts *Options) (*Store, error) {
 // Path is the data directory given to Open.
 func (s *Store) Path() string { return s.path }
 
-// Close waits for background work, checkpoints and syncs every open database, releases
-// the directory lock, and closes every DB, Txn (rolled back) and Snapshot obtained from
-// the store. Closing again returns nil.
+// Close closes every DB, Txn (rolled back) and Snapshot obtained from this Store, then
+// the store itself (docdb_store_close: waits for background work, checkpoints and syncs
+// every open database and releases the directory lock). Closing again returns nil.
 func (s *Store) Close() error {
 	if !s.shut() {
 		return nil
