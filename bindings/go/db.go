@@ -15,6 +15,7 @@ import "C"
 
 import (
 	"runtime"
+	"sync/atomic"
 	"unsafe"
 )
 
@@ -24,9 +25,10 @@ import (
 // collector once unreachable).
 type DB struct {
 	owned
-	ptr   *C.docdb_db
-	name  string
-	store *Store
+	ptr      *C.docdb_db
+	name     string
+	store    *Store
+	readHint atomic.Int64 // length of the last document read (see Read)
 }
 
 func newDB(s *Store, ptr *C.docdb_db, name string) *DB {
@@ -105,33 +107,38 @@ func (d *DB) Read(id uint64) ([]byte, error) {
 		return nil, d.closedErr()
 	}
 	defer d.leave()
-	// One cgo call for documents up to readScratch bytes: libdocdb copies the document
-	// (straight from its record cache when there) into this buffer on the goroutine's
-	// stack, which C does not keep (#cgo noescape), then Go copies it into a slice of
-	// the exact size. Larger documents take a second call into that slice.
-	var scratch [readScratch]byte
-	var n C.size_t
-	if err := check(C.gd_db_read_into(d.ptr, C.uint64_t(id), (*C.uint8_t)(&scratch[0]), readScratch, &n)); err != nil {
-		return nil, err
-	}
-	for n > readScratch {
-		out := make([]byte, int(n))
-		var m C.size_t
-		if err := check(C.gd_db_read_into(d.ptr, C.uint64_t(id), (*C.uint8_t)(&out[0]), n, &m)); err != nil {
+	// libdocdb copies the document (straight from its record cache when there) into the
+	// slice Read returns, in one cgo call when the slice has the right size. The size is
+	// guessed from the previous read through this handle, which is right for a database
+	// of like-sized documents; a wrong guess costs a second call (too small) or a copy
+	// into an exact slice (more than 1/8 too large).
+	guess := int(d.readHint.Load())
+	for {
+		out := make([]byte, guess)
+		var n C.size_t
+		if err := check(C.gd_db_read_into(d.ptr, C.uint64_t(id), bytesPtr(out), C.size_t(guess), &n)); err != nil {
 			return nil, err
 		}
-		if m <= n { // else a writer replaced it with a larger one meanwhile: again
-			return out[:m:m], nil
+		got := int(n)
+		if got != guess {
+			d.readHint.Store(int64(min(got, readHintMax)))
 		}
-		n = m
+		switch {
+		case got > guess: // too small: nothing was copied
+			guess = got
+		case guess-got > guess/8:
+			exact := make([]byte, got)
+			copy(exact, out)
+			return exact, nil
+		default:
+			return out[:got:got], nil
+		}
 	}
-	out := make([]byte, int(n))
-	copy(out, scratch[:n])
-	return out, nil
 }
 
-// readScratch is the largest document DB.Read fetches with one cgo call.
-const readScratch = 4096
+// readHintMax bounds Read's guess, so that one large document does not make the next
+// small reads allocate its size.
+const readHintMax = 64 << 10
 
 // Delete removes document id; ErrNotFound if it does not exist.
 func (d *DB) Delete(id uint64) error {
