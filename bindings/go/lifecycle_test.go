@@ -326,3 +326,35 @@ func TestErrorMessagesBelongToTheirCall(t *testing.T) {
 
 // os is used by the kill -9 test's child; keep the import honest here too.
 var _ = os.Getpid
+
+// A Store dropped without Close is closed by the safety net once collected: its
+// directory lock is released (another process can open the directory again).
+func TestForgottenStore(t *testing.T) {
+	dir := t.TempDir()
+	func() {
+		s, err := Open(dir, nil)
+		must(t, err)
+		db, err := s.CreateDB("d")
+		must(t, err)
+		must(t, db.Put(1, []byte("kept")))
+	}()
+	for i := 0; ; i++ {
+		runtime.GC()
+		out, err := child(t, "open", dir).Output()
+		if err == nil && string(out) == "opened\n" {
+			break
+		}
+		if i == 50 {
+			t.Fatalf("directory still held after GC: %q %v", out, err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+	s, err := Open(dir, nil)
+	must(t, err)
+	defer s.Close()
+	db, err := s.OpenDB("d")
+	must(t, err)
+	if got, _ := db.Read(1); string(got) != "kept" {
+		t.Fatalf("read %q", got)
+	}
+}
