@@ -1,6 +1,9 @@
 package docdb
 
 import (
+	"os"
+	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -29,6 +32,32 @@ func TestEveryStatusHasACode(t *testing.T) {
 	}
 	if ErrNotFound.String() != "NOT_FOUND" || ErrIO.Error() != "docdb: IO" {
 		t.Fatalf("names %q %q", ErrNotFound, ErrIO.Error())
+	}
+}
+
+// The same from the header's text: every value of enum docdb_status in include/docdb.h
+// (also one after a gap, which the loop above would not reach) is a Code.
+func TestHeaderStatusesHaveCodes(t *testing.T) {
+	h, err := os.ReadFile("../../include/docdb.h")
+	must(t, err)
+	start := strings.Index(string(h), "enum docdb_status")
+	end := strings.Index(string(h)[start:], "};")
+	if start < 0 || end < 0 {
+		t.Fatal("enum docdb_status not found in include/docdb.h")
+	}
+	values := regexp.MustCompile(`(?m)^\s*DOCDB_([A-Z_]+) = (\d+),`).FindAllStringSubmatch(string(h)[start:start+end], -1)
+	known := map[Code]bool{}
+	for _, c := range codes {
+		known[c] = true
+	}
+	for _, m := range values {
+		v, _ := strconv.Atoi(m[2])
+		if v != 0 && (!known[Code(v)] || Code(v).String() != m[1]) {
+			t.Errorf("DOCDB_%s = %d has no Go error value of that name", m[1], v)
+		}
+	}
+	if len(values) != len(codes)+1 {
+		t.Fatalf("the header has %d statuses (OK included), Go %d errors", len(values), len(codes))
 	}
 }
 
