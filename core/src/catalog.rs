@@ -5,12 +5,16 @@
 //!
 //! ```text
 //! 0  [u8; 8] magic "DOCDBCAT"
-//! 8  u32     format version (1)
+//! 8  u32     format version (2)
 //! 12 u32     number of entries
 //! 16 u64     next database id
-//! 24 entries: u64 id, u8 status (1 active, 2 dropped), u8 name length, name (UTF-8)
+//! 24 entries: u64 id, u64 salt, u8 status (1 active, 2 dropped), u8 name length, name
 //! .. u32     CRC-32 of everything before it
 //! ```
+//!
+//! The salt is a random number bound into the checksum of every record of the database's
+//! log (see `log/record.rs`): no document's bytes can pass for a record. A version-1 catalog
+//! (no salts) is still read; `Store::open` upgrades it in place.
 
 use std::path::{Path, PathBuf};
 
@@ -18,7 +22,9 @@ use crate::error::{Error, Result};
 use crate::fs::{FileHandle, FileSystem};
 
 const MAGIC: &[u8; 8] = b"DOCDBCAT";
-const VERSION: u32 = 1;
+const VERSION: u32 = 2;
+/// The first format: entries without a salt.
+const LEGACY_VERSION: u32 = 1;
 pub(crate) const CATALOG_FILE: &str = "CATALOG";
 const CATALOG_TMP: &str = "CATALOG.tmp";
 const MAX_NAME_LEN: usize = 64;
@@ -32,6 +38,8 @@ pub enum DbStatus {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub(crate) struct CatalogEntry {
     pub id: u64,
+    /// Bound into the checksum of every record of this database's format-2 segments.
+    pub salt: u64,
     pub name: String,
     pub status: DbStatus,
 }
@@ -40,6 +48,25 @@ pub(crate) struct CatalogEntry {
 pub(crate) struct Catalog {
     pub entries: Vec<CatalogEntry>,
     pub next_id: u64,
+    /// Read from a version-1 file: the entries have no salt yet.
+    pub legacy: bool,
+}
+
+/// A fresh random salt for a database (std's randomly keyed hasher over the time, the
+/// process and a counter: unpredictable to clients, no dependency).
+pub(crate) fn new_salt() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    h.write_u32(std::process::id());
+    h.write_u64(COUNTER.fetch_add(1, Ordering::Relaxed));
+    h.finish()
 }
 
 /// Checks a database name: 1..=64 characters of `[A-Za-z0-9_.-]`, not starting with '.'.
@@ -72,6 +99,7 @@ impl Catalog {
         b.extend_from_slice(&self.next_id.to_le_bytes());
         for e in &self.entries {
             b.extend_from_slice(&e.id.to_le_bytes());
+            b.extend_from_slice(&e.salt.to_le_bytes());
             b.push(match e.status {
                 DbStatus::Active => 1,
                 DbStatus::Dropped => 2,
@@ -98,47 +126,61 @@ impl Catalog {
             return Err(bad(b.len() - 4, "catalog checksum mismatch"));
         }
         let version = u32::from_le_bytes(b[8..12].try_into().expect("4 bytes"));
-        if version != VERSION {
+        if version != VERSION && version != LEGACY_VERSION {
             return Err(Error::UnsupportedVersion {
                 file: path.to_path_buf(),
                 found: version,
                 supported: VERSION,
             });
         }
+        let legacy = version == LEGACY_VERSION;
+        let salt_len = if legacy { 0 } else { 8 };
         let count = u32::from_le_bytes(b[12..16].try_into().expect("4 bytes"));
         let next_id = u64::from_le_bytes(b[16..24].try_into().expect("8 bytes"));
         let mut pos = 24;
         let mut entries = Vec::new();
         for _ in 0..count {
             let head = body
-                .get(pos..pos + 10)
+                .get(pos..pos + 10 + salt_len)
                 .ok_or_else(|| bad(pos, "catalog entry is truncated"))?;
             let id = u64::from_le_bytes(head[0..8].try_into().expect("8 bytes"));
+            let salt = if legacy {
+                0
+            } else {
+                u64::from_le_bytes(head[8..16].try_into().expect("8 bytes"))
+            };
+            let head = &head[salt_len..];
             let status = match head[8] {
                 1 => DbStatus::Active,
                 2 => DbStatus::Dropped,
                 _ => return Err(bad(pos + 8, "unknown database status")),
             };
             let len = usize::from(head[9]);
+            let at = pos + 10 + salt_len;
             let name = body
-                .get(pos + 10..pos + 10 + len)
+                .get(at..at + len)
                 .and_then(|n| std::str::from_utf8(n).ok())
-                .ok_or_else(|| bad(pos + 10, "catalog name is truncated or not UTF-8"))?;
-            validate_name(name).map_err(|_| bad(pos + 10, "invalid database name in catalog"))?;
+                .ok_or_else(|| bad(at, "catalog name is truncated or not UTF-8"))?;
+            validate_name(name).map_err(|_| bad(at, "invalid database name in catalog"))?;
             if id >= next_id || entries.iter().any(|e: &CatalogEntry| e.id == id) {
                 return Err(bad(pos, "duplicate or out-of-range database id"));
             }
             entries.push(CatalogEntry {
                 id,
+                salt,
                 name: name.to_string(),
                 status,
             });
-            pos += 10 + len;
+            pos = at + len;
         }
         if pos != body.len() {
             return Err(bad(pos, "trailing bytes after the last catalog entry"));
         }
-        Ok(Catalog { entries, next_id })
+        Ok(Catalog {
+            entries,
+            next_id,
+            legacy,
+        })
     }
 
     /// Loads the catalog; a directory without one has an empty catalog.
@@ -149,6 +191,7 @@ impl Catalog {
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Catalog {
                 entries: Vec::new(),
                 next_id: 1,
+                legacy: false,
             }),
             Err(e) => Err(Error::io(format!("reading {}", path.display()), e)),
         }
@@ -156,7 +199,27 @@ impl Catalog {
 
     /// Replaces the catalog file atomically and durably.
     pub(crate) fn save<F: FileSystem>(&self, fs: &F, dir: &Path) -> Result<()> {
-        write_atomically(fs, dir, CATALOG_TMP, CATALOG_FILE, &self.encode())
+        Ok(write_atomically(
+            fs,
+            dir,
+            CATALOG_TMP,
+            CATALOG_FILE,
+            &self.encode(),
+        )?)
+    }
+}
+
+/// A failed [`write_atomically`], and whether the new file may already have replaced the
+/// old one (the failure came at or after the rename).
+#[derive(Debug)]
+pub(crate) struct AtomicWriteError {
+    pub error: Error,
+    pub maybe_replaced: bool,
+}
+
+impl From<AtomicWriteError> for Error {
+    fn from(e: AtomicWriteError) -> Error {
+        e.error
     }
 }
 
@@ -167,30 +230,44 @@ pub(crate) fn write_atomically<F: FileSystem>(
     tmp: &str,
     name: &str,
     bytes: &[u8],
-) -> Result<()> {
+) -> std::result::Result<(), AtomicWriteError> {
     let tmp_path: PathBuf = dir.join(tmp);
     let path = dir.join(name);
     let ctx = |what: &str| format!("{what} {}", tmp_path.display());
+    let before = |error| AtomicWriteError {
+        error,
+        maybe_replaced: false,
+    };
     match fs.remove_file(&tmp_path) {
         Ok(()) => {}
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
-        Err(e) => return Err(Error::io(ctx("removing stale"), e)),
+        Err(e) => return Err(before(Error::io(ctx("removing stale"), e))),
     }
     let file = fs
         .create_new(&tmp_path)
-        .map_err(|e| Error::io(ctx("creating"), e))?;
-    file.write_all_at(bytes, 0)
-        .map_err(|e| Error::io(ctx("writing"), e))?;
-    file.sync_data().map_err(|e| Error::io(ctx("syncing"), e))?;
+        .map_err(|e| before(Error::io(ctx("creating"), e)))?;
+    let written = file
+        .write_all_at(bytes, 0)
+        .map_err(|e| Error::io(ctx("writing"), e))
+        .and_then(|()| file.sync_data().map_err(|e| Error::io(ctx("syncing"), e)));
     drop(file);
+    if let Err(error) = written {
+        // Never read (open removes `*.tmp`); removed now so a full disk gets its space back.
+        let _ = fs.remove_file(&tmp_path);
+        return Err(before(error));
+    }
+    let after = |error| AtomicWriteError {
+        error,
+        maybe_replaced: true,
+    };
     fs.rename(&tmp_path, &path).map_err(|e| {
-        Error::io(
+        after(Error::io(
             format!("renaming {} to {}", tmp_path.display(), path.display()),
             e,
-        )
+        ))
     })?;
     fs.sync_dir(dir)
-        .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))
+        .map_err(|e| after(Error::io(format!("syncing directory {}", dir.display()), e)))
 }
 
 #[cfg(test)]
@@ -224,16 +301,19 @@ mod tests {
             entries: vec![
                 CatalogEntry {
                     id: 1,
+                    salt: 0xdead_beef,
                     name: "users".into(),
                     status: DbStatus::Active,
                 },
                 CatalogEntry {
                     id: 2,
+                    salt: 7,
                     name: "old".into(),
                     status: DbStatus::Dropped,
                 },
             ],
             next_id: 3,
+            legacy: false,
         };
         let b = c.encode();
         let p = Path::new("CATALOG");

@@ -159,13 +159,16 @@ impl Checkpoint {
 }
 
 /// Writes a checkpoint of `db` (the caller holds `db.maintenance`). `obsolete` lists
-/// segments a compaction is about to delete: a crash before they are gone must not replay
-/// them.
+/// segments a compaction replaced and is about to delete: they are listed as such, never as
+/// part of the log, so a crash before they are gone does not replay them.
+///
+/// A failure before the new file replaces the old one leaves the database as it was; a
+/// failure after (the rename, or the directory's fsync) poisons it: the old checkpoint may
+/// or may not be back after a crash, so a later one must not build on either.
 pub(crate) fn write<F: crate::fs::FileSystem>(
     db: &crate::db::DbCore<F>,
     obsolete: &[u64],
 ) -> Result<()> {
-    use crate::fs::FileHandle;
     use std::collections::HashMap;
     use std::sync::atomic::Ordering;
 
@@ -179,14 +182,10 @@ pub(crate) fn write<F: crate::fs::FileSystem>(
             .inspect_err(|err| db.poison(err))?;
         let mut segments = Vec::with_capacity(log.segments.len());
         let mut slot: HashMap<u64, u32> = HashMap::with_capacity(log.segments.len());
-        for (&seq, seg) in &log.segments {
-            let covered = if std::sync::Arc::ptr_eq(seg, &log.active) {
-                log.end
-            } else {
-                seg.file
-                    .size()
-                    .map_err(|e| Error::io(format!("reading {}", seg.path.display()), e))?
-            };
+        for (&seq, seg) in log.segments.iter().filter(|(s, _)| !obsolete.contains(s)) {
+            // What this process fsynced, or recovery proved durable: never the file's
+            // current size, which may hold pages that a failed fsync dropped.
+            let covered = seg.durable.load(Ordering::Acquire);
             slot.insert(seq, segments.len() as u32);
             segments.push((seq, covered));
         }
@@ -222,9 +221,6 @@ pub(crate) fn write<F: crate::fs::FileSystem>(
         };
         (ckpt, db.counters.since_checkpoint.load(Ordering::Relaxed))
     };
-    // A failed checkpoint poisons the database: a later checkpoint must not replace one
-    // whose obsolete list may not have been acted on (compaction), and a failed fsync
-    // leaves the files in an unknown state.
     crate::catalog::write_atomically(
         &*db.fs,
         &db.dir,
@@ -232,7 +228,12 @@ pub(crate) fn write<F: crate::fs::FileSystem>(
         CHECKPOINT_FILE,
         &ckpt.encode(),
     )
-    .inspect_err(|e| db.poison(e))?;
+    .map_err(|e| {
+        if e.maybe_replaced {
+            db.poison(&e.error);
+        }
+        e.error
+    })?;
     db.counters
         .since_checkpoint
         .fetch_sub(since, Ordering::Relaxed);

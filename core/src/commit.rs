@@ -138,9 +138,13 @@ impl<F: FileSystem> DbCore<F> {
         if log.end > SEGMENT_HEADER_LEN
             && (log.end + size > self.opts.segment_size || log.end + size > u64::from(u32::MAX))
         {
-            if let Err(e) = log.rotate(&self.fs, &self.dir) {
-                self.poison(&e);
-                return Err(e);
+            match log.rotate(&self.fs, &self.dir) {
+                Ok(()) => {}
+                Err(AppendError::Clean(e)) => return Err(e),
+                Err(AppendError::Dirty(e)) => {
+                    self.poison(&e);
+                    return Err(e);
+                }
             }
         }
 

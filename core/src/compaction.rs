@@ -11,6 +11,10 @@
 //! A crash before 5 leaves both copies; the checkpoint decides, and versions make the
 //! replay of duplicates harmless. Commits go to the new active segment throughout, and
 //! readers holding an old location keep reading the old (even unlinked) file.
+//!
+//! Every failure before the checkpoint replaces the old one (a full disk above all) leaves
+//! the database as it was, usable: outputs not installed are removed, and installed ones
+//! hold the same versions as the old segments, which stay part of the log.
 
 use std::collections::HashSet;
 use std::path::PathBuf;
@@ -24,6 +28,7 @@ use crate::fs::{FileHandle, FileSystem};
 use crate::index::Location;
 use crate::log::record;
 use crate::log::segment::{segment_name, Segment, SEGMENT_HEADER_LEN};
+use crate::log::writer::AppendError;
 
 const WRITE_CHUNK: usize = 4 << 20;
 
@@ -42,9 +47,10 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
     let sealed: Vec<Arc<Segment<F>>> = {
         let mut log = db.log.lock();
         if log.end > SEGMENT_HEADER_LEN {
-            if let Err(e) = log.rotate(&db.fs, &db.dir) {
-                db.poison(&e);
-                return Err(e);
+            match log.rotate(&db.fs, &db.dir) {
+                Ok(()) => {}
+                Err(AppendError::Clean(e)) => return Err(e),
+                Err(AppendError::Dirty(e)) => return Err(fail(db, e)),
             }
         }
         log.segments
@@ -112,6 +118,11 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
         };
         db.index.relocate(id, version, loc);
     }
+    let obsolete: Vec<u64> = sealed_seqs.iter().copied().collect();
+    // Until this checkpoint (marking the old segments obsolete) is in place, they stay part
+    // of the log: a failure here leaves them listed by later checkpoints, covered, so they
+    // are never replayed over newer data. A failure after its rename poisons the database.
+    checkpoint::write(db, &obsolete)?;
     {
         let mut log = db.log.lock();
         for seq in &sealed_seqs {
@@ -123,11 +134,6 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
     for seg in &sealed {
         db.index.retire(seg);
     }
-    let obsolete: Vec<u64> = sealed_seqs.iter().copied().collect();
-    // The log no longer lists the old segments: unless this checkpoint (marking them
-    // obsolete) is in place, a later one would leave them on disk, unlisted, to be replayed
-    // (deleted documents coming back) at the next open. Only a reopen may continue.
-    checkpoint::write(db, &obsolete).map_err(|e| fail(db, e))?;
 
     let before: u64 = sealed.iter().map(|s| s.file.size().unwrap_or(0)).sum();
     // The checkpoint marks the old segments obsolete, but only until the next checkpoint
@@ -185,9 +191,12 @@ fn copy_live<F: FileSystem>(
             if let Some(out) = outputs.last_mut() {
                 flush(out, &mut buf)?;
             }
-            let seq = db.log.lock().alloc_seq();
+            let (seq, salt) = {
+                let mut log = db.log.lock();
+                (log.alloc_seq(), log.salt)
+            };
             let tmp = db.dir.join(format!("{}.tmp", segment_name(seq)));
-            let segment = Segment::create(&*db.fs, &tmp, seq, true)?;
+            let segment = Segment::create(&*db.fs, &tmp, seq, true, salt)?;
             outputs.push(Output {
                 seq,
                 tmp,
@@ -198,7 +207,17 @@ fn copy_live<F: FileSystem>(
         let slot = outputs.len() - 1;
         let out = &mut outputs[slot];
         let offset = out.end + buf.len() as u64;
-        record::encode(&mut buf, *id, *version, 0, Some(&data), true);
+        let place = out.segment.place;
+        record::encode(
+            &mut buf,
+            &place,
+            offset,
+            *id,
+            *version,
+            0,
+            Some(&data),
+            true,
+        );
         moves.push((*id, *version, slot, offset as u32, data.len() as u32));
         if buf.len() >= WRITE_CHUNK {
             flush(out, &mut buf)?;
@@ -208,11 +227,9 @@ fn copy_live<F: FileSystem>(
         flush(out, &mut buf)?;
     }
     for out in outputs.iter() {
-        // Every failed fsync poisons the database, even of a file about to be discarded.
-        out.segment
-            .file
-            .sync_data()
-            .map_err(|e| fail(db, Error::io(format!("syncing {}", out.tmp.display()), e)))?;
+        // A failed fsync of an output only costs the output (removed by the caller): none
+        // of the log's own files is affected.
+        out.segment.sync_to(out.end)?;
     }
     Ok(moves)
 }

@@ -56,6 +56,8 @@ pub(crate) struct Garbage {
 pub(crate) struct DbCore<F: FileSystem> {
     pub id: u64,
     pub name: String,
+    /// The fork generation the store was opened in (`fork.rs`).
+    born: u64,
     pub dir: PathBuf,
     pub fs: Arc<F>,
     pub opts: Arc<Options>,
@@ -80,9 +82,12 @@ pub(crate) struct DbCore<F: FileSystem> {
 
 impl<F: FileSystem> DbCore<F> {
     /// Opens (recovers) the database stored in `dir`.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn open(
         id: u64,
         name: &str,
+        salt: u64,
+        born: u64,
         dir: PathBuf,
         fs: Arc<F>,
         opts: Arc<Options>,
@@ -90,7 +95,7 @@ impl<F: FileSystem> DbCore<F> {
         cache: Arc<RecordCache>,
     ) -> Result<Self> {
         let index = Index::new(opts.index_shards);
-        let recovered = recovery::recover(&*fs, &dir, &index)?;
+        let recovered = recovery::recover(&*fs, &dir, &index, salt)?;
         let counters = Counters::default();
         index.for_each_head(|_, _, loc| {
             counters.live_docs.fetch_add(1, Ordering::Relaxed);
@@ -118,6 +123,7 @@ impl<F: FileSystem> DbCore<F> {
         Ok(DbCore {
             id,
             name: name.to_string(),
+            born,
             dir,
             fs,
             opts,
@@ -144,6 +150,7 @@ impl<F: FileSystem> DbCore<F> {
 
     /// Fails if the database was closed or dropped.
     pub(crate) fn check_open(&self) -> Result<()> {
+        crate::fork::check(self.born, || self.describe())?;
         match self.state.load(Ordering::Acquire) {
             OPEN => Ok(()),
             DROPPED => Err(Error::Closed(format!("{} (dropped)", self.describe()))),

@@ -21,6 +21,9 @@
 //! # Ok::<(), docdb_core::Error>(())
 //! ```
 
+// Unsafe code is refused everywhere but in `fork`, one audited call.
+#![deny(unsafe_code)]
+
 mod cache;
 mod catalog;
 mod checkpoint;
@@ -28,6 +31,7 @@ mod commit;
 mod compaction;
 mod db;
 mod error;
+mod fork;
 pub mod fs;
 mod index;
 mod log;

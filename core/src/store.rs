@@ -15,7 +15,7 @@ use std::thread::JoinHandle;
 use parking_lot::Mutex;
 
 use crate::cache::RecordCache;
-use crate::catalog::{validate_name, Catalog, CatalogEntry, DbStatus};
+use crate::catalog::{new_salt, validate_name, Catalog, CatalogEntry, DbStatus};
 use crate::db::{Database, DbCore};
 use crate::error::{Error, Result};
 use crate::fs::{FileSystem, OsFs};
@@ -44,6 +44,8 @@ pub(crate) struct StoreInner<F: FileSystem> {
     cache: Arc<RecordCache>,
     lock: Mutex<Option<F::Lock>>,
     closed: AtomicBool,
+    /// The fork generation the store was opened in (`fork.rs`).
+    born: u64,
     background: Mutex<Vec<JoinHandle<()>>>,
 }
 
@@ -84,21 +86,58 @@ fn db_dir(root: &Path, id: u64) -> PathBuf {
     root.join(format!("db-{id}"))
 }
 
+/// Creates `dir` and any missing ancestors, and makes each new entry durable in its parent:
+/// without that, power loss can take a new store, with its acknowledged commits, away.
+fn create_dir_durably<F: FileSystem>(fs: &F, dir: &Path) -> std::io::Result<()> {
+    let mut missing = Vec::new();
+    let mut at = dir;
+    while !fs.exists(at)? {
+        missing.push(at);
+        match at.parent() {
+            Some(p) if !p.as_os_str().is_empty() => at = p,
+            _ => break,
+        }
+    }
+    if missing.is_empty() {
+        return Ok(());
+    }
+    fs.create_dir_all(dir)?;
+    for new in missing.iter().rev() {
+        let parent = new
+            .parent()
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        fs.sync_dir(parent)?;
+    }
+    Ok(())
+}
+
 impl<F: FileSystem> Store<F> {
     /// Opens a data directory through the file system `fs` (tests use a fault-injecting one).
     pub fn open_with(fs: F, path: impl AsRef<Path>, opts: Options) -> Result<Store<F>> {
         opts.validate()?;
+        let born = crate::fork::register();
         let dir = path.as_ref().to_path_buf();
         let io = |what: &str| {
             let what = format!("{what} {}", dir.display());
             move |e| Error::io(what, e)
         };
-        fs.create_dir_all(&dir).map_err(io("creating"))?;
+        create_dir_durably(&fs, &dir).map_err(io("creating"))?;
         let lock = fs
             .try_lock(&dir.join(LOCK_FILE))
             .map_err(io("locking"))?
             .ok_or_else(|| Error::Locked(dir.clone()))?;
-        let catalog = Catalog::load(&fs, &dir)?;
+        let mut catalog = Catalog::load(&fs, &dir)?;
+        if catalog.legacy {
+            // A store of format 1: give every database its salt (new segments bind their
+            // records to it; format-1 segments are still read as they are). The catalog is
+            // replaced atomically: a crash leaves the old one, upgraded at the next open.
+            for e in &mut catalog.entries {
+                e.salt = new_salt();
+            }
+            catalog.legacy = false;
+            catalog.save(&fs, &dir)?;
+        }
 
         // Remove what a crash left behind: directories of dropped databases, and of a
         // create_db that never reached the catalog (ids at or past `next_id`). Any other
@@ -151,6 +190,7 @@ impl<F: FileSystem> Store<F> {
                 cache,
                 lock: Mutex::new(Some(lock)),
                 closed: AtomicBool::new(false),
+                born,
                 background: Mutex::new(Vec::new()),
             }),
         })
@@ -183,6 +223,7 @@ impl<F: FileSystem> Store<F> {
         next.next_id += 1;
         next.entries.push(CatalogEntry {
             id,
+            salt: new_salt(),
             name: name.to_string(),
             status: DbStatus::Active,
         });
@@ -219,6 +260,13 @@ impl<F: FileSystem> Store<F> {
 
     fn load(&self, id: u64, name: &str) -> Result<Database<F>> {
         let inner = &self.inner;
+        let salt = inner
+            .catalog
+            .lock()
+            .entries
+            .iter()
+            .find(|e| e.id == id)
+            .map_or(0, |e| e.salt);
         let mut open = inner.open.lock();
         inner.check_open()?;
         let core = match open.get(&id) {
@@ -248,6 +296,8 @@ impl<F: FileSystem> Store<F> {
                 let core = Arc::new(DbCore::open(
                     id,
                     name,
+                    salt,
+                    inner.born,
                     dir,
                     Arc::clone(&inner.fs),
                     Arc::clone(&inner.opts),
@@ -385,6 +435,7 @@ impl<F: FileSystem> Store<F> {
     /// all the same; reopen it to recover from what is on disk).
     pub fn close(&self) -> Result<()> {
         let inner = &self.inner;
+        crate::fork::check(inner.born, || format!("store {}", inner.dir.display()))?;
         if inner.closed.swap(true, Ordering::AcqRel) {
             return Ok(());
         }
@@ -397,11 +448,29 @@ impl<F: FileSystem> Store<F> {
         for db in dbs {
             let _m = db.maintenance.lock();
             match db.check_writable() {
-                Ok(()) => {
-                    if let Err(e) = checkpoint::write(&db, &[]) {
+                // The log first, then the checkpoint: a checkpoint that cannot be written
+                // (a full disk) loses nothing once the log is durable, and says so.
+                Ok(()) => match db.sync_log() {
+                    Err(e) => {
                         first_err.get_or_insert(e);
                     }
-                }
+                    Ok(_) => {
+                        if let Err(e) = checkpoint::write(&db, &[]) {
+                            first_err.get_or_insert(match e {
+                                Error::Io { context, source } => Error::Io {
+                                    context: format!(
+                                        "{context} (closing {}: every commit is durable in \
+                                         the log, which the next open replays; only the \
+                                         checkpoint that would shorten that replay is missing)",
+                                        db.describe()
+                                    ),
+                                    source,
+                                },
+                                e => e,
+                            });
+                        }
+                    }
+                },
                 // A poisoned database cannot be synced: its latest commits are not known
                 // durable, so close must not report success.
                 Err(e @ Error::Poisoned(_)) => {
@@ -423,6 +492,7 @@ impl<F: FileSystem> Store<F> {
 
 impl<F: FileSystem> StoreInner<F> {
     fn check_open(&self) -> Result<()> {
+        crate::fork::check(self.born, || format!("store {}", self.dir.display()))?;
         if self.closed.load(Ordering::Acquire) {
             Err(Error::Closed(format!("store {}", self.dir.display())))
         } else {
@@ -480,6 +550,14 @@ impl<F: FileSystem> Drop for StoreInner<F> {
     /// `Sync::Normal` the logs are fsynced so a clean exit loses nothing on power loss.
     /// Background work is stopped and joined before the lock is released.
     fn drop(&mut self) {
+        if crate::fork::generation() != self.born {
+            // Inherited through fork(): the files and threads are the parent's. Touch
+            // nothing (the parent's threads do not exist here: joining them would hang).
+            for handle in self.background.get_mut().drain(..) {
+                std::mem::forget(handle);
+            }
+            return;
+        }
         for db in self.open.get_mut().values() {
             if self.opts.sync == Sync::Normal && db.check_writable().is_ok() {
                 let _ = db.sync_log();

@@ -390,3 +390,61 @@ fn copy_dir(from: &Path, to: &Path) {
         }
     }
 }
+
+/// A full disk: compaction and checkpoints fail with the disk's error and leave the
+/// database as it was, usable (they replace nothing before they have written everything);
+/// closing says that every commit is durable although the checkpoint could not be written.
+#[test]
+fn a_full_disk_fails_compaction_and_checkpoints_cleanly() {
+    let dir = tempfile::tempdir().unwrap();
+    let fs = ProbeFs::default();
+    let opts = Options {
+        segment_size: 64 << 10,
+        auto_compact: false,
+        ..Options::default()
+    };
+    let store = Store::open_with(fs.clone(), dir.path(), opts.clone()).unwrap();
+    let db = store.create_db("full").unwrap();
+    for round in 0..4u8 {
+        for id in 0..200u64 {
+            db.put(id, &[round; 700]).unwrap();
+        }
+    }
+    fs.disk_full.store(true, Ordering::SeqCst);
+    for attempt in ["compact", "checkpoint"] {
+        let err = match attempt {
+            "compact" => db.compact().map(drop).unwrap_err(),
+            _ => db.checkpoint().unwrap_err(),
+        };
+        assert_eq!(err.kind(), ErrorKind::Io, "{attempt}: {err}");
+        assert!(err.to_string().contains("os error 28"), "{attempt}: {err}");
+        assert!(
+            !db.stats().unwrap().poisoned,
+            "{attempt} poisoned the handle"
+        );
+        assert_eq!(db.read(7).unwrap(), [3u8; 700]);
+    }
+    assert!(
+        db.put(1, b"no room").is_err(),
+        "a write on a full disk fails"
+    );
+    assert!(
+        !db.stats().unwrap().poisoned,
+        "a clean write failure poisons nothing"
+    );
+    let err = store.close().unwrap_err();
+    assert!(
+        err.to_string().contains("every commit is durable"),
+        "close on a full disk: {err}"
+    );
+    fs.disk_full.store(false, Ordering::SeqCst);
+
+    let store = Store::open_with(fs.clone(), dir.path(), opts).unwrap();
+    let db = store.open_db("full").unwrap();
+    assert_eq!(db.len().unwrap(), 200);
+    assert_eq!(db.read(199).unwrap(), [3u8; 700]);
+    // With room again, the same compaction goes through.
+    assert!(db.compact().unwrap() > 0);
+    assert_eq!(db.read(0).unwrap(), [3u8; 700]);
+    store.close().unwrap();
+}

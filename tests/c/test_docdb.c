@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "docdb.h"
@@ -512,6 +513,28 @@ static void test_payload_too_large(void) {
     docdb_store_free(s);
 }
 
+/* A 16 MiB document: the largest allowed by default, committed by the library's parallel
+ * writer threads (valgrind checks that nothing of them is left behind), read back whole. */
+static void test_largest_document(void) {
+    docdb_store *s = open_store(fresh_dir("largest"));
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "big", &db));
+    size_t n = (size_t)16 << 20;
+    uint8_t *data = malloc(n);
+    CHECK(data != NULL);
+    if (!data) return;
+    for (size_t i = 0; i < n; i++) data[i] = (uint8_t)(i * 31 + 7);
+    OK(docdb_db_put(db, 1, data, n));
+    docdb_buf buf = {NULL, 0, 0};
+    OK(docdb_db_read(db, 1, &buf));
+    CHECK(buf.len == n && memcmp(buf.data, data, n) == 0);
+    docdb_buf_free(&buf);
+    free(data);
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
 static void test_memory_limit(void) {
     docdb_options o = fast_options();
     o.db_memory_limit = 16 * 1024;
@@ -568,6 +591,43 @@ static void test_locked(void) {
     docdb_store_free(s2);
     OK(docdb_store_open(dir, NULL, &s2));
     docdb_store_free(s2);
+}
+
+/* A handle inherited through fork() refuses every call in the child (DOCDB_CLOSED, with a
+ * message naming fork); the parent's handles go on working. */
+static void test_fork_child_is_refused(void) {
+    const char *dir = fresh_dir("fork");
+    docdb_store *s = open_store(dir);
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "d", &db));
+    OK(docdb_db_put(db, 1, B("parent"), 6));
+    pid_t pid = fork();
+    CHECK(pid >= 0);
+    if (pid == 0) {
+        int bad = 0;
+        docdb_buf buf = {NULL, 0, 0};
+        docdb_db *other = NULL;
+        bad |= docdb_db_put(db, 2, B("child"), 5) != DOCDB_CLOSED;
+        bad |= !contains_text(docdb_errmsg(), "fork");
+        bad |= docdb_db_read(db, 1, &buf) != DOCDB_CLOSED;
+        bad |= docdb_store_open_db(s, "d", &other) != DOCDB_CLOSED;
+        bad |= docdb_store_close(s) != DOCDB_CLOSED;
+        /* Freeing the inherited handles is allowed: it touches none of the parent's files. */
+        docdb_db_free(db);
+        docdb_store_free(s);
+        _exit(bad);
+    }
+    int status = 0;
+    CHECK(waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    OK(docdb_db_put(db, 3, B("parent again"), 12));
+    CHECK(doc_is(db, 1, "parent"));
+    bool present = true;
+    OK(docdb_db_contains(db, 2, &present));
+    CHECK(!present);
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
 }
 
 static void test_io_error(void) {
@@ -1289,7 +1349,7 @@ static void test_unsupported_version(void) {
     OK(docdb_store_close(s));
     docdb_store_free(s);
 
-    /* Rewrite the segment header as a future format version 2 with a valid checksum. */
+    /* Rewrite the segment header as a future format version 3 with a valid checksum. */
     char seg[700];
     CHECK(find_segment(dir, seg, sizeof seg));
     uint8_t h[32];
@@ -1297,7 +1357,7 @@ static void test_unsupported_version(void) {
     CHECK(f != NULL && fread(h, 1, 32, f) == 32);
     if (f) fclose(f);
     CHECK(memcmp(h, "DOCDBLOG", 8) == 0);
-    h[8] = 2, h[9] = 0, h[10] = 0, h[11] = 0;
+    h[8] = 3, h[9] = 0, h[10] = 0, h[11] = 0;
     uint32_t crc = crc32_ieee(h, 28);
     for (int i = 0; i < 4; i++) h[28 + i] = (uint8_t)(crc >> (8 * i));
     CHECK(file_patch(seg, 0, h, 32));
@@ -1305,7 +1365,7 @@ static void test_unsupported_version(void) {
     s = open_store(dir);
     db = (docdb_db *)0x1;
     EXPECT(docdb_store_open_db(s, "d", &db), DOCDB_UNSUPPORTED_VERSION);
-    CHECK(contains_text(docdb_errmsg(), "unsupported format version 2"));
+    CHECK(contains_text(docdb_errmsg(), "unsupported format version 3"));
     CHECK(db == (docdb_db *)0x1);
     docdb_store_free(s);
 }
@@ -1455,8 +1515,10 @@ int main(void) {
     RUN(test_null_arguments);
     RUN(test_payload_too_large);
     RUN(test_payload_in_batch);
+    RUN(test_largest_document);
     RUN(test_memory_limit);
     RUN(test_locked);
+    RUN(test_fork_child_is_refused);
     RUN(test_io_error);
     RUN(test_close_semantics);
     RUN(test_transactions);

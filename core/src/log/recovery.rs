@@ -11,14 +11,20 @@
 //! a torn write, and cut off with everything after it, unless a later valid record says the
 //! bad bytes had already been fsynced when it was written (each record carries the durable
 //! length of its segment); then it is reported as `Corruption`.
+//!
+//! Nothing an earlier process left is trusted as durable because it can be read: its page
+//! cache outlives it (kill -9), and a failed fsync may have dropped pages that reads still
+//! return. So before anything builds on the tail, recovery writes the tail's bytes that no
+//! checkpoint covers again, in place, and fsyncs them: from then on they are durable whatever
+//! happened to the earlier writes.
 
 use std::collections::{BTreeMap, HashSet};
 use std::path::Path;
 use std::sync::Arc;
 
-use super::record::{self, RecordHeader, HEADER_LEN};
+use super::record::{self, Place, RecordHeader, HEADER_LEN};
 use super::segment::{parse_segment_name, segment_name, Segment, SEGMENT_HEADER_LEN};
-use super::writer::LogWriter;
+use super::writer::{create_durably, LogWriter};
 use crate::checkpoint::{Checkpoint, CHECKPOINT_FILE};
 use crate::error::{Error, Result};
 use crate::fs::{FileHandle, FileSystem};
@@ -69,20 +75,26 @@ impl<'a, H: FileHandle> ChunkReader<'a, H> {
         Ok(Some(&self.buf[start..start + n]))
     }
 
-    /// A complete, checksum-valid record at `off`.
-    fn record(&mut self, off: u64) -> std::io::Result<Option<RecordHeader>> {
+    /// A complete, valid record of the segment at `place`, at `off`.
+    fn record(&mut self, place: &Place, off: u64) -> std::io::Result<Option<RecordHeader>> {
         let Some(h) = self.get(off, HEADER_LEN)?.and_then(record::decode_header) else {
             return Ok(None);
         };
         Ok(self
             .get(off, h.framed_len() as usize)?
-            .filter(|r| record::verify(r, &h))
+            .filter(|r| record::verify(place, off, r, &h))
             .map(|_| h))
     }
 }
 
-/// Opens every segment in `dir`, loads the checkpoint, replays the rest into `index`.
-pub(crate) fn recover<F: FileSystem>(fs: &F, dir: &Path, index: &Index<F>) -> Result<Recovered<F>> {
+/// Opens every segment in `dir` (a database whose salt is `salt`), loads the checkpoint,
+/// replays the rest into `index`, and makes the tail durable.
+pub(crate) fn recover<F: FileSystem>(
+    fs: &F,
+    dir: &Path,
+    index: &Index<F>,
+    salt: u64,
+) -> Result<Recovered<F>> {
     let io = |what: String| move |e| Error::io(what, e);
     let names = fs
         .list_dir(dir)
@@ -119,18 +131,20 @@ pub(crate) fn recover<F: FileSystem>(fs: &F, dir: &Path, index: &Index<F>) -> Re
                 .map_err(io(format!("removing {}", path.display())))?;
             continue;
         }
-        let seg = match Segment::open(fs, &path, seq) {
+        let seg = match Segment::open(fs, &path, seq, salt) {
             Ok(seg) => seg,
-            // The newest segment shorter than its header is a creation (rotation, or a
-            // first segment) that a crash or failed write interrupted before its header was
-            // complete: it holds no record, so it is removed.
+            // The newest segment holding nothing but a short or damaged header is a
+            // creation (rotation, or a first segment) that a crash interrupted before its
+            // header was durable (a file's size may reach the disk before its data, which
+            // then reads as zeros or garbage): records are appended only once the header is
+            // durable, so it never held one, and it is removed. Anything longer with a bad
+            // header is corruption.
             Err(e @ Error::Corruption { .. }) if Some(seq) == newest => {
-                let short = fs
+                let len = fs
                     .open(&path)
                     .and_then(|f| f.size())
-                    .map_err(io(format!("reading {}", path.display())))?
-                    < SEGMENT_HEADER_LEN;
-                if !short {
+                    .map_err(io(format!("reading {}", path.display())))?;
+                if len > SEGMENT_HEADER_LEN {
                     return Err(e);
                 }
                 fs.remove_file(&path)
@@ -195,31 +209,35 @@ pub(crate) fn recover<F: FileSystem>(fs: &F, dir: &Path, index: &Index<F>) -> Re
     let mut last_version = ckpt.last_version;
     let mut replayed_bytes = 0;
     let mut truncated_bytes = 0;
+    let mut tail_end = None;
     for seg in segments.values() {
         let start = covered.get(&seg.seq).copied().unwrap_or(SEGMENT_HEADER_LEN);
-        let r = replay_segment(seg, start, Some(seg.seq) == tail, index)?;
+        let is_tail = Some(seg.seq) == tail;
+        let r = replay_segment(seg, start, is_tail, index)?;
         last_version = last_version.max(r.max_version);
         replayed_bytes += r.end - start;
         truncated_bytes += r.truncated;
+        if is_tail {
+            tail_end = Some(r.end);
+        }
     }
     index.drop_tombstones();
 
-    // Keep appending to the tail segment; start one if there is none.
-    let next_seq = segments.keys().next_back().map_or(1, |s| s + 1);
-    let (active, end) = match tail.and_then(|t| segments.get(&t)) {
-        Some(seg) if tail == segments.keys().next_back().copied() => {
-            let end = seg
-                .file
-                .size()
-                .map_err(io(format!("reading {}", seg.path.display())))?;
-            (Arc::clone(seg), end)
-        }
+    if let (Some(seq), Some(end)) = (tail, tail_end) {
+        // From the checkpoint's covered offset, or the header when none covers it.
+        let from = covered.get(&seq).copied().unwrap_or(0);
+        make_durable(&segments[&seq], from, end)?;
+    }
+
+    // Keep appending to the tail segment when it is the newest and of the current format;
+    // otherwise start one.
+    let newest = segments.keys().next_back().copied();
+    let next_seq = newest.map_or(1, |s| s + 1);
+    let (active, end) = match (tail.and_then(|t| segments.get(&t)), tail_end) {
+        (Some(seg), Some(end)) if tail == newest && !seg.place.legacy => (Arc::clone(seg), end),
         _ => {
             let path = dir.join(segment_name(next_seq));
-            let seg = Arc::new(Segment::create(fs, &path, next_seq, false)?);
-            seg.sync_to(SEGMENT_HEADER_LEN)?;
-            fs.sync_dir(dir)
-                .map_err(io(format!("syncing {}", dir.display())))?;
+            let seg = Arc::new(create_durably(fs, dir, &path, next_seq, salt)?);
             segments.insert(next_seq, Arc::clone(&seg));
             (seg, SEGMENT_HEADER_LEN)
         }
@@ -233,10 +251,28 @@ pub(crate) fn recover<F: FileSystem>(fs: &F, dir: &Path, index: &Index<F>) -> Re
             next_seq,
             last_version,
             buf: Vec::new(),
+            salt,
         },
         replayed_bytes,
         truncated_bytes,
     })
+}
+
+/// Writes the bytes `[from, end)` of `seg` again, in place, and fsyncs the file: whatever
+/// an earlier process's writes and fsyncs did, those bytes (and the file's length, after a
+/// torn tail was cut) are durable once this returns. A failure fails the open; nothing is
+/// retried.
+fn make_durable<F: FileSystem>(seg: &Segment<F>, from: u64, end: u64) -> Result<()> {
+    let io = |e| Error::io(format!("making {} durable", seg.path.display()), e);
+    let mut buf = vec![0u8; CHUNK.min((end - from) as usize)];
+    let mut at = from;
+    while at < end {
+        let n = CHUNK.min((end - at) as usize);
+        seg.file.read_exact_at(&mut buf[..n], at).map_err(io)?;
+        seg.file.write_all_at(&buf[..n], at).map_err(io)?;
+        at += n as u64;
+    }
+    seg.sync_to(end)
 }
 
 struct Replayed {
@@ -260,8 +296,8 @@ fn replay_segment<F: FileSystem>(
     let mut max_version = 0;
     let mut torn = false;
     while pos < len {
-        let Some(h) = reader.record(pos).map_err(io)? else {
-            if is_tail && !valid_record_after(&mut reader, pos).map_err(io)? {
+        let Some(h) = reader.record(&seg.place, pos).map_err(io)? else {
+            if is_tail && !valid_record_after(&mut reader, &seg.place, pos).map_err(io)? {
                 torn = true;
                 break;
             }
@@ -315,12 +351,11 @@ fn replay_segment<F: FileSystem>(
     }
     let mut truncated = 0;
     if txn_start < len {
-        // A torn tail: the last transaction never completed. Cut it off durably so new
-        // records follow the last complete transaction.
+        // A torn tail: the last transaction never completed. Cut it off so new records
+        // follow the last complete transaction (`make_durable` then fsyncs the cut).
         truncated = len - txn_start;
         seg.file
             .set_len(txn_start)
-            .and_then(|_| seg.file.sync_data())
             .map_err(|e| Error::io(format!("truncating torn tail of {}", seg.path.display()), e))?;
         seg.durable
             .store(txn_start, std::sync::atomic::Ordering::Release);
@@ -339,11 +374,12 @@ fn replay_segment<F: FileSystem>(
 /// records after a tear do not by themselves prove corruption.
 fn valid_record_after<H: FileHandle>(
     reader: &mut ChunkReader<'_, H>,
+    place: &Place,
     bad: u64,
 ) -> std::io::Result<bool> {
     let mut p = bad + 1;
     while p + HEADER_LEN as u64 <= reader.len {
-        if let Some(h) = reader.record(p)? {
+        if let Some(h) = reader.record(place, p)? {
             if h.durable > bad {
                 return Ok(true);
             }

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! 0  [u8; 8] magic "DOCDBLOG"
-//! 8  u32     format version (1)
+//! 8  u32     format version (2; segments of version 1 are still read, never written)
 //! 12 u32     flags, bit 0: written by compaction
 //! 16 u64     sequence number (also in the file name, `{seq:016x}.log`)
 //! 24 u32     zero
@@ -13,12 +13,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 
-use super::record::{self, RecordHeader, HEADER_LEN};
+use super::record::{self, Place, RecordHeader, HEADER_LEN};
 use crate::error::{Error, Result};
 use crate::fs::{FileHandle, FileSystem};
 
 pub(crate) const SEGMENT_MAGIC: &[u8; 8] = b"DOCDBLOG";
-pub(crate) const SEGMENT_VERSION: u32 = 1;
+/// The version new segments are written in: records bound to their place.
+pub(crate) const SEGMENT_VERSION: u32 = 2;
+/// The first format: record checksums cover the record only.
+const LEGACY_VERSION: u32 = 1;
 pub(crate) const SEGMENT_HEADER_LEN: u64 = 32;
 const FLAG_COMPACTED: u32 = 1;
 
@@ -43,6 +46,8 @@ pub(crate) struct Segment<F: FileSystem> {
     pub path: PathBuf,
     pub file: F::File,
     pub compacted: bool,
+    /// What this segment's record checksums are bound to.
+    pub place: Place,
     /// Bytes of this file known to be durable (fsynced); written into each new record.
     pub durable: AtomicU64,
     /// This segment's number in the index's segment table (index entries store the number,
@@ -63,9 +68,16 @@ fn encode_header(seq: u64, compacted: bool) -> [u8; SEGMENT_HEADER_LEN as usize]
 }
 
 impl<F: FileSystem> Segment<F> {
-    /// Creates a segment file at `path` (which may be a temporary name) with its header.
-    /// The caller makes the file and its directory entry durable.
-    pub(crate) fn create(fs: &F, path: &Path, seq: u64, compacted: bool) -> Result<Self> {
+    /// Creates a segment file at `path` (which may be a temporary name) with its header,
+    /// for a database whose salt is `salt`. The caller makes the file and its directory
+    /// entry durable.
+    pub(crate) fn create(
+        fs: &F,
+        path: &Path,
+        seq: u64,
+        compacted: bool,
+        salt: u64,
+    ) -> Result<Self> {
         let file = fs
             .create_new(path)
             .map_err(|e| Error::io(format!("creating {}", path.display()), e))?;
@@ -76,13 +88,21 @@ impl<F: FileSystem> Segment<F> {
             path: path.to_path_buf(),
             file,
             compacted,
+            place: Place {
+                salt,
+                seq,
+                legacy: false,
+            },
             durable: AtomicU64::new(0),
             index_slot: AtomicU32::new(UNREGISTERED),
         })
     }
 
-    /// Opens and verifies an existing segment.
-    pub(crate) fn open(fs: &F, path: &Path, seq: u64) -> Result<Self> {
+    /// Opens and verifies an existing segment of the database whose salt is `salt`. Its
+    /// whole current length counts as durable: recovery makes the tail durable (or cuts it)
+    /// before anything builds on it, and every other segment was fsynced before a newer one
+    /// was started.
+    pub(crate) fn open(fs: &F, path: &Path, seq: u64, salt: u64) -> Result<Self> {
         let file = fs
             .open(path)
             .map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
@@ -111,7 +131,7 @@ impl<F: FileSystem> Segment<F> {
             ));
         }
         let version = u32::from_le_bytes(h[8..12].try_into().expect("4 bytes"));
-        if version != SEGMENT_VERSION {
+        if version != SEGMENT_VERSION && version != LEGACY_VERSION {
             return Err(Error::UnsupportedVersion {
                 file: path.to_path_buf(),
                 found: version,
@@ -127,7 +147,6 @@ impl<F: FileSystem> Segment<F> {
                 "segment header does not match its file name",
             ));
         }
-        // Whatever an earlier process left is durable, or recovery has dealt with it.
         let durable = file
             .size()
             .map_err(|e| Error::io(format!("reading {}", path.display()), e))?;
@@ -136,6 +155,11 @@ impl<F: FileSystem> Segment<F> {
             path: path.to_path_buf(),
             file,
             compacted: flags & FLAG_COMPACTED != 0,
+            place: Place {
+                salt,
+                seq,
+                legacy: version == LEGACY_VERSION,
+            },
             durable: AtomicU64::new(durable),
             index_slot: AtomicU32::new(UNREGISTERED),
         })
@@ -193,11 +217,11 @@ impl<F: FileSystem> Segment<F> {
                 if h.doc_id == doc_id
                     && h.len == len
                     && !h.is_delete()
-                    && record::verify(buf, &h) =>
+                    && record::verify(&self.place, offset, buf, &h) =>
             {
                 Ok(h)
             }
-            Some(h) if record::verify(buf, &h) => Err(Error::corruption(
+            Some(h) if record::verify(&self.place, offset, buf, &h) => Err(Error::corruption(
                 &self.path,
                 offset,
                 format!(

@@ -6,7 +6,7 @@ use std::io;
 use std::path::Path;
 use std::sync::Arc;
 
-use super::record::{self, HEADER_LEN};
+use super::record::{self, Place, HEADER_LEN};
 use super::segment::{segment_name, Segment, SEGMENT_HEADER_LEN};
 use crate::error::{Error, Result};
 use crate::fs::{FileHandle, FileSystem};
@@ -40,6 +40,8 @@ pub(crate) struct LogWriter<F: FileSystem> {
     pub last_version: u64,
     /// Reused encoding buffer.
     pub buf: Vec<u8>,
+    /// The database's salt, bound into every record's checksum (`record::Place`).
+    pub salt: u64,
 }
 
 /// Why an append failed: whether the file is known to be back in its previous state.
@@ -58,17 +60,34 @@ impl<F: FileSystem> LogWriter<F> {
         seq
     }
 
-    /// Seals the active segment (fsynced, whatever the sync mode: later segments must never
-    /// be durable ahead of earlier ones) and starts a new one.
-    pub(crate) fn rotate(&mut self, fs: &F, dir: &Path) -> Result<()> {
-        let ctx = |what: &str, p: &Path| format!("{what} {}", p.display());
-        self.active.sync_to(self.end)?;
-        let seq = self.alloc_seq();
+    /// Seals the active segment (fsynced, whatever the sync mode: recovery trusts every
+    /// segment but the newest to be durable in full) and starts a new one.
+    ///
+    /// A failure to write the new segment's header is clean (`AppendError::Clean`: the
+    /// active segment stays active) once the half-made file is removed again: it was never
+    /// fsynced, so if power loss brings it back it is a newest segment without a valid
+    /// header, which recovery removes. A failed fsync (never retried: the kernel may have
+    /// dropped its pages) is `Dirty`: a new segment that might come back with a valid
+    /// header would make recovery take it for the tail and trust the sealed one.
+    pub(crate) fn rotate(&mut self, fs: &F, dir: &Path) -> Result<(), AppendError> {
+        self.active.sync_to(self.end).map_err(AppendError::Dirty)?;
+        let seq = self.next_seq;
         let path = dir.join(segment_name(seq));
-        let seg = Arc::new(Segment::create(fs, &path, seq, false)?);
-        seg.sync_to(SEGMENT_HEADER_LEN)?;
-        fs.sync_dir(dir)
-            .map_err(|e| Error::io(ctx("syncing directory", dir), e))?;
+        let seg = Segment::create(fs, &path, seq, false, self.salt).map_err(|e| {
+            match fs.remove_file(&path) {
+                Ok(()) => AppendError::Clean(e),
+                Err(r) if r.kind() == io::ErrorKind::NotFound => AppendError::Clean(e),
+                Err(_) => AppendError::Dirty(e),
+            }
+        })?;
+        seg.sync_to(SEGMENT_HEADER_LEN)
+            .and_then(|()| {
+                fs.sync_dir(dir)
+                    .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))
+            })
+            .map_err(AppendError::Dirty)?;
+        let seg = Arc::new(seg);
+        self.next_seq += 1;
         self.segments.insert(seq, Arc::clone(&seg));
         self.active = seg;
         self.end = SEGMENT_HEADER_LEN;
@@ -86,11 +105,15 @@ impl<F: FileSystem> LogWriter<F> {
     ) -> Result<u64, AppendError> {
         let at = self.end;
         let file = &self.active.file;
+        let place = self.active.place;
         let written = if size < PARALLEL_MIN {
             self.buf.clear();
             for (k, &(id, data)) in records.iter().enumerate() {
+                let offset = at + self.buf.len() as u64;
                 record::encode(
                     &mut self.buf,
+                    &place,
+                    offset,
                     id,
                     version,
                     durable,
@@ -108,7 +131,13 @@ impl<F: FileSystem> LogWriter<F> {
         } else {
             let writers =
                 std::thread::available_parallelism().map_or(1, |n| n.get().min(MAX_WRITERS));
-            write_parallel(file, records, size, at, version, durable, writers)
+            let commit = Commit {
+                file,
+                place,
+                version,
+                durable,
+            };
+            write_parallel(&commit, records, size, at, writers)
         };
         if let Err(e) = written {
             let err = Error::io(format!("appending to {}", self.active.path.display()), e);
@@ -137,17 +166,40 @@ impl<F: FileSystem> LogWriter<F> {
     }
 }
 
+/// Creates a segment with its header and makes both durable (file, then directory entry)
+/// before anything is appended to it: recovery may then trust the header of every segment
+/// that holds a record.
+pub(crate) fn create_durably<F: FileSystem>(
+    fs: &F,
+    dir: &Path,
+    path: &Path,
+    seq: u64,
+    salt: u64,
+) -> Result<Segment<F>> {
+    let seg = Segment::create(fs, path, seq, false, salt)?;
+    seg.sync_to(SEGMENT_HEADER_LEN)?;
+    fs.sync_dir(dir)
+        .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))?;
+    Ok(seg)
+}
+
+/// What every record of one commit shares.
+struct Commit<'a, H: FileHandle> {
+    file: &'a H,
+    place: Place,
+    version: u64,
+    durable: u64,
+}
+
 /// Splits `records` into `writers` runs of about equal bytes and streams each from its own
 /// thread (the calling thread takes the first). Until the commit's fsync, the order in which
 /// the runs reach the disk does not matter: recovery treats anything short of a complete,
 /// checksummed commit as a torn tail, as for one sequential write.
 fn write_parallel<H: FileHandle>(
-    file: &H,
+    commit: &Commit<'_, H>,
     records: &[RecordRef<'_>],
     size: u64,
     at: u64,
-    version: u64,
-    durable: u64,
     writers: usize,
 ) -> io::Result<()> {
     let share = size.div_ceil(writers as u64);
@@ -165,14 +217,18 @@ fn write_parallel<H: FileHandle>(
     let Some((&first, rest)) = runs.split_first() else {
         return Ok(());
     };
-    std::thread::scope(|scope| {
+    // crossbeam's scope rather than std's: std's registers a thread handle for the calling
+    // thread, which a thread created by C (the C library's callers) never frees (valgrind
+    // reports it); crossbeam's waits on a wait group instead.
+    let joined = crossbeam_utils::thread::scope(|scope| {
         // A run whose thread cannot be started is written by this thread instead.
         let mut here = vec![first];
         let mut others = Vec::with_capacity(rest.len());
         for &run in rest {
-            let spawned = std::thread::Builder::new()
+            let spawned = scope
+                .builder()
                 .name("docdb-log-writer".into())
-                .spawn_scoped(scope, move || stream(file, run, version, durable));
+                .spawn(move |_| stream(commit, run));
             match spawned {
                 Ok(handle) => others.push(handle),
                 Err(_) => here.push(run),
@@ -180,7 +236,7 @@ fn write_parallel<H: FileHandle>(
         }
         let mut result = Ok(());
         for run in here {
-            result = result.and_then(|()| stream(file, run, version, durable));
+            result = result.and_then(|()| stream(commit, run));
         }
         for handle in others {
             let r = handle
@@ -189,23 +245,23 @@ fn write_parallel<H: FileHandle>(
             result = result.and(r);
         }
         result
-    })
+    });
+    joined.unwrap_or_else(|_| Err(io::Error::other("a log writer thread panicked")))
 }
 
 /// Encodes a run of records into a [`WRITE_CHUNK`]-sized buffer and writes it each time it
 /// fills; `ends` marks the run's last record as the end of the commit.
 fn stream<H: FileHandle>(
-    file: &H,
+    c: &Commit<'_, H>,
     (records, mut offset, ends): (&[RecordRef<'_>], u64, bool),
-    version: u64,
-    durable: u64,
 ) -> io::Result<()> {
     let mut buf = Vec::with_capacity(WRITE_CHUNK + WRITE_CHUNK / 4);
     for (k, &(id, data)) in records.iter().enumerate() {
         let last = ends && k + 1 == records.len();
-        record::encode(&mut buf, id, version, durable, data, last);
+        let at = offset + buf.len() as u64;
+        record::encode(&mut buf, &c.place, at, id, c.version, c.durable, data, last);
         if buf.len() >= WRITE_CHUNK || k + 1 == records.len() {
-            file.write_all_at(&buf, offset)?;
+            c.file.write_all_at(&buf, offset)?;
             offset += buf.len() as u64;
             buf.clear();
         }

@@ -146,7 +146,15 @@ impl Run {
             surfaced,
         });
         // (A failed open leaves no handle; the handle a retry opens is a new one.)
-        if surfaced && fired.kind.is_sync() && !self.fs.crashed() && !name.starts_with("open") {
+        // A failed fsync of a temporary file (a checkpoint or compaction output being
+        // written) costs only that file, which is discarded: no poisoning needed.
+        let discarded = path.ends_with(".tmp");
+        if surfaced
+            && fired.kind.is_sync()
+            && !discarded
+            && !self.fs.crashed()
+            && !name.starts_with("open")
+        {
             self.check_poisoned(name, &path);
         }
     }

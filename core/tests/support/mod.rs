@@ -16,6 +16,12 @@ pub struct ProbeFs {
     pub fail_sync: Arc<AtomicBool>,
     /// Writes that start at or beyond this file offset fail with ENOSPC (0: none do).
     pub fail_writes_from: Arc<AtomicU64>,
+    /// While set, the disk is full: every write and every file creation fails with ENOSPC.
+    pub disk_full: Arc<AtomicBool>,
+}
+
+fn enospc() -> io::Error {
+    io::Error::from_raw_os_error(28)
 }
 
 pub struct ProbeFile {
@@ -29,8 +35,8 @@ impl FileHandle for ProbeFile {
     }
     fn write_all_at(&self, data: &[u8], offset: u64) -> io::Result<()> {
         let limit = self.fs.fail_writes_from.load(Ordering::SeqCst);
-        if limit != 0 && offset >= limit {
-            return Err(io::Error::from_raw_os_error(28)); // ENOSPC
+        if (limit != 0 && offset >= limit) || self.fs.disk_full.load(Ordering::SeqCst) {
+            return Err(enospc());
         }
         self.inner.write_all_at(data, offset)
     }
