@@ -21,35 +21,35 @@ import (
 
 // DB is one database of a Store: documents are uint64 id -> bytes. Each plain
 // operation (Create, Update, Put, Delete, Batch) is its own durable transaction. Safe for
-// any number of goroutines. Its handle is released by Store.Close (or by the garbage
-// collector once unreachable).
+// any number of goroutines. Like a C docdb_db, it fails with ErrClosed once its store is
+// closed or the database dropped. Close releases it; so does the garbage collector once
+// it is unreachable (a DB keeps its Store reachable).
 type DB struct {
 	owned
 	ptr      *C.docdb_db
 	name     string
-	store    *Store
+	store    *Store       // kept reachable: the store must not be collected while its DB is used
 	readHint atomic.Int64 // length of the last document read (see Read)
 }
 
 func newDB(s *Store, ptr *C.docdb_db, name string) *DB {
 	d := &DB{ptr: ptr, name: name, store: s}
-	adopt(&d.owned, &s.kids, d, unsafe.Pointer(ptr), (*DB).close, func(p unsafe.Pointer) { C.docdb_db_free((*C.docdb_db)(p)) })
+	adopt(&d.owned, d, unsafe.Pointer(ptr), freeDB)
 	return d
 }
 
-// close releases the C handle (at Store.Close).
-func (d *DB) close() {
-	if !d.shut() {
-		return
-	}
-	defer d.mu.Unlock()
-	d.disown()
-	C.docdb_db_free(d.ptr)
-	d.ptr = nil
+func freeDB(p unsafe.Pointer) { C.docdb_db_free((*C.docdb_db)(p)) }
+
+// Close releases this handle (docdb_db_free) once running calls are done; further calls
+// on it return ErrClosed. The database and its other handles are not affected. Closing
+// again returns nil.
+func (d *DB) Close() error {
+	d.release(unsafe.Pointer(d.ptr), freeDB)
+	return nil
 }
 
 func (d *DB) closedErr() error {
-	return newError(ErrClosed, "database handle '%s' (its store is closed)", d.name)
+	return newError(ErrClosed, "database handle '%s' is closed", d.name)
 }
 
 // Name is the database's name.

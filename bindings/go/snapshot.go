@@ -17,28 +17,24 @@ import (
 type Snapshot struct {
 	owned
 	ptr *C.docdb_snapshot
+	db  *DB // kept reachable, with its store, while the snapshot is used
 
 	errMu sync.Mutex
 	err   error
 }
 
 func newSnapshot(d *DB, ptr *C.docdb_snapshot) *Snapshot {
-	s := &Snapshot{ptr: ptr}
-	adopt(&s.owned, &d.store.kids, s, unsafe.Pointer(ptr), func(s *Snapshot) { _ = s.Close() },
-		func(p unsafe.Pointer) { C.docdb_snapshot_free((*C.docdb_snapshot)(p)) })
+	s := &Snapshot{ptr: ptr, db: d}
+	adopt(&s.owned, s, unsafe.Pointer(ptr), freeSnapshot)
 	return s
 }
 
-// Close releases the snapshot (its versions can then be reclaimed). Closing again
-// returns nil.
+func freeSnapshot(p unsafe.Pointer) { C.docdb_snapshot_free((*C.docdb_snapshot)(p)) }
+
+// Close releases the snapshot (its versions can then be reclaimed) once running calls
+// are done. Closing again returns nil.
 func (s *Snapshot) Close() error {
-	if !s.shut() {
-		return nil
-	}
-	defer s.mu.Unlock()
-	s.disown()
-	C.docdb_snapshot_free(s.ptr)
-	s.ptr = nil
+	s.release(unsafe.Pointer(s.ptr), freeSnapshot)
 	return nil
 }
 

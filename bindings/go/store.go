@@ -12,10 +12,10 @@ import (
 )
 
 // Store is an open data directory, in this process through libdocdb. It is safe for
-// any number of goroutines. Close it when done: Close releases every handle obtained from
-// the store and closes the store as docdb_store_close does (checkpoint, sync, directory
-// lock released). A Store that is never closed is released by the garbage collector, as a
-// safety net only.
+// any number of goroutines. Close it when done. The handles obtained from it follow the C
+// API: they keep working while the store is open and fail with ErrClosed once it is
+// closed. Release them early with DB.Close, Snapshot.Close, Txn.Commit or Rollback; the
+// garbage collector releases whatever is dropped, as a safety net only.
 //
 // A remote mode (Connect, through the server) is meant to fit behind the same types: the
 // in-process state is the C handle each type holds, and each method is a short dispatch
@@ -24,7 +24,6 @@ type Store struct {
 	guard
 	ptr     *C.docdb_store
 	path    string
-	kids    children
 	cleanup runtime.Cleanup
 }
 
@@ -45,6 +44,7 @@ func Open(path string, opts *Options) (*Store, error) {
 		return nil, err
 	}
 	s := &Store{ptr: ptr, path: path}
+	// Safety net: a Store dropped unclosed is closed when collected (DBs keep it reachable).
 	s.cleanup = runtime.AddCleanup(s, func(p *C.docdb_store) { C.docdb_store_free(p) }, ptr)
 	return s, nil
 }
@@ -52,19 +52,18 @@ func Open(path string, opts *Options) (*Store, error) {
 // Path is the data directory given to Open.
 func (s *Store) Path() string { return s.path }
 
-// Close closes every DB, Txn (rolled back) and Snapshot obtained from this Store, then
-// the store itself (docdb_store_close: waits for background work, checkpoints and syncs
-// every open database and releases the directory lock). Closing again returns nil.
+// Close closes the store as docdb_store_close does (waits for background work,
+// checkpoints and syncs every open database, releases the directory lock), once running
+// calls are done, and frees this handle. Afterwards every call on the store and on the
+// handles obtained from it returns ErrClosed. Closing again returns nil.
 func (s *Store) Close() error {
 	if !s.shut() {
 		return nil
 	}
 	defer s.mu.Unlock()
 	err := check(C.gd_store_close(s.ptr))
-	s.kids.closeAll()
 	s.cleanup.Stop()
 	C.docdb_store_free(s.ptr)
-	s.ptr = nil
 	return err
 }
 

@@ -14,28 +14,29 @@ import "unsafe"
 type Txn struct {
 	owned
 	ptr *C.docdb_txn
+	db  *DB // kept reachable, with its store, while the transaction is used
 }
 
-// newTxn wraps a begun transaction; one dropped unfinished is rolled back by Store.Close
-// or, failing that, when collected.
+// newTxn wraps a begun transaction; one dropped unfinished is rolled back when collected.
 func newTxn(d *DB, ptr *C.docdb_txn) *Txn {
-	t := &Txn{ptr: ptr}
-	adopt(&t.owned, &d.store.kids, t, unsafe.Pointer(ptr), (*Txn).close, func(p unsafe.Pointer) { C.docdb_txn_free((*C.docdb_txn)(p)) })
+	t := &Txn{ptr: ptr, db: d}
+	adopt(&t.owned, t, unsafe.Pointer(ptr), freeTxn)
 	return t
 }
 
-// release frees the C handle; the caller holds the write lock.
-func (t *Txn) release() {
-	t.disown()
-	C.docdb_txn_free(t.ptr) // rolls back an unfinished transaction
-	t.ptr = nil
-}
+func freeTxn(p unsafe.Pointer) { C.docdb_txn_free((*C.docdb_txn)(p)) }
 
-func (t *Txn) close() {
-	if t.shut() {
-		t.release()
-		t.mu.Unlock()
+// finish runs the C call that ends the transaction (commit or rollback) once running
+// calls are done, then frees the handle.
+func (t *Txn) finish(f func(*C.docdb_txn) C.gd_res) error {
+	if !t.shut() {
+		return t.closedErr()
 	}
+	defer t.mu.Unlock()
+	err := check(f(t.ptr))
+	t.cleanup.Stop()
+	freeTxn(unsafe.Pointer(t.ptr))
+	return err
 }
 
 func (t *Txn) closedErr() error {
@@ -111,24 +112,13 @@ func (t *Txn) ReadVersion() (uint64, error) {
 // document this transaction writes after it began: nothing was applied; begin again.
 // The transaction is finished whatever the result.
 func (t *Txn) Commit() (uint64, error) {
-	if !t.shut() {
-		return 0, t.closedErr()
-	}
-	defer t.mu.Unlock()
 	var v C.uint64_t
-	err := check(C.gd_txn_commit(t.ptr, &v))
-	t.release()
+	err := t.finish(func(p *C.docdb_txn) C.gd_res { return C.gd_txn_commit(p, &v) })
 	return uint64(v), err
 }
 
 // Rollback discards the staged writes and finishes the transaction; ErrClosed if it
 // was already finished.
 func (t *Txn) Rollback() error {
-	if !t.shut() {
-		return t.closedErr()
-	}
-	defer t.mu.Unlock()
-	err := check(C.gd_txn_rollback(t.ptr))
-	t.release()
-	return err
+	return t.finish(func(p *C.docdb_txn) C.gd_res { return C.gd_txn_rollback(p) })
 }
