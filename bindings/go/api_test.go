@@ -483,3 +483,51 @@ func TestReadSizes(t *testing.T) {
 		}
 	}
 }
+
+// AppendRead appends to the caller's slice, grows it when needed, reuses it when it can,
+// and leaves it as it was on an error.
+func TestAppendRead(t *testing.T) {
+	s, _ := openStore(t, nil)
+	db := openDB(t, s, "a")
+	must(t, db.Put(1, []byte("one")))
+	must(t, db.Put(2, bytes.Repeat([]byte("x"), 5000)))
+	must(t, db.Put(3, nil))
+	buf, err := db.AppendRead([]byte("id1="), 1)
+	must(t, err)
+	if string(buf) != "id1=one" {
+		t.Fatalf("appended %q", buf)
+	}
+	buf, err = db.AppendRead(buf, 2) // grows
+	must(t, err)
+	if len(buf) != 7+5000 || string(buf[:7]) != "id1=one" || buf[7] != 'x' || buf[len(buf)-1] != 'x' {
+		t.Fatalf("grown to %d bytes", len(buf))
+	}
+	big := buf
+	buf, err = db.AppendRead(buf[:0], 1) // reuses: no allocation
+	must(t, err)
+	if string(buf) != "one" || &buf[0] != &big[0] {
+		t.Fatalf("reused read %q", buf)
+	}
+	allocs := testing.AllocsPerRun(100, func() {
+		buf, err = db.AppendRead(buf[:0], 2)
+	})
+	if allocs != 0 || err != nil || len(buf) != 5000 {
+		t.Fatalf("%v allocations per reused read (%v)", allocs, err)
+	}
+	buf, err = db.AppendRead(buf[:0], 3)
+	must(t, err)
+	if len(buf) != 0 {
+		t.Fatalf("empty document appended %d bytes", len(buf))
+	}
+	kept := []byte("keep")
+	got, err := db.AppendRead(kept, 4)
+	wantErr(t, err, ErrNotFound)
+	if string(got) != "keep" {
+		t.Fatalf("error path returned %q", got)
+	}
+	got, err = db.AppendRead(nil, 1) // from nil
+	must(t, err)
+	if string(got) != "one" {
+		t.Fatalf("from nil: %q", got)
+	}
+}

@@ -15,6 +15,7 @@ import "C"
 
 import (
 	"runtime"
+	"slices"
 	"sync/atomic"
 	"unsafe"
 )
@@ -133,6 +134,28 @@ func (d *DB) Read(id uint64) ([]byte, error) {
 		default:
 			return out[:got:got], nil
 		}
+	}
+}
+
+// AppendRead appends document id to dst and returns the extended slice, like
+// strconv.AppendInt: with a reused buffer (buf, err = db.AppendRead(buf[:0], id)) a read
+// allocates nothing once the buffer is large enough. One cgo call when the document fits
+// in dst's spare capacity, two otherwise. Errors as Read; dst is returned unchanged then.
+func (d *DB) AppendRead(dst []byte, id uint64) ([]byte, error) {
+	if !d.enter() {
+		return dst, d.closedErr()
+	}
+	defer d.leave()
+	for {
+		spare := dst[len(dst):cap(dst)]
+		var n C.size_t
+		if err := check(C.gd_db_read_into(d.ptr, C.uint64_t(id), bytesPtr(spare), C.size_t(len(spare)), &n)); err != nil {
+			return dst, err
+		}
+		if int(n) <= len(spare) {
+			return dst[:len(dst)+int(n)], nil
+		}
+		dst = slices.Grow(dst, int(n))
 	}
 }
 

@@ -49,6 +49,8 @@ func TestUseAfterClose(t *testing.T) {
 
 	_, err = db.Read(1)
 	wantErr(t, err, ErrClosed)
+	_, err = db.AppendRead(nil, 1)
+	wantErr(t, err, ErrClosed)
 	wantErr(t, db.Create(3, nil), ErrClosed)
 	wantErr(t, db.Update(1, nil), ErrClosed)
 	wantErr(t, db.Put(1, nil), ErrClosed)
