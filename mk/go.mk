@@ -1,4 +1,4 @@
-# The Go face (issue 14): the cgo binding in bindings/go, its tests (go vet, go test -race,
+# The Go face: the cgo binding in bindings/go, its tests (go vet, go test -race,
 # and again under GOEXPERIMENT=cgocheck2, which checks every pointer passed to C), the demo
 # in examples/go and the Go rows of `make bench` (bench/go). Needs Go >= 1.24 (the
 # machine's /usr/local/go) and cgo's C compiler. Modules (bbolt, for the benchmark only)

@@ -1,4 +1,4 @@
-// Binding overhead from Go (issue 14), run by `docdb-bench --go PROGRAM` (make bench).
+// Binding overhead from Go, run by `docdb-bench --go PROGRAM` (make bench).
 //
 // usage: docdb-go-bench DIR DOCS READS COMMITS
 //
