@@ -36,11 +36,8 @@ test-go: go-pc bench-go
 	$(GO_ENV) GO=$(GO) sh $(ROOT)/bindings/go/install_test.sh
 
 # The conformance scenarios (tests/conformance, shared by every face) through the Go
-# binding. Part of `make test` wherever the suite exists (tests/conformance/README.md);
-# there, the runner fails if it finds no scenarios.
-ifneq ($(wildcard $(ROOT)/tests/conformance/README.md),)
-TESTS += test-conformance-go
-endif
+# binding, run by `make test-conformance` (mk/conformance.mk); the runner fails if it finds
+# no scenarios.
 .PHONY: test-conformance-go
 test-conformance-go: go-pc
 	cd $(ROOT)/bindings/go && $(GO_ENV) $(GO) test -tags conformance -count=1 -run TestConformance ./...

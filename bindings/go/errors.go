@@ -34,13 +34,14 @@ const (
 	ErrUnsupportedVersion Code = C.DOCDB_UNSUPPORTED_VERSION // files of another format version
 	ErrIO                 Code = C.DOCDB_IO                  // an operating-system I/O error
 	ErrInternal           Code = C.DOCDB_INTERNAL            // a bug in DocDB (a caught panic)
+	ErrUnavailable        Code = C.DOCDB_UNAVAILABLE         // a remote store's server is unreachable or the connection broke
 )
 
 // codes lists every Code; the test compares it with the statuses libdocdb knows.
 var codes = []Code{
 	ErrNotFound, ErrAlreadyExists, ErrConflict, ErrMemoryLimit, ErrPayloadTooLarge,
 	ErrInvalidName, ErrInvalidArgument, ErrLocked, ErrClosed, ErrCorruption, ErrPoisoned,
-	ErrUnsupportedVersion, ErrIO, ErrInternal,
+	ErrUnsupportedVersion, ErrIO, ErrInternal, ErrUnavailable,
 }
 
 // String is the status name without the DOCDB_ prefix ("NOT_FOUND"), taken from
