@@ -112,35 +112,16 @@ impl DbModel {
     }
 
     /// Whether `actual` is an allowed recovered state. `all_durable`: every recorded commit
-    /// counts as durable (the process crashed but the OS kept every write).
+    /// counts as durable (the process crashed but the OS kept every write). The error starts
+    /// with what went wrong: `wrong bytes`, `partial transaction` or `lost commits`.
     pub fn allows(&self, actual: &Docs, all_durable: bool) -> Result<(), String> {
         let must = if all_durable {
             self.commits.len()
         } else {
             self.must
         };
-        let mut states = vec![Docs::new()];
-        if must == 0 && states.contains(actual) {
+        if self.explain(actual, must).is_some() {
             return Ok(());
-        }
-        for (i, c) in self.commits.iter().enumerate() {
-            if c.acked {
-                for s in &mut states {
-                    apply(s, c);
-                }
-            } else {
-                let mut with = states.clone();
-                for s in &mut with {
-                    apply(s, c);
-                }
-                states.extend(with);
-                states.sort();
-                states.dedup();
-                assert!(states.len() <= 1024, "too many uncertain commits to model");
-            }
-            if i + 1 >= must && states.contains(actual) {
-                return Ok(());
-            }
         }
         let expected = self.latest();
         let diff: Vec<String> = expected
@@ -151,7 +132,11 @@ impl DbModel {
             .map(|id| {
                 let show = |v: Option<&Vec<u8>>| {
                     v.map_or("absent".to_string(), |v| {
-                        String::from_utf8_lossy(&v[..v.len().min(24)]).into_owned()
+                        format!(
+                            "{} ({} bytes)",
+                            String::from_utf8_lossy(&v[..v.len().min(24)]),
+                            v.len()
+                        )
                     })
                 };
                 format!(
@@ -162,11 +147,111 @@ impl DbModel {
             })
             .collect();
         Err(format!(
-            "recovered state matches no allowed prefix (commits {}, durable {must}, uncertain {}): {}",
+            "{}: recovered state matches no allowed prefix (commits {}, durable {must}, uncertain {}): {}",
+            self.classify(actual),
             self.commits.len(),
             self.commits.iter().filter(|c| !c.acked).count(),
             diff.join("; ")
         ))
+    }
+
+    /// The shortest prefix of at least `must` commits, and which of its uncertain commits
+    /// were applied, that yields `actual`.
+    fn explain(&self, actual: &Docs, must: usize) -> Option<(usize, Vec<usize>)> {
+        let mut states: Vec<(Docs, Vec<usize>)> = vec![(Docs::new(), Vec::new())];
+        if must == 0 && actual.is_empty() {
+            return Some((0, Vec::new()));
+        }
+        for (i, c) in self.commits.iter().enumerate() {
+            if c.acked {
+                for (s, _) in &mut states {
+                    apply(s, c);
+                }
+            } else {
+                let mut with = states.clone();
+                for (s, applied) in &mut with {
+                    apply(s, c);
+                    applied.push(i);
+                }
+                states.extend(with);
+                states.sort_by(|a, b| a.0.cmp(&b.0));
+                states.dedup_by(|a, b| a.0 == b.0);
+                assert!(states.len() <= 1024, "too many uncertain commits to model");
+            }
+            if i + 1 >= must {
+                if let Some((_, applied)) = states.iter().find(|(s, _)| s == actual) {
+                    return Some((i + 1, applied.clone()));
+                }
+            }
+        }
+        None
+    }
+
+    /// Why `actual` is not allowed: a value no commit wrote, a transaction seen in part,
+    /// or (otherwise) commits that should be there are not.
+    pub fn classify(&self, actual: &Docs) -> &'static str {
+        for (id, v) in actual {
+            let written = self.commits.iter().any(|c| {
+                c.writes
+                    .iter()
+                    .any(|(i, w)| i == id && w.as_ref() == Some(v))
+            });
+            if !written {
+                return "wrong bytes";
+            }
+        }
+        for (k, c) in self.commits.iter().enumerate() {
+            if c.writes.len() < 2 {
+                continue;
+            }
+            let later = |id: u64| {
+                self.commits[k + 1..]
+                    .iter()
+                    .any(|l| l.writes.iter().any(|w| w.0 == id))
+            };
+            let mut seen = false;
+            let mut missing = false;
+            for (id, w) in &c.writes {
+                let Some(w) = w else { continue };
+                if actual.get(id) == Some(w) {
+                    seen = true;
+                } else if !later(*id) {
+                    missing = true;
+                }
+            }
+            if seen && missing {
+                return "partial transaction";
+            }
+        }
+        "lost commits"
+    }
+
+    /// Rewrites the history after the database was observed holding `actual` (allowed):
+    /// later commits are gone (recovery cut them off), uncertain ones are settled.
+    pub fn rebase(&mut self, actual: &Docs, all_durable: bool) -> Result<(), String> {
+        self.allows(actual, all_durable)?;
+        let must = if all_durable {
+            self.commits.len()
+        } else {
+            self.must
+        };
+        let (n, applied) = self.explain(actual, must).expect("allowed");
+        let mut kept = Vec::new();
+        let mut new_must = 0;
+        for (i, c) in self.commits[..n].iter().enumerate() {
+            if c.acked || applied.contains(&i) {
+                kept.push(Commit {
+                    writes: c.writes.clone(),
+                    acked: true,
+                });
+                if i < self.must {
+                    new_must = kept.len();
+                }
+            }
+        }
+        self.commits = kept;
+        self.must = new_must;
+        Ok(())
     }
 }
 
@@ -174,6 +259,12 @@ impl DbModel {
 pub fn payload(commit: u64, id: u64) -> Vec<u8> {
     let tag = format!("c{commit}-d{id}|");
     let len = 20 + ((commit * 37 + id * 11) % 420) as usize;
+    tag.bytes().cycle().take(len).collect()
+}
+
+/// A payload of exactly `len` bytes that names its commit and document.
+pub fn payload_sized(commit: u64, id: u64, len: usize) -> Vec<u8> {
+    let tag = format!("c{commit}-d{id}|");
     tag.bytes().cycle().take(len).collect()
 }
 

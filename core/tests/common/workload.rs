@@ -7,7 +7,7 @@ use std::path::Path;
 use docdb_core::{BatchOp, Database, ErrorKind, Options, Store, Sync};
 
 use super::faultfs::{FaultFs, OpKind, Survive};
-use super::model::{payload, DbModel, Docs, Exists, Write};
+use super::model::{payload, payload_sized, DbModel, Docs, Exists, Write};
 
 pub const DIR: &str = "/data/store";
 
@@ -75,6 +75,8 @@ pub struct Run {
     /// Power loss just before the final close (whose checkpoint would fsync everything),
     /// with the model as it was then.
     pub before_close: Option<(FaultFs, BTreeMap<String, DbModel>)>,
+    /// When set, commits write payloads of exactly this many bytes.
+    pub payload_len: Option<usize>,
 }
 
 fn db_id_in(path: &str) -> Option<u64> {
@@ -99,7 +101,60 @@ impl Run {
             poison_checks: 0,
             stop_on_crash: true,
             before_close: None,
+            payload_len: None,
         }
+    }
+
+    /// The next process on the tree `fs` (after a kill, a power loss or a clean exit): the
+    /// model and the commit numbering carry over, the handles do not.
+    pub fn next_process(&mut self, fs: FaultFs, sync: Sync) {
+        self.drop_handles();
+        self.fs = fs;
+        self.sync = sync;
+        self.hit = None;
+        self.stop_on_crash = true;
+    }
+
+    /// Drops every handle without closing (a process that exits, or was killed).
+    pub fn drop_handles(&mut self) {
+        self.dbs.clear();
+        self.store = None;
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.store.is_some()
+    }
+
+    /// Reads every database the just opened store holds and checks it against the model
+    /// (`all_durable`: no power loss since the last observation), then rewrites the model's
+    /// history to what was observed. Returns the acknowledged commits verified.
+    pub fn observe(&mut self, all_durable: bool) -> Result<u64, String> {
+        let store = self.store.clone().ok_or("the store is not open")?;
+        let listed = store.list_dbs().map_err(|e| format!("list_dbs: {e}"))?;
+        let mut verified = 0;
+        for (name, m) in self.model.iter_mut() {
+            let present = listed.iter().any(|d| &d.name == name);
+            match (m.exists, present) {
+                (Exists::Yes, false) => {
+                    return Err(format!("lost commits: database {name} is missing"))
+                }
+                (Exists::No, true) => return Err(format!("database {name} should not exist")),
+                (_, false) => {
+                    m.exists = Exists::No;
+                    continue;
+                }
+                (_, true) => m.exists = Exists::Yes,
+            }
+            let db = self
+                .dbs
+                .get(name)
+                .ok_or_else(|| format!("failed to open: database {name} was not opened"))?;
+            let docs = read_all(db, m).map_err(|e| format!("failed to open: {name}: {e}"))?;
+            verified += m.required(all_durable) as u64;
+            m.rebase(&docs, all_durable)
+                .map_err(|e| format!("{name}: {e}"))?;
+        }
+        Ok(verified)
     }
 
     fn stopped(&self) -> bool {
@@ -326,7 +381,13 @@ impl Run {
             let handle = r.dbs.get(db)?.clone();
             r.commit_no += 1;
             let c = r.commit_no;
-            let datas: Vec<Vec<u8>> = ops.iter().map(|o| payload(c, o.id())).collect();
+            let datas: Vec<Vec<u8>> = ops
+                .iter()
+                .map(|o| match r.payload_len {
+                    Some(n) => payload_sized(c, o.id(), n),
+                    None => payload(c, o.id()),
+                })
+                .collect();
             let writes: Vec<Write> = ops
                 .iter()
                 .zip(&datas)
@@ -657,7 +718,7 @@ pub fn verify(
     all_durable: bool,
 ) -> Result<u64, String> {
     let store = Store::open_with(image.clone(), DIR, opts(sync))
-        .map_err(|e| format!("open failed: {e}"))?;
+        .map_err(|e| format!("failed to open: {e}"))?;
     let listed = store.list_dbs().map_err(|e| format!("list_dbs: {e}"))?;
     for d in &listed {
         match model.get(&d.name) {
@@ -672,16 +733,16 @@ pub fn verify(
             Ok(db) => db,
             Err(e) if e.kind() == ErrorKind::NotFound => {
                 if m.exists == Exists::Yes {
-                    return Err(format!("database {name} is missing"));
+                    return Err(format!("lost commits: database {name} is missing"));
                 }
                 continue;
             }
-            Err(e) => return Err(format!("open_db {name}: {e}")),
+            Err(e) => return Err(format!("failed to open: open_db {name}: {e}")),
         };
         if m.exists == Exists::No {
             return Err(format!("dropped database {name} is back"));
         }
-        let docs = read_all(&db, m).map_err(|e| format!("{name}: {e}"))?;
+        let docs = read_all(&db, m).map_err(|e| format!("failed to open: {name}: {e}"))?;
         m.allows(&docs, all_durable)
             .map_err(|e| format!("{name}: {e}"))?;
         verified += m.required(all_durable) as u64;
@@ -693,7 +754,8 @@ pub fn verify(
     store.close().map_err(|e| format!("close: {e}"))?;
     drop(store);
     // ...which survive another reopen, with everything else unchanged.
-    let store = Store::open_with(image, DIR, opts(sync)).map_err(|e| format!("reopen: {e}"))?;
+    let store = Store::open_with(image, DIR, opts(sync))
+        .map_err(|e| format!("failed to open: reopen: {e}"))?;
     for (name, mut docs) in states {
         let db = store
             .open_db(&name)
