@@ -87,6 +87,11 @@ enum docdb_status
    * A bug in DocDB (a caught panic); the process keeps running.
    */
   DOCDB_INTERNAL = 14,
+  /**
+   * The server of a remote store is unreachable or the connection broke (the message
+   * says whether the outcome of the request is unknown); the next call reconnects.
+   */
+  DOCDB_UNAVAILABLE = 15,
 };
 #ifndef __cplusplus
 #if __STDC_VERSION__ >= 202311L
@@ -678,6 +683,22 @@ docdb_status docdb_db_put(const struct docdb_db *db, uint64_t id, const uint8_t 
  * record fails verification. On failure `*out` is unchanged.
  */
 docdb_status docdb_db_read(const struct docdb_db *db, uint64_t id, struct docdb_buf *out);
+
+/**
+ * Reads the newest committed version of document `id` into the caller's buffer: copies
+ * it to `dst` if it fits in `cap` bytes, and sets `*out_len` to its length either way.
+ * When `*out_len > cap` nothing was copied: call again with a buffer that large. A
+ * document in the record cache is copied straight from it, without an allocation: the
+ * fast read for callers with a reusable buffer, and for bindings that copy into their own
+ * memory. `dst` may be NULL when `cap` is 0 (to learn the length). `DOCDB_NOT_FOUND` if
+ * absent, `DOCDB_CORRUPTION` if its record fails verification. On failure `*out_len` and
+ * `dst` are unchanged.
+ */
+docdb_status docdb_db_read_into(const struct docdb_db *db,
+                                uint64_t id,
+                                uint8_t *dst,
+                                size_t cap,
+                                size_t *out_len);
 
 /**
  * Deletes document `id`; `DOCDB_NOT_FOUND` if it does not exist.

@@ -24,12 +24,12 @@ $(BENCH_PY_STAMP): $(ROOT)/bench/requirements.txt | python-venv
 
 bench-python-deps: $(BENCH_PY_STAMP)
 
-# The bindings are built by their own fragments (python-install, node-build); the Python
-# and Node scripts in bench/ load those build products.
-bench: bench-build python-install node-build bench-python-deps
+# The bindings are built by their own fragments (python-install, node-build, bench-go); the
+# Python and Node scripts in bench/ load those build products; bench/go is a Go program.
+bench: bench-build python-install node-build bench-python-deps bench-go
 	$(BENCH_BIN) --dir $(ROOT)/target/bench-data --out $(ROOT)/docs/performance.md \
 		--analysis $(ROOT)/bench/analysis.md \
-		--python $(ROOT)/.venv/bin/python --node node $(BENCH_ARGS)
+		--python $(ROOT)/.venv/bin/python --node node --go $(GO_BENCH_BIN) $(BENCH_ARGS)
 
 # Runs the binding scripts too when their build products are already there (as after
 # test-python / test-node), without building them: the smoke test stays a few seconds.
@@ -39,5 +39,6 @@ bench-smoke: bench-build
 		$$($(ROOT)/.venv/bin/python -c 'import docdb' 2>/dev/null && \
 			echo --python $(ROOT)/.venv/bin/python) \
 		$$(ls $(ROOT)/bindings/node/*.node >/dev/null 2>&1 && echo --node node) \
+		$$(test -x $(GO_BENCH_BIN) && echo --go $(GO_BENCH_BIN)) \
 		> /dev/null
 	@echo "bench-smoke: OK (report in target/bench-smoke.md)"

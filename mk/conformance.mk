@@ -8,7 +8,8 @@ CONF_DIR := $(ROOT)/tests/conformance
 
 .PHONY: test-conformance test-conformance-c test-conformance-python test-conformance-node
 
-test-conformance: test-conformance-c test-conformance-python test-conformance-node
+test-conformance: test-conformance-c test-conformance-python test-conformance-node \
+	test-conformance-go
 
 test-conformance-c: lib-c
 	mkdir -p $(C_OUT)

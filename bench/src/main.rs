@@ -86,6 +86,8 @@ pub struct Config {
     stores: Vec<String>,
     python: Option<PathBuf>,
     node: Option<PathBuf>,
+    /// The Go benchmark program (bench/go, built by `make bench-go`).
+    go: Option<PathBuf>,
     scripts: PathBuf,
 }
 
@@ -101,7 +103,7 @@ impl Config {
 fn usage() -> String {
     let mut s = String::from(
         "usage: docdb-bench [--smoke] [--dir DIR] [--out FILE.md] [--analysis FILE.md]\n\
-         \x20      [--stores docdb,redb,...] [--python PY] [--node NODE] [--scripts DIR] [--SIZE N]...\n\
+         \x20      [--stores docdb,redb,...] [--python PY] [--node NODE] [--go PROGRAM] [--scripts DIR] [--SIZE N]...\n\
          sizes (flag or env DOCDB_BENCH_<SIZE>; full default / smoke default):\n",
     );
     for (k, full, smoke, what) in SIZES {
@@ -136,6 +138,7 @@ fn parse_args(args: &[String]) -> Res<Config> {
         stores: stores::available().iter().map(|s| s.to_string()).collect(),
         python: None,
         node: None,
+        go: None,
         scripts: root.join("bench"),
     };
     let mut it = args.iter();
@@ -152,6 +155,7 @@ fn parse_args(args: &[String]) -> Res<Config> {
             "--analysis" => cfg.analysis = Some(PathBuf::from(val()?)),
             "--python" => cfg.python = Some(PathBuf::from(val()?)),
             "--node" => cfg.node = Some(PathBuf::from(val()?)),
+            "--go" => cfg.go = Some(PathBuf::from(val()?)),
             "--scripts" => cfg.scripts = PathBuf::from(val()?),
             "--stores" => cfg.stores = val()?.split(',').map(str::to_string).collect(),
             flag => {
@@ -554,10 +558,16 @@ fn bind_rust(cfg: &Config, rep: u64, s: &mut Samples) -> Res<()> {
 
 /// Runs a binding script; each output line is "STORE WORKLOAD OPS_PER_SEC".
 fn bind_script(cfg: &Config, interp: &Path, script: &str, s: &mut Samples) -> Res<()> {
+    let mut cmd = Command::new(interp);
+    cmd.arg(cfg.scripts.join(script));
+    bind_run(cfg, cmd, script, s)
+}
+
+/// Runs a binding benchmark (`cmd` plus DIR DOCS READS COMMITS) and records its lines.
+fn bind_run(cfg: &Config, mut cmd: Command, what: &str, s: &mut Samples) -> Res<()> {
     let dir = cfg.dir.join("bind-script");
     fresh(&dir)?;
-    let out = Command::new(interp)
-        .arg(cfg.scripts.join(script))
+    let out = cmd
         .arg(&dir)
         .arg(cfg.get("bind_docs").to_string())
         .arg(cfg.get("bind_reads").to_string())
@@ -565,7 +575,7 @@ fn bind_script(cfg: &Config, interp: &Path, script: &str, s: &mut Samples) -> Re
         .output()?;
     if !out.status.success() {
         return Err(format!(
-            "{script} failed: {}{}",
+            "{what} failed: {}{}",
             String::from_utf8_lossy(&out.stdout),
             String::from_utf8_lossy(&out.stderr)
         )
@@ -626,6 +636,9 @@ fn run(args: &[String]) -> Res<()> {
         }
         if let Some(node) = &cfg.node {
             bind_script(&cfg, node, "bindings.js", &mut s)?;
+        }
+        if let Some(go) = &cfg.go {
+            bind_run(&cfg, Command::new(go), "the Go benchmark", &mut s)?;
         }
     }
     for name in &cfg.stores {

@@ -400,7 +400,11 @@ pub fn render(
         h <= 1.1,
     );
     let rr = m("bind-read", "rust-docdb");
-    for (lang, store) in [("Python", "py-docdb"), ("Node", "node-docdb")] {
+    for (lang, store) in [
+        ("Python", "py-docdb"),
+        ("Node", "node-docdb"),
+        ("Go", "go-docdb"),
+    ] {
         let v = m("bind-read", store);
         if v.is_finite() {
             target(
@@ -414,6 +418,20 @@ pub fn render(
                 rr / v <= 2.0,
             );
         }
+    }
+    // The Go binding against the pure-Go peer reading the same values in the same run.
+    let (go, bolt) = (m("bind-read", "go-docdb"), m("bind-read", "go-bbolt"));
+    if go.is_finite() && bolt.is_finite() {
+        target(
+            "Go point read >= bbolt's (pure-Go peer)",
+            format!(
+                "{} vs bbolt {} reads/s = {}x",
+                num(go),
+                num(bolt),
+                num(go / bolt)
+            ),
+            go >= bolt,
+        );
     }
 
     // Binding overhead.
@@ -456,10 +474,10 @@ pub fn render(
             ratio(rc, c)
         );
     }
-    if cfg.python.is_none() || cfg.node.is_none() {
+    if cfg.python.is_none() || cfg.node.is_none() || cfg.go.is_none() {
         let _ = writeln!(
             o,
-            "\n(Python and/or Node not run: pass `--python`/`--node`, as `make bench` does.)"
+            "\n(Python, Node and/or Go not run: pass `--python`/`--node`/`--go`, as `make bench` does.)"
         );
     }
     if let Some(a) = analysis {

@@ -34,6 +34,7 @@ export type ErrorCode =
   | 'POISONED'
   | 'UNSUPPORTED_VERSION'
   | 'IO'
+  | 'UNAVAILABLE'
   | 'INTERNAL'
 
 /** Every ErrorCode. */

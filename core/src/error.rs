@@ -73,6 +73,14 @@ pub enum Error {
         #[source]
         source: io::Error,
     },
+    /// The server of a remote store cannot be reached, or the connection to it broke. When
+    /// the connection broke after a request was sent, `outcome_unknown` is true: the request
+    /// may or may not have been applied (see `docs/protocol.md`). The next call reconnects.
+    #[error("server unavailable: {message}{}", if *outcome_unknown { " (the outcome of the request is unknown)" } else { "" })]
+    Unavailable {
+        message: String,
+        outcome_unknown: bool,
+    },
     /// Operation number `index` of an atomic batch failed; nothing of the batch was applied.
     #[error("batch operation #{index} failed: {source}")]
     Batch {
@@ -99,12 +107,13 @@ pub enum ErrorKind {
     Poisoned,
     UnsupportedVersion,
     Io,
+    Unavailable,
 }
 
 impl ErrorKind {
     /// Every kind, in the order of the C status numbers (`DOCDB_NOT_FOUND` = 1, ...): the
     /// one list that the faces' error tables are derived from or checked against.
-    pub const ALL: [ErrorKind; 13] = [
+    pub const ALL: [ErrorKind; 14] = [
         ErrorKind::NotFound,
         ErrorKind::AlreadyExists,
         ErrorKind::Conflict,
@@ -118,6 +127,7 @@ impl ErrorKind {
         ErrorKind::Poisoned,
         ErrorKind::UnsupportedVersion,
         ErrorKind::Io,
+        ErrorKind::Unavailable,
     ];
 
     /// The stable upper-case code: the C status name without `DOCDB_`, the Node `err.code`,
@@ -137,6 +147,7 @@ impl ErrorKind {
             ErrorKind::Poisoned => "POISONED",
             ErrorKind::UnsupportedVersion => "UNSUPPORTED_VERSION",
             ErrorKind::Io => "IO",
+            ErrorKind::Unavailable => "UNAVAILABLE",
         }
     }
 }
@@ -158,6 +169,7 @@ impl Error {
             Error::Poisoned(_) => ErrorKind::Poisoned,
             Error::UnsupportedVersion { .. } => ErrorKind::UnsupportedVersion,
             Error::Io { .. } => ErrorKind::Io,
+            Error::Unavailable { .. } => ErrorKind::Unavailable,
             Error::Batch { source, .. } => source.kind(),
         }
     }
@@ -168,6 +180,18 @@ impl Error {
             Error::Batch { index, .. } => Some(*index),
             _ => None,
         }
+    }
+
+    /// For an `Unavailable` error, whether the request may have been applied before the
+    /// connection broke (never retried automatically unless idempotent).
+    pub fn outcome_unknown(&self) -> bool {
+        matches!(
+            self,
+            Error::Unavailable {
+                outcome_unknown: true,
+                ..
+            }
+        )
     }
 
     pub(crate) fn io(context: impl Into<String>, source: io::Error) -> Error {
@@ -220,6 +244,7 @@ mod tests {
             ErrorKind::Poisoned => 10,
             ErrorKind::UnsupportedVersion => 11,
             ErrorKind::Io => 12,
+            ErrorKind::Unavailable => 13,
         };
         for (i, k) in ErrorKind::ALL.iter().enumerate() {
             assert_eq!(position(*k), i, "{k:?}");

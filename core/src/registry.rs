@@ -10,7 +10,6 @@
 //! through a symlink, with a trailing slash) finds the same store. It holds weak
 //! references: an entry never keeps a store alive.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Weak};
 
@@ -21,34 +20,36 @@ use crate::fs::OsFs;
 use crate::options::Options;
 use crate::store::{Store, StoreInner};
 
-type Table = HashMap<PathBuf, Weak<StoreInner<OsFs>>>;
+/// Open directories by canonical path. A few entries at most: a plain list (a static hash
+/// table's allocation reads as "possibly lost" to valgrind at exit).
+type Table = Vec<(PathBuf, Weak<StoreInner<OsFs>>)>;
 
 /// Held for the whole of an open, so that two threads opening one directory share one
 /// store instead of racing for its lock.
-static OPEN: Mutex<Option<Table>> = Mutex::new(None);
+static OPEN: Mutex<Table> = Mutex::new(Vec::new());
 
 /// Opens `path`, sharing the store this process already has open there.
 pub(crate) fn open(path: &Path, opts: Options) -> Result<Store<OsFs>> {
-    let mut guard = OPEN.lock();
-    let table = guard.get_or_insert_with(HashMap::new);
+    let mut table = OPEN.lock();
+    table.retain(|(_, weak)| weak.strong_count() > 0);
     // A directory that does not exist yet (or cannot be resolved) is open nowhere.
     if let Ok(key) = std::fs::canonicalize(path) {
-        // A store inherited through fork() belongs to the parent: never shared here.
-        let inherited = |inner: &Arc<StoreInner<OsFs>>| !inner.opened_in_this_process();
-        if let Some(inner) = table
-            .get(&key)
-            .and_then(Weak::upgrade)
-            .filter(|i| !inherited(i))
-        {
+        let open_here = table
+            .iter()
+            .find(|(k, _)| *k == key)
+            .and_then(|(_, weak)| weak.upgrade())
+            // A store inherited through fork() belongs to the parent: never shared here.
+            .filter(|inner| inner.opened_in_this_process());
+        if let Some(inner) = open_here {
             if let Some(store) = Store::share(inner, path, &opts)? {
                 return Ok(store);
             }
         }
     }
     let store = Store::open_with(OsFs, path, opts)?;
-    table.retain(|_, weak| weak.strong_count() > 0);
     if let Ok(key) = std::fs::canonicalize(path) {
-        table.insert(key, Arc::downgrade(store.inner()));
+        table.retain(|(k, _)| *k != key);
+        table.push((key, Arc::downgrade(store.inner())));
     }
     Ok(store)
 }

@@ -405,13 +405,15 @@ impl<F: FileSystem> Store<F> {
                         .fs
                         .create_dir_all(&dir)
                         .map_err(|e| io("creating", e))?;
-                    // The new directory's entry must be durable before any commit in it is
-                    // acknowledged, or power loss takes the whole database with it.
-                    inner
-                        .fs
-                        .sync_dir(&inner.dir)
-                        .map_err(|e| io("syncing the parent of", e))?;
                 }
+                // The directory's entry must be durable before any commit in it is
+                // acknowledged, or power loss takes the whole database with it. Synced on
+                // every first load, not only on creation: an earlier attempt may have
+                // created it and failed to sync (the page cache shows it all the same).
+                inner
+                    .fs
+                    .sync_dir(&inner.dir)
+                    .map_err(|e| io("syncing the parent of", e))?;
                 let memory = Memory {
                     global: Arc::clone(&inner.global),
                     db: Arc::new(Budget::new(

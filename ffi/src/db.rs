@@ -152,6 +152,42 @@ pub extern "C" fn docdb_db_read(db: *const docdb_db, id: u64, out: *mut docdb_bu
     })
 }
 
+/// Reads the newest committed version of document `id` into the caller's buffer: copies
+/// it to `dst` if it fits in `cap` bytes, and sets `*out_len` to its length either way.
+/// When `*out_len > cap` nothing was copied: call again with a buffer that large. A
+/// document in the record cache is copied straight from it, without an allocation: the
+/// fast read for callers with a reusable buffer, and for bindings that copy into their own
+/// memory. `dst` may be NULL when `cap` is 0 (to learn the length). `DOCDB_NOT_FOUND` if
+/// absent, `DOCDB_CORRUPTION` if its record fails verification. On failure `*out_len` and
+/// `dst` are unchanged.
+#[no_mangle]
+pub extern "C" fn docdb_db_read_into(
+    db: *const docdb_db,
+    id: u64,
+    dst: *mut u8,
+    cap: usize,
+    out_len: *mut usize,
+) -> docdb_status {
+    call(|| {
+        let (d, out) = (handle(db)?.get()?, Out::new(out_len, "out_len")?);
+        let dst = ptr::bytes_mut(dst, cap)?;
+        let len = match d.read_cached(id, |doc| copy_if_fits(dst, doc))? {
+            Some(len) => len,
+            None => copy_if_fits(dst, &d.read(id)?),
+        };
+        out.set(len);
+        Ok(())
+    })
+}
+
+/// Copies `doc` to the start of `dst` if it fits; returns its length either way.
+fn copy_if_fits(dst: &mut [u8], doc: &[u8]) -> usize {
+    if let Some(dst) = dst.get_mut(..doc.len()) {
+        dst.copy_from_slice(doc);
+    }
+    doc.len()
+}
+
 /// Deletes document `id`; `DOCDB_NOT_FOUND` if it does not exist.
 #[no_mangle]
 pub extern "C" fn docdb_db_delete(db: *const docdb_db, id: u64) -> docdb_status {

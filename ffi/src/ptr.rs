@@ -76,6 +76,25 @@ pub(crate) fn bytes<'a>(data: *const u8, len: usize, limit: u64) -> Result<&'a [
     Ok(unsafe { std::slice::from_raw_parts(data, len) })
 }
 
+/// Borrows `cap` writable bytes at `dst` (an output buffer). NULL is accepted only with
+/// `cap == 0`.
+pub(crate) fn bytes_mut<'a>(dst: *mut u8, cap: usize) -> Result<&'a mut [u8]> {
+    if dst.is_null() {
+        if cap == 0 {
+            return Ok(&mut []);
+        }
+        return Err(Error::InvalidArgument(format!(
+            "dst is NULL but cap is {cap}"
+        )));
+    }
+    if cap > isize::MAX as usize {
+        return Err(Error::InvalidArgument(format!("cap {cap} is too large")));
+    }
+    // SAFETY: non-NULL and at most isize::MAX bytes; the C contract is that `dst` points
+    // to `cap` writable bytes that nothing else uses for the duration of the call.
+    Ok(unsafe { std::slice::from_raw_parts_mut(dst, cap) })
+}
+
 /// A NUL-terminated C string.
 fn c_str<'a>(p: *const c_char, what: &str) -> Result<&'a CStr> {
     if p.is_null() {

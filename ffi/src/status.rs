@@ -47,11 +47,14 @@ pub enum docdb_status {
     DOCDB_IO = 13,
     /// A bug in DocDB (a caught panic); the process keeps running.
     DOCDB_INTERNAL = 14,
+    /// The server of a remote store is unreachable or the connection broke (the message
+    /// says whether the outcome of the request is unknown); the next call reconnects.
+    DOCDB_UNAVAILABLE = 15,
 }
 
 impl docdb_status {
     /// Every status, in numeric order.
-    pub(crate) const ALL: [docdb_status; 15] = [
+    pub(crate) const ALL: [docdb_status; 16] = [
         docdb_status::DOCDB_OK,
         docdb_status::DOCDB_NOT_FOUND,
         docdb_status::DOCDB_ALREADY_EXISTS,
@@ -67,6 +70,7 @@ impl docdb_status {
         docdb_status::DOCDB_UNSUPPORTED_VERSION,
         docdb_status::DOCDB_IO,
         docdb_status::DOCDB_INTERNAL,
+        docdb_status::DOCDB_UNAVAILABLE,
     ];
 
     /// The NUL-terminated name, which is also the Node `err.code` ("NOT_FOUND", ...).
@@ -87,6 +91,7 @@ impl docdb_status {
             docdb_status::DOCDB_UNSUPPORTED_VERSION => c"UNSUPPORTED_VERSION",
             docdb_status::DOCDB_IO => c"IO",
             docdb_status::DOCDB_INTERNAL => c"INTERNAL",
+            docdb_status::DOCDB_UNAVAILABLE => c"UNAVAILABLE",
         }
     }
 }
@@ -107,6 +112,7 @@ pub(crate) fn from_kind(kind: ErrorKind) -> docdb_status {
         ErrorKind::Poisoned => docdb_status::DOCDB_POISONED,
         ErrorKind::UnsupportedVersion => docdb_status::DOCDB_UNSUPPORTED_VERSION,
         ErrorKind::Io => docdb_status::DOCDB_IO,
+        ErrorKind::Unavailable => docdb_status::DOCDB_UNAVAILABLE,
         // `ErrorKind` is `#[non_exhaustive]`: a kind added to the engine without a status
         // here is a DocDB bug, reported as such rather than as a wrong category.
         _ => docdb_status::DOCDB_INTERNAL,

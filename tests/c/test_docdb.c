@@ -123,11 +123,13 @@ static void test_version_status_errmsg(void) {
                                   "CONFLICT",  "MEMORY_LIMIT", "PAYLOAD_TOO_LARGE",
                                   "INVALID_NAME", "INVALID_ARGUMENT", "LOCKED",
                                   "CLOSED",    "CORRUPTION", "POISONED",
-                                  "UNSUPPORTED_VERSION", "IO", "INTERNAL"};
-    for (uint32_t i = 0; i < 15; i++) CHECK(strcmp(docdb_status_str(i), names[i]) == 0);
+                                  "UNSUPPORTED_VERSION", "IO", "INTERNAL",
+                                  "UNAVAILABLE"};
+    for (uint32_t i = 0; i < 16; i++) CHECK(strcmp(docdb_status_str(i), names[i]) == 0);
     CHECK(DOCDB_OK == 0 && DOCDB_NOT_FOUND == 1 && DOCDB_CONFLICT == 3);
     CHECK(DOCDB_INVALID_ARGUMENT == 7 && DOCDB_CLOSED == 9 && DOCDB_INTERNAL == 14);
-    CHECK(strcmp(docdb_status_str(15), "UNKNOWN") == 0);
+    CHECK(DOCDB_UNAVAILABLE == 15);
+    CHECK(strcmp(docdb_status_str(16), "UNKNOWN") == 0);
     CHECK(strcmp(docdb_status_str(0xFFFFFFFFu), "UNKNOWN") == 0);
 
     /* A failure sets the message; a later success keeps it (like errno). */
@@ -1172,6 +1174,56 @@ static void test_record_cache(void) {
     docdb_store_free(s);
 }
 
+/* docdb_db_read_into: copies into the caller's buffer when it fits, reports the length
+   either way; the same bytes from the record cache and from disk. */
+static void test_read_into(void) {
+    for (int cached = 1; cached >= 0; cached--) {
+        const char *dir = fresh_dir(cached ? "read-into" : "read-into-nocache");
+        docdb_options o = docdb_options_default();
+        if (!cached) o.cache_size = 0;
+        docdb_store *s = NULL;
+        docdb_db *db = NULL;
+        OK(docdb_store_open(dir, &o, &s));
+        OK(docdb_store_create_db(s, "r", &db));
+        OK(docdb_db_put(db, 1, B("hello world"), 11));
+        OK(docdb_db_put(db, 2, NULL, 0));
+        for (int pass = 0; pass < 2; pass++) { /* the second pass hits the cache */
+            uint8_t dst[16];
+            memset(dst, 'z', sizeof dst);
+            size_t len = 99;
+            OK(docdb_db_read_into(db, 1, dst, sizeof dst, &len));
+            CHECK(len == 11 && memcmp(dst, "hello world", 11) == 0 && dst[11] == 'z');
+            /* Too small: the length, nothing copied. */
+            memset(dst, 'z', sizeof dst);
+            len = 0;
+            OK(docdb_db_read_into(db, 1, dst, 5, &len));
+            CHECK(len == 11 && dst[0] == 'z');
+            len = 0;
+            OK(docdb_db_read_into(db, 1, NULL, 0, &len)); /* only the length */
+            CHECK(len == 11);
+            len = 99;
+            OK(docdb_db_read_into(db, 2, NULL, 0, &len)); /* an empty document */
+            CHECK(len == 0);
+            len = 99;
+            EXPECT(docdb_db_read_into(db, 3, dst, sizeof dst, &len), DOCDB_NOT_FOUND);
+            CHECK(len == 99 && contains_text(docdb_errmsg(), "not found"));
+            EXPECT(docdb_db_read_into(db, 1, NULL, 4, &len), DOCDB_INVALID_ARGUMENT);
+            EXPECT(docdb_db_read_into(db, 1, dst, sizeof dst, NULL), DOCDB_INVALID_ARGUMENT);
+            EXPECT(docdb_db_read_into(NULL, 1, dst, sizeof dst, &len), DOCDB_INVALID_ARGUMENT);
+            CHECK(len == 99);
+        }
+        docdb_store_stats st;
+        OK(docdb_store_get_stats(s, &st));
+        CHECK(cached ? st.cache_hits > 0 : st.cache_hits == 0);
+        OK(docdb_db_close(db));
+        size_t len = 0;
+        EXPECT(docdb_db_read_into(db, 1, NULL, 0, &len), DOCDB_CLOSED);
+        docdb_db_free(db);
+        OK(docdb_store_close(s));
+        docdb_store_free(s);
+    }
+}
+
 static void test_persistence(void) {
     const char *dir = fresh_dir("persist");
     docdb_options o = docdb_options_default(); /* SYNC_FULL: every commit fsynced */
@@ -1505,6 +1557,7 @@ int main(void) {
     RUN(test_snapshot_and_scan);
     RUN(test_stats_compact_checkpoint_sync);
     RUN(test_record_cache);
+    RUN(test_read_into);
     RUN(test_persistence);
     RUN(test_corruption);
     RUN(test_unsupported_version);

@@ -14,7 +14,7 @@ test('module exports', () => {
     [
       'ALREADY_EXISTS', 'CLOSED', 'CONFLICT', 'CORRUPTION', 'INTERNAL', 'INVALID_ARGUMENT',
       'INVALID_NAME', 'IO', 'LOCKED', 'MEMORY_LIMIT', 'NOT_FOUND', 'PAYLOAD_TOO_LARGE',
-      'POISONED', 'UNSUPPORTED_VERSION',
+      'POISONED', 'UNAVAILABLE', 'UNSUPPORTED_VERSION',
     ],
   )
   assert.throws(() => new docdb.Store(), 'no public constructor')

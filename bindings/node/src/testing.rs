@@ -46,6 +46,10 @@ pub fn throw_sample(env: Env, code: String, batch_index: Option<u32>) -> Result<
             context: "sample".into(),
             source: io::Error::other("sample"),
         },
+        "UNAVAILABLE" => Error::Unavailable {
+            message: "sample".into(),
+            outcome_unknown: true,
+        },
         "INTERNAL" => return Err(error::to_js(&env, Failure::Panic("sample".into()))),
         other => return Err(error::range_error(&env, format!("no sample for '{other}'"))),
     };

@@ -110,6 +110,14 @@ const LEAVES: &[ClassSpec] = &[
               errno is set when the system reported one.",
     },
     ClassSpec {
+        name: "UnavailableError",
+        code: "UNAVAILABLE",
+        builtin_base: Some("ConnectionError"),
+        doc: "The server of a remote store is unreachable or the connection broke; the \
+              message says whether the outcome of the request is unknown. Also a \
+              ConnectionError.",
+    },
+    ClassSpec {
         name: "InternalError",
         code: "INTERNAL",
         builtin_base: None,
@@ -265,6 +273,10 @@ fn engine_error(code: &str, message: String) -> Option<Error> {
         "IO" => Error::Io {
             context: message,
             source: std::io::Error::from_raw_os_error(28),
+        },
+        "UNAVAILABLE" => Error::Unavailable {
+            message,
+            outcome_unknown: true,
         },
         _ => return None,
     })

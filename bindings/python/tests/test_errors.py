@@ -30,6 +30,7 @@ TABLE: list[tuple[type[docdb.Error], str, type[BaseException]]] = [
     (docdb.PoisonedError, "POISONED", Exception),
     (docdb.UnsupportedVersionError, "UNSUPPORTED_VERSION", Exception),
     (docdb.IoError, "IO", OSError),
+    (docdb.UnavailableError, "UNAVAILABLE", ConnectionError),
     (docdb.InternalError, "INTERNAL", Exception),
 ]
 
@@ -58,7 +59,7 @@ def test_hierarchy_and_codes(
 def test_every_class_is_exported() -> None:
     names = {cls.__name__ for cls, _, _ in TABLE}
     assert names <= set(docdb.__all__)
-    assert len(TABLE) == 14
+    assert len(TABLE) == len(docdb.ERROR_CODES) + 1  # and INTERNAL, which is no engine kind
     assert docdb.Error.code is None and docdb.Error.batch_index is None
 
 

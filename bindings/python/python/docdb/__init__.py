@@ -61,6 +61,7 @@ from ._docdb import (
     Store,
     StoreStats,
     Transaction,
+    UnavailableError,
     UnsupportedVersionError,
     __version__,
 )
@@ -113,6 +114,7 @@ __all__ = [
     "UnsupportedVersionError",
     "IoError",
     "InternalError",
+    "UnavailableError",
     "__version__",
     "ERROR_CODES",
     "DB_STATS_FIELDS",

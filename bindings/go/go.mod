@@ -1,0 +1,3 @@
+module github.com/docdb/docdb/bindings/go
+
+go 1.24

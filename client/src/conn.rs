@@ -1,0 +1,461 @@
+//! Connections to a server: the transports, the handshake, one request at a time, and the
+//! pool that plain requests share.
+
+use std::io::{self, Read, Write};
+use std::net::{TcpStream, ToSocketAddrs};
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use docdb_core::{Error, Result};
+use docdb_proto::frame::check_len;
+use docdb_proto::{encode_frame, Hello, Reply, Request, HEADER_LEN, LEN_PREFIX};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, ServerName};
+
+use crate::url::Endpoint;
+
+/// How to reach and authenticate to a server.
+#[derive(Clone, Debug)]
+pub struct ConnectOptions {
+    /// The server's shared secret (`--token-file`), required over TCP.
+    pub token: Option<String>,
+    /// PEM file of the certificate authority (or the self-signed certificate) that signed
+    /// the server's certificate, for `tls://` URLs.
+    pub ca_file: Option<PathBuf>,
+    /// Name to verify in the server's certificate; default: the URL's host.
+    pub server_name: Option<String>,
+    /// Time allowed to connect and complete the handshake.
+    pub connect_timeout: Duration,
+    /// Time a request may wait for its reply before the connection is given up (its outcome
+    /// is then unknown). `None` waits as long as the server keeps the connection open.
+    pub request_timeout: Option<Duration>,
+    /// Idle connections kept for reuse.
+    pub pool_size: usize,
+}
+
+impl Default for ConnectOptions {
+    fn default() -> Self {
+        ConnectOptions {
+            token: None,
+            ca_file: None,
+            server_name: None,
+            connect_timeout: Duration::from_secs(10),
+            request_timeout: Some(Duration::from_secs(300)),
+            pool_size: 8,
+        }
+    }
+}
+
+/// The largest reply accepted: a scan page or a document, which the server keeps under
+/// its own frame limit; this only bounds what a broken server could make us allocate.
+const MAX_REPLY: u32 = (1 << 30) + (64 << 20);
+
+type TlsStream = rustls::StreamOwned<rustls::ClientConnection, TcpStream>;
+
+enum Transport {
+    Unix(UnixStream),
+    Tcp(TcpStream),
+    Tls(Box<TlsStream>),
+}
+
+impl Transport {
+    fn raw_fd(&self) -> i32 {
+        match self {
+            Transport::Unix(s) => s.as_raw_fd(),
+            Transport::Tcp(s) => s.as_raw_fd(),
+            Transport::Tls(s) => s.sock.as_raw_fd(),
+        }
+    }
+
+    fn set_timeouts(&self, t: Option<Duration>) -> io::Result<()> {
+        match self {
+            Transport::Unix(s) => s.set_read_timeout(t).and(s.set_write_timeout(t)),
+            Transport::Tcp(s) => s.set_read_timeout(t).and(s.set_write_timeout(t)),
+            Transport::Tls(s) => s.sock.set_read_timeout(t).and(s.sock.set_write_timeout(t)),
+        }
+    }
+}
+
+impl Read for Transport {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Transport::Unix(s) => s.read(buf),
+            Transport::Tcp(s) => s.read(buf),
+            Transport::Tls(s) => s.read(buf),
+        }
+    }
+}
+
+impl Write for Transport {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Transport::Unix(s) => s.write(buf),
+            Transport::Tcp(s) => s.write(buf),
+            Transport::Tls(s) => s.write(buf),
+        }
+    }
+    fn flush(&mut self) -> io::Result<()> {
+        match self {
+            Transport::Unix(s) => s.flush(),
+            Transport::Tcp(s) => s.flush(),
+            Transport::Tls(s) => s.flush(),
+        }
+    }
+}
+
+/// A failed exchange: whether the request may have reached the server decides whether it
+/// may be resent.
+pub(crate) enum Lost {
+    /// The request was not (completely) sent: the server cannot have run it.
+    NotSent(String),
+    /// The request was sent, its reply did not come: it may or may not have been applied.
+    InFlight(String),
+    /// The server closed the connection between requests (shutdown, idle timeout) and
+    /// said so: the request was not run.
+    Closing(Error),
+}
+
+impl Lost {
+    pub(crate) fn into_error(self) -> Error {
+        match self {
+            Lost::NotSent(m) => unavailable(m, false),
+            Lost::InFlight(m) => unavailable(m, true),
+            Lost::Closing(e) => e,
+        }
+    }
+}
+
+pub(crate) fn unavailable(message: String, outcome_unknown: bool) -> Error {
+    Error::Unavailable {
+        message,
+        outcome_unknown,
+    }
+}
+
+/// One connection, after a successful handshake.
+pub(crate) struct Conn {
+    io: Transport,
+    next_id: u64,
+    max_frame: u32,
+    /// Set once the connection cannot be used again.
+    pub(crate) broken: bool,
+    /// The process that opened it: after a `fork` the child must not talk on the parent's
+    /// sockets (their frames would interleave), so it opens its own.
+    pid: u32,
+}
+
+impl Conn {
+    fn open(target: &Target) -> Result<Conn> {
+        let opts = &target.opts;
+        let fail =
+            |e: io::Error| unavailable(format!("cannot connect to {}: {e}", target.url), false);
+        let io = match &target.endpoint {
+            Endpoint::Unix(p) => Transport::Unix(UnixStream::connect(p).map_err(fail)?),
+            Endpoint::Tcp { host, port } => {
+                Transport::Tcp(tcp_connect(host, *port, opts.connect_timeout).map_err(fail)?)
+            }
+            Endpoint::Tls { host, port } => {
+                let sock = tcp_connect(host, *port, opts.connect_timeout).map_err(fail)?;
+                let config = target.tls.clone().expect("tls config for tls://");
+                let name = opts.server_name.clone().unwrap_or_else(|| host.clone());
+                let name = ServerName::try_from(name)
+                    .map_err(|e| Error::InvalidArgument(format!("bad TLS server name: {e}")))?;
+                let conn = rustls::ClientConnection::new(config, name)
+                    .map_err(|e| unavailable(format!("TLS: {e}"), false))?;
+                Transport::Tls(Box::new(rustls::StreamOwned::new(conn, sock)))
+            }
+        };
+        let mut c = Conn {
+            io,
+            next_id: 0,
+            max_frame: docdb_proto::MAX_HELLO_FRAME,
+            broken: false,
+            pid: std::process::id(),
+        };
+        c.io.set_timeouts(Some(opts.connect_timeout))
+            .map_err(|e| unavailable(e.to_string(), false))?;
+        let hello = Request::Hello(Hello {
+            min_version: docdb_proto::VERSION,
+            max_version: docdb_proto::VERSION,
+            token: opts.token.clone().unwrap_or_default().into_bytes(),
+        });
+        match c.exchange(&hello) {
+            Ok(Reply::HelloOk(ok)) => c.max_frame = ok.max_frame,
+            Ok(Reply::Error(e)) => return Err(e),
+            Ok(other) => {
+                return Err(unavailable(
+                    format!("unexpected handshake reply {other:?}"),
+                    false,
+                ))
+            }
+            Err(Lost::Closing(e)) => return Err(e),
+            Err(lost) => {
+                return Err(unavailable(
+                    format!(
+                        "handshake with {} failed: {}",
+                        target.url,
+                        lost.into_error()
+                    ),
+                    false,
+                ))
+            }
+        }
+        c.io.set_timeouts(opts.request_timeout)
+            .map_err(|e| unavailable(e.to_string(), false))?;
+        Ok(c)
+    }
+
+    /// Sends one request and waits for its reply. An `ERROR` reply is `Ok`: the exchange
+    /// worked; the caller turns it into `Err`.
+    pub(crate) fn exchange(&mut self, req: &Request) -> Result<Reply, Lost> {
+        if self.broken {
+            return Err(Lost::NotSent("connection already broken".into()));
+        }
+        if !self.opened_here() {
+            return Err(Lost::Closing(Error::Closed(
+                "connection (transaction or snapshot) of the parent process, before fork".into(),
+            )));
+        }
+        let (kind, body) = req.encode();
+        let size = body.len() + HEADER_LEN - LEN_PREFIX;
+        if size > self.max_frame as usize {
+            // Refused here rather than by the server, which would close the connection.
+            return Ok(Reply::Error(Error::PayloadTooLarge {
+                size: size as u64,
+                max: u64::from(self.max_frame),
+            }));
+        }
+        self.next_id += 1;
+        let id = self.next_id;
+        let mut frame = Vec::with_capacity(size + LEN_PREFIX);
+        encode_frame(id, kind, &body, &mut frame);
+        drop(body);
+        if let Err(e) = self.io.write_all(&frame).and_then(|()| self.io.flush()) {
+            self.broken = true;
+            // A server that refuses a connection (limit, shutdown) says why and closes it;
+            // the reason may be waiting in our receive buffer.
+            let closed = matches!(
+                e.kind(),
+                io::ErrorKind::BrokenPipe | io::ErrorKind::ConnectionReset
+            );
+            if closed {
+                match self.read_reply() {
+                    Ok((0, Reply::Error(e @ Error::Unavailable { .. }))) => {
+                        return Err(Lost::Closing(e))
+                    }
+                    Ok((0, reply @ Reply::Error(_))) => return Ok(reply),
+                    _ => {}
+                }
+            }
+            return Err(Lost::NotSent(format!("sending the request failed: {e}")));
+        }
+        drop(frame);
+        match self.read_reply() {
+            Ok((rid, reply)) if rid == id => Ok(reply),
+            Ok((0, Reply::Error(e))) => {
+                // A connection-level error (oversized frame, shutdown, idle, limit): the
+                // server closes the connection after it; the request was not run.
+                self.broken = true;
+                if matches!(e, Error::Unavailable { .. }) {
+                    return Err(Lost::Closing(e));
+                }
+                Ok(Reply::Error(e))
+            }
+            Ok((rid, _)) => {
+                self.broken = true;
+                Err(Lost::InFlight(format!(
+                    "reply to request {rid} while waiting for {id}"
+                )))
+            }
+            Err(e) => {
+                self.broken = true;
+                let why = match e.kind() {
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
+                        "no reply within the request timeout".to_string()
+                    }
+                    io::ErrorKind::UnexpectedEof => "the server closed the connection".to_string(),
+                    _ => format!("the connection broke: {e}"),
+                };
+                Err(Lost::InFlight(why))
+            }
+        }
+    }
+
+    fn read_reply(&mut self) -> io::Result<(u64, Reply)> {
+        let mut prefix = [0u8; LEN_PREFIX];
+        self.io.read_exact(&mut prefix)?;
+        let len = check_len(prefix, MAX_REPLY).map_err(io::Error::other)?;
+        let mut rest = vec![0u8; len as usize];
+        self.io.read_exact(&mut rest)?;
+        let id = u64::from_le_bytes(rest[..8].try_into().unwrap());
+        let reply = Reply::decode(rest[8], &rest[9..]).map_err(io::Error::other)?;
+        Ok((id, reply))
+    }
+
+    /// Whether this process opened the connection (false in a child after `fork`).
+    pub(crate) fn opened_here(&self) -> bool {
+        self.pid == std::process::id()
+    }
+
+    /// Whether an idle connection still looks usable: the server never sends anything
+    /// unasked, so readable bytes or end-of-file mean it closed (restart, idle timeout).
+    fn looks_alive(&self) -> bool {
+        let mut byte = 0u8;
+        // SAFETY: recv on our own open socket into a one-byte buffer we own; MSG_PEEK and
+        // MSG_DONTWAIT leave the socket's data and blocking mode untouched.
+        let n = unsafe {
+            libc::recv(
+                self.io.raw_fd(),
+                (&mut byte as *mut u8).cast(),
+                1,
+                libc::MSG_PEEK | libc::MSG_DONTWAIT,
+            )
+        };
+        n < 0 && io::Error::last_os_error().kind() == io::ErrorKind::WouldBlock
+    }
+}
+
+fn tcp_connect(host: &str, port: u16, timeout: Duration) -> io::Result<TcpStream> {
+    let mut last = io::Error::new(io::ErrorKind::NotFound, "host has no address");
+    for addr in (host, port).to_socket_addrs()? {
+        match TcpStream::connect_timeout(&addr, timeout) {
+            Ok(s) => {
+                s.set_nodelay(true)?;
+                return Ok(s);
+            }
+            Err(e) => last = e,
+        }
+    }
+    Err(last)
+}
+
+/// Everything needed to open a connection.
+pub(crate) struct Target {
+    pub(crate) url: String,
+    endpoint: Endpoint,
+    opts: ConnectOptions,
+    tls: Option<Arc<rustls::ClientConfig>>,
+}
+
+impl Target {
+    pub(crate) fn new(url: &str, opts: ConnectOptions) -> Result<Target> {
+        let endpoint = Endpoint::parse(url)?;
+        let tls = match endpoint {
+            Endpoint::Tls { .. } => Some(tls_config(&opts)?),
+            _ => None,
+        };
+        Ok(Target {
+            url: url.to_string(),
+            endpoint,
+            opts,
+            tls,
+        })
+    }
+}
+
+fn tls_config(opts: &ConnectOptions) -> Result<Arc<rustls::ClientConfig>> {
+    let Some(ca) = &opts.ca_file else {
+        return Err(Error::InvalidArgument(
+            "tls:// needs ConnectOptions::ca_file, the PEM certificate that signed the server's"
+                .into(),
+        ));
+    };
+    let mut roots = rustls::RootCertStore::empty();
+    let certs = CertificateDer::pem_file_iter(ca)
+        .and_then(|it| it.collect::<Result<Vec<_>, _>>())
+        .map_err(|e| Error::InvalidArgument(format!("cannot read {}: {e}", ca.display())))?;
+    for c in certs {
+        roots
+            .add(c)
+            .map_err(|e| Error::InvalidArgument(format!("bad CA certificate: {e}")))?;
+    }
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let config = rustls::ClientConfig::builder_with_provider(provider)
+        .with_safe_default_protocol_versions()
+        .map_err(|e| Error::InvalidArgument(format!("TLS: {e}")))?
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
+}
+
+/// The connections of one `Store`: idle ones wait in `idle` for the next plain request.
+pub(crate) struct Pool {
+    pub(crate) target: Target,
+    idle: std::sync::Mutex<Vec<Conn>>,
+    closed: std::sync::atomic::AtomicBool,
+}
+
+impl Pool {
+    pub(crate) fn new(target: Target) -> Pool {
+        Pool {
+            target,
+            idle: std::sync::Mutex::new(Vec::new()),
+            closed: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// An idle connection that still looks alive, or a new one.
+    pub(crate) fn checkout(&self) -> Result<Conn> {
+        if self.is_closed() {
+            return Err(Error::Closed("store".into()));
+        }
+        loop {
+            let c = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
+            match c {
+                Some(c) if c.opened_here() && c.looks_alive() => return Ok(c),
+                // Closing our copy of a parent's socket leaves the parent's connection open.
+                Some(_) => continue,
+                None => return Conn::open(&self.target),
+            }
+        }
+    }
+
+    pub(crate) fn checkin(&self, c: Conn) {
+        if c.broken || self.is_closed() {
+            return;
+        }
+        let mut idle = self.idle.lock().unwrap_or_else(|e| e.into_inner());
+        if idle.len() < self.target.opts.pool_size {
+            idle.push(c);
+        }
+    }
+
+    /// Runs a plain request on a pooled connection. A request that did not reach the
+    /// server, or that cannot change anything, is tried once more on a new connection.
+    pub(crate) fn call(&self, req: &Request) -> Result<Reply> {
+        let mut retried = false;
+        loop {
+            let mut c = self.checkout()?;
+            match c.exchange(req) {
+                Ok(reply) => {
+                    self.checkin(c);
+                    return match reply {
+                        Reply::Error(e) => Err(e),
+                        r => Ok(r),
+                    };
+                }
+                Err(lost) => {
+                    let safe =
+                        matches!(lost, Lost::NotSent(_) | Lost::Closing(_)) || req.is_idempotent();
+                    if safe && !retried {
+                        retried = true;
+                        continue;
+                    }
+                    return Err(lost.into_error());
+                }
+            }
+        }
+    }
+
+    pub(crate) fn close(&self) {
+        self.closed.store(true, std::sync::atomic::Ordering::SeqCst);
+        self.idle.lock().unwrap_or_else(|e| e.into_inner()).clear();
+    }
+
+    pub(crate) fn is_closed(&self) -> bool {
+        self.closed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
