@@ -158,7 +158,8 @@ impl Checkpoint {
     }
 }
 
-/// Writes a checkpoint of `db` (the caller holds `db.maintenance`). `obsolete` lists
+/// Writes a checkpoint of `db`. Runs under the maintenance lock: call it through
+/// `maintenance::checkpoint` (compaction, which holds the lock, calls it directly). `obsolete` lists
 /// segments a compaction replaced and is about to delete: they are listed as such, never as
 /// part of the log, so a crash before they are gone does not replay them.
 ///

@@ -40,9 +40,9 @@ struct Output<F: FileSystem> {
     end: u64,
 }
 
-/// Compacts `db`; returns the number of log bytes reclaimed.
+/// Compacts `db`; returns the number of log bytes reclaimed. Runs under the maintenance
+/// lock: call it through `maintenance::compact`.
 pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
-    let _maintenance = db.maintenance.lock();
     db.check_writable()?;
     let sealed: Vec<Arc<Segment<F>>> = {
         let mut log = db.log.lock();

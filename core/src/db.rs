@@ -15,6 +15,7 @@ use crate::index::{Index, Location, Version, ENTRY_BYTES, VERSION_BYTES};
 use crate::log::group_commit::GroupCommit;
 use crate::log::recovery;
 use crate::log::writer::LogWriter;
+use crate::maintenance::{self, Maintenance};
 use crate::memory::Memory;
 use crate::mvcc::Readers;
 use crate::options::Options;
@@ -22,7 +23,6 @@ use crate::snapshot::Snapshot;
 use crate::stats::DbStats;
 use crate::store::StoreInner;
 use crate::txn::Transaction;
-use crate::{checkpoint, compaction};
 
 const OPEN: u8 = 0;
 const CLOSED: u8 = 1;
@@ -72,9 +72,8 @@ pub(crate) struct DbCore<F: FileSystem> {
     pub readers: Readers,
     pub garbage: Mutex<Garbage>,
     pub counters: Counters,
-    /// Serialises checkpoints and compactions.
-    pub maintenance: Mutex<()>,
-    pub maintaining: AtomicBool,
+    /// Checkpoints and compactions (maintenance.rs).
+    pub maintenance: Maintenance,
     state: AtomicU8,
     poison: Mutex<Option<String>>,
     poisoned: AtomicBool,
@@ -136,8 +135,7 @@ impl<F: FileSystem> DbCore<F> {
             readers: Readers::default(),
             garbage: Mutex::new(Garbage::default()),
             counters,
-            maintenance: Mutex::new(()),
-            maintaining: AtomicBool::new(false),
+            maintenance: Maintenance::default(),
             state: AtomicU8::new(OPEN),
             poison: Mutex::new(None),
             poisoned: AtomicBool::new(false),
@@ -457,13 +455,12 @@ impl<F: FileSystem> Database<F> {
     /// Rewrites live documents into new segments and deletes the old ones. Reads and writes
     /// continue meanwhile. Returns how many bytes of log were reclaimed.
     pub fn compact(&self) -> Result<u64> {
-        compaction::compact(&self.core)
+        maintenance::compact(&self.core)
     }
 
     /// Writes a checkpoint so that the next open replays only what follows it.
     pub fn checkpoint(&self) -> Result<()> {
-        let _m = self.core.maintenance.lock();
-        checkpoint::write(&self.core, &[])
+        maintenance::checkpoint(&self.core)
     }
 
     /// fsyncs the log: every commit made so far becomes durable (useful with `Sync::Normal`).

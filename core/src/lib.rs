@@ -35,6 +35,7 @@ mod fork;
 pub mod fs;
 mod index;
 mod log;
+mod maintenance;
 mod memory;
 mod mvcc;
 mod options;

@@ -19,10 +19,10 @@ use crate::catalog::{new_salt, validate_name, Catalog, CatalogEntry, DbStatus};
 use crate::db::{Database, DbCore};
 use crate::error::{Error, Result};
 use crate::fs::{FileSystem, OsFs};
+use crate::maintenance;
 use crate::memory::{Budget, Memory};
 use crate::options::{Options, Sync};
 use crate::stats::StoreStats;
-use crate::{checkpoint, compaction};
 
 const LOCK_FILE: &str = "LOCK";
 
@@ -469,7 +469,7 @@ impl<F: FileSystem> Store<F> {
         if let Some(core) = inner.open.lock().remove(&id) {
             core.mark_closed(true);
             // Wait for a running compaction or checkpoint before deleting its files.
-            drop(core.maintenance.lock());
+            maintenance::wait_idle(&core);
         }
         saved?;
         // The catalog says dropped: if removal fails or a crash interrupts it, the next
@@ -539,8 +539,7 @@ impl<F: FileSystem> Store<F> {
     pub fn checkpoint(&self) -> Result<()> {
         self.check_open()?;
         for db in self.open_dbs() {
-            let _m = db.maintenance.lock();
-            checkpoint::write(&db, &[])?;
+            maintenance::checkpoint(&db)?;
         }
         Ok(())
     }
@@ -578,39 +577,9 @@ impl<F: FileSystem> Store<F> {
         let dbs: Vec<_> = inner.open.lock().drain().map(|(_, db)| db).collect();
         let mut first_err = None;
         for db in dbs {
-            let _m = db.maintenance.lock();
-            match db.check_writable() {
-                // The log first, then the checkpoint: a checkpoint that cannot be written
-                // (a full disk) loses nothing once the log is durable, and says so.
-                Ok(()) => match db.sync_log() {
-                    Err(e) => {
-                        first_err.get_or_insert(e);
-                    }
-                    Ok(_) => {
-                        if let Err(e) = checkpoint::write(&db, &[]) {
-                            first_err.get_or_insert(match e {
-                                Error::Io { context, source } => Error::Io {
-                                    context: format!(
-                                        "{context} (closing {}: every commit is durable in \
-                                         the log, which the next open replays; only the \
-                                         checkpoint that would shorten that replay is missing)",
-                                        db.describe()
-                                    ),
-                                    source,
-                                },
-                                e => e,
-                            });
-                        }
-                    }
-                },
-                // A poisoned database cannot be synced: its latest commits are not known
-                // durable, so close must not report success.
-                Err(e @ Error::Poisoned(_)) => {
-                    first_err.get_or_insert(e);
-                }
-                Err(_) => {}
+            if let Err(e) = maintenance::close(&db) {
+                first_err.get_or_insert(e);
             }
-            db.mark_closed(false);
         }
         inner.lock.lock().take();
         first_err.map_or(Ok(()), Err)
@@ -637,47 +606,16 @@ impl<F: FileSystem> StoreInner<F> {
         }
     }
 
-    /// Starts a background checkpoint or compaction of `db` when its thresholds are met.
+    /// Starts background maintenance of `db` if it is due (see maintenance.rs), unless the
+    /// store is closing.
     pub(crate) fn maybe_maintain(&self, db: &Database<F>) {
-        let core = &db.core;
-        let o = &self.opts;
         if self.closed.load(Ordering::Acquire) {
             return;
         }
-        let checkpoint_due =
-            core.counters.since_checkpoint.load(Ordering::Relaxed) >= o.checkpoint_bytes;
-        let dead = core.dead_bytes();
-        let log = core.counters.log_bytes.load(Ordering::Relaxed);
-        let compaction_due = o.auto_compact
-            && dead >= o.compaction_min_dead_bytes
-            && dead as f64 >= o.compaction_dead_ratio * log as f64;
-        if !(checkpoint_due || compaction_due) || core.maintaining.swap(true, Ordering::AcqRel) {
-            return;
-        }
-        // The thread holds the database core only, never the store: dropping the last
-        // store handle can then stop and join it before the directory lock is released.
-        let job = Arc::clone(core);
-        let spawned = std::thread::Builder::new()
-            .name(format!("docdb-maintain-{}", core.name))
-            .spawn(move || {
-                let core = job;
-                // Failures that matter (I/O) poison the database and surface on its next
-                // call; others (closed meanwhile) need nothing.
-                let _ = if compaction_due {
-                    compaction::compact(&core).map(drop)
-                } else {
-                    let _m = core.maintenance.lock();
-                    checkpoint::write(&core, &[])
-                };
-                core.maintaining.store(false, Ordering::Release);
-            });
-        match spawned {
-            Ok(handle) => {
-                let mut bg = self.background.lock();
-                bg.retain(|h| !h.is_finished());
-                bg.push(handle);
-            }
-            Err(_) => core.maintaining.store(false, Ordering::Release),
+        if let Some(handle) = maintenance::maybe_start(&db.core) {
+            let mut bg = self.background.lock();
+            bg.retain(|h| !h.is_finished());
+            bg.push(handle);
         }
     }
 }
