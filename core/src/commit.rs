@@ -1,14 +1,15 @@
-//! The commit path: validate, append once, make durable, publish.
+//! The commit path, in named steps: validate, reserve, append, apply, publish.
 //!
-//! 1. Check sizes.
-//! 2. Under the log lock: validate against the newest state (existence for plain
-//!    operations and batches, write-write conflicts for transactions), reserve memory for
-//!    new index entries (nothing is written if any of this fails), give the commit the
-//!    next version, append its records at the end of the log (one write for a small
-//!    commit; streamed in pieces by several threads for a large one, see `log/writer.rs`),
-//!    and apply them to the index. Applied versions stay invisible until step 3.
-//! 3. `Sync::Full`: release the lock and wait for a group fsync that covers the version.
-//! 4. Advance `visible`: new reads and snapshots see the commit.
+//! 1. `check_sizes`: every document fits the size limit.
+//! 2. Under the log lock: `validate` against the newest state (existence for plain
+//!    operations and batches, write-write conflicts for transactions), `reserve` memory
+//!    for new index entries (nothing is written if any of this fails), `append`: give the
+//!    commit the next version and append its records at the end of the log (one write for
+//!    a small commit; streamed in pieces by several threads for a large one, see
+//!    `log/writer.rs`), and `apply` them to the index. Applied versions stay invisible
+//!    until `publish`.
+//! 3. `publish`: in `Sync::Full`, release the lock and wait for a group fsync that covers
+//!    the version; then advance `visible`: new reads and snapshots see the commit.
 
 use std::collections::HashMap;
 use std::hash::BuildHasherDefault;
@@ -21,7 +22,8 @@ use crate::fs::FileSystem;
 use crate::index::{IdHasher, Location, Version, ENTRY_BYTES, VERSION_BYTES};
 use crate::log::record::HEADER_LEN;
 use crate::log::segment::SEGMENT_HEADER_LEN;
-use crate::log::writer::{framed_len, AppendError, RecordRef};
+use crate::log::writer::{framed_len, AppendError, LogWriter, RecordRef};
+use crate::memory::Reservation;
 use crate::options::Sync;
 
 /// In `Sync::Normal`, the log is fsynced once this many bytes were appended since the last
@@ -49,26 +51,50 @@ pub(crate) enum CommitMode {
     Transaction { read_at: u64 },
 }
 
+/// In a batch, an error names the operation that failed.
+fn wrap(mode: CommitMode, i: usize, e: Error) -> Error {
+    match mode {
+        CommitMode::Batch => Error::Batch {
+            index: i,
+            source: Box::new(e),
+        },
+        _ => e,
+    }
+}
+
 impl<F: FileSystem> DbCore<F> {
     /// Commits `ops` atomically and returns the commit's version.
     pub(crate) fn commit(&self, ops: &[BatchOp<'_>], mode: CommitMode) -> Result<u64> {
-        let snapshot = match mode {
-            CommitMode::Transaction { read_at } => Some(read_at),
-            _ => None,
-        };
-        let wrap = |i: usize, e: Error| match mode {
-            CommitMode::Batch => Error::Batch {
-                index: i,
-                source: Box::new(e),
-            },
-            _ => e,
-        };
         self.check_writable()?;
+        self.check_sizes(ops, mode)?;
+        if ops.is_empty() {
+            return Ok(self.visible.load(Ordering::Acquire));
+        }
+        let mut log = self.log.lock();
+        self.check_writable()?;
+        let finals = self.validate(ops, mode)?;
+        let reservation = self.reserve(ops, &finals)?;
+        let records: Vec<RecordRef<'_>> = finals
+            .iter()
+            .map(|&i| (ops[i].id(), payload(&ops[i])))
+            .collect();
+        let (version, at, size) = self.append(&mut log, &records)?;
+        self.apply(&log, &records, version, at, size, reservation);
+        let unsynced = log
+            .end
+            .saturating_sub(log.active.durable.load(Ordering::Acquire));
+        drop(log);
+        self.publish(version, unsynced)
+    }
+
+    /// Step 1: every document fits the size limit (before taking any lock).
+    fn check_sizes(&self, ops: &[BatchOp<'_>], mode: CommitMode) -> Result<()> {
         let max = self.opts.max_document_size;
         for (i, op) in ops.iter().enumerate() {
             if let Some(d) = payload(op) {
                 if d.len() as u64 > max {
                     return Err(wrap(
+                        mode,
                         i,
                         Error::PayloadTooLarge {
                             size: d.len() as u64,
@@ -78,13 +104,16 @@ impl<F: FileSystem> DbCore<F> {
                 }
             }
         }
-        if ops.is_empty() {
-            return Ok(self.visible.load(Ordering::Acquire));
-        }
-        let mut log = self.log.lock();
-        self.check_writable()?;
+        Ok(())
+    }
 
-        // Validate, and keep only the last operation on each id.
+    /// Step 2 (under the log lock): validates every operation against the newest state and
+    /// returns the indices of the last operation on each id, in order.
+    fn validate(&self, ops: &[BatchOp<'_>], mode: CommitMode) -> Result<Vec<usize>> {
+        let snapshot = match mode {
+            CommitMode::Transaction { read_at } => Some(read_at),
+            _ => None,
+        };
         let mut last_op: HashMap<u64, usize, BuildHasherDefault<IdHasher>> =
             HashMap::with_capacity_and_hasher(ops.len(), Default::default());
         for (i, op) in ops.iter().enumerate() {
@@ -102,12 +131,13 @@ impl<F: FileSystem> DbCore<F> {
                 match op {
                     BatchOp::Create(..) if live => {
                         return Err(wrap(
+                            mode,
                             i,
                             Error::AlreadyExists(format!("document {id} in {}", self.describe())),
                         ));
                     }
                     BatchOp::Update(..) | BatchOp::Delete(_) if !live => {
-                        return Err(wrap(i, self.not_found(id)))
+                        return Err(wrap(mode, i, self.not_found(id)))
                     }
                     _ => {}
                 }
@@ -116,6 +146,11 @@ impl<F: FileSystem> DbCore<F> {
         }
         let mut finals: Vec<usize> = last_op.into_values().collect();
         finals.sort_unstable();
+        Ok(finals)
+    }
+
+    /// Step 3: reserves memory for the index entries the commit adds.
+    fn reserve(&self, ops: &[BatchOp<'_>], finals: &[usize]) -> Result<Reservation<'_>> {
         // Only documents without an index entry need new memory; updates and deletions
         // reuse theirs (older versions kept for readers are charged after the fact and
         // released when the readers finish), so a store at its cap can still shrink.
@@ -123,12 +158,13 @@ impl<F: FileSystem> DbCore<F> {
             .iter()
             .filter(|&&i| payload(&ops[i]).is_some() && self.index.head(ops[i].id()).is_none())
             .count() as u64;
-        let reservation = self.memory.reserve(new_entries * ENTRY_BYTES)?;
+        self.memory.reserve(new_entries * ENTRY_BYTES)
+    }
 
-        let records: Vec<RecordRef<'_>> = finals
-            .iter()
-            .map(|&i| (ops[i].id(), payload(&ops[i])))
-            .collect();
+    /// Step 4: gives the commit the next version and appends its records (rotating to a
+    /// new segment first if they do not fit). Returns the version, the offset of the first
+    /// record and the bytes appended.
+    fn append(&self, log: &mut LogWriter<F>, records: &[RecordRef<'_>]) -> Result<(u64, u64, u64)> {
         let size: u64 = records.iter().map(framed_len).sum();
         if size > u64::from(u32::MAX) - SEGMENT_HEADER_LEN {
             return Err(Error::InvalidArgument(
@@ -150,7 +186,7 @@ impl<F: FileSystem> DbCore<F> {
 
         let version = log.last_version + 1;
         let durable = log.active.durable.load(Ordering::Acquire);
-        let at = match log.append(&records, size, version, durable) {
+        let at = match log.append(records, size, version, durable) {
             Ok(at) => at,
             Err(AppendError::Clean(e)) => return Err(e),
             Err(AppendError::Dirty(e)) => {
@@ -159,13 +195,26 @@ impl<F: FileSystem> DbCore<F> {
             }
         };
         log.last_version = version;
+        Ok((version, at, size))
+    }
 
+    /// Step 5: applies the appended records to the index and the counters (still invisible
+    /// to readers), and settles the memory reservation.
+    fn apply(
+        &self,
+        log: &LogWriter<F>,
+        records: &[RecordRef<'_>],
+        version: u64,
+        at: u64,
+        size: u64,
+        reservation: Reservation<'_>,
+    ) {
         let oldest = self.readers.oldest(&self.visible);
         let (mut entries, mut versions) = (0i64, 0i64);
         let mut gc = Vec::new();
         let c = &self.counters;
         let mut offset = at;
-        for &(id, data) in &records {
+        for &(id, data) in records {
             let loc = data.map(|d| Location {
                 segment: Arc::clone(&log.active),
                 offset: offset as u32,
@@ -201,11 +250,11 @@ impl<F: FileSystem> DbCore<F> {
         if !gc.is_empty() {
             self.garbage.lock().ids.extend(gc);
         }
+    }
 
-        let unsynced = log
-            .end
-            .saturating_sub(log.active.durable.load(Ordering::Acquire));
-        drop(log);
+    /// Step 6 (after the log lock is released): makes the commit as durable as the sync
+    /// mode asks, then visible to new reads and snapshots.
+    fn publish(&self, version: u64, unsynced: u64) -> Result<u64> {
         if self.opts.sync == Sync::Full {
             self.group
                 .wait(version, || self.sync_log(), || self.check_poison())?;
@@ -216,7 +265,7 @@ impl<F: FileSystem> DbCore<F> {
             self.group.mark_synced(covered);
         }
         self.visible.fetch_max(version, Ordering::AcqRel);
-        c.commits.fetch_add(1, Ordering::Relaxed);
+        self.counters.commits.fetch_add(1, Ordering::Relaxed);
         self.collect_garbage();
         Ok(version)
     }

@@ -95,7 +95,44 @@ pub(crate) fn recover<F: FileSystem>(
     index: &Index<F>,
     salt: u64,
 ) -> Result<Recovered<F>> {
-    let io = |what: String| move |e| Error::io(what, e);
+    let seqs = list_segments(fs, dir)?;
+    let ckpt = read_checkpoint(fs, dir)?;
+    let mut segments = open_segments(fs, dir, seqs, &ckpt, salt)?;
+    let covered = load_checkpoint(dir, &ckpt, &segments, index)?;
+    let log = replay(&segments, &covered, ckpt.last_version, index)?;
+
+    if let (Some(seq), Some(end)) = (log.tail, log.tail_end) {
+        // From the checkpoint's covered offset, or the header when none covers it.
+        let from = covered.get(&seq).copied().unwrap_or(0);
+        make_durable(&segments[&seq], from, end)?;
+    }
+
+    let (active, end) = open_tail(fs, dir, &mut segments, log.tail, log.tail_end, salt)?;
+    let next_seq = segments.keys().next_back().map_or(1, |s| s + 1);
+    Ok(Recovered {
+        writer: LogWriter {
+            active,
+            end,
+            segments,
+            next_seq,
+            last_version: log.last_version,
+            buf: Vec::new(),
+            salt,
+        },
+        replayed_bytes: log.replayed_bytes,
+        truncated_bytes: log.truncated_bytes,
+    })
+}
+
+fn io(what: String) -> impl FnOnce(std::io::Error) -> Error {
+    move |e| Error::io(what, e)
+}
+
+type Segments<F> = BTreeMap<u64, Arc<Segment<F>>>;
+
+/// The sequence numbers of the segment files in `dir`, in order; removes what an
+/// unfinished compaction output or checkpoint left (`.tmp` files).
+fn list_segments<F: FileSystem>(fs: &F, dir: &Path) -> Result<Vec<u64>> {
     let names = fs
         .list_dir(dir)
         .map_err(io(format!("listing {}", dir.display())))?;
@@ -111,15 +148,29 @@ pub(crate) fn recover<F: FileSystem>(
         }
     }
     seqs.sort_unstable();
+    Ok(seqs)
+}
 
+/// The checkpoint in `dir`, or an empty one if there is none.
+fn read_checkpoint<F: FileSystem>(fs: &F, dir: &Path) -> Result<Checkpoint> {
     let ckpt_path = dir.join(CHECKPOINT_FILE);
     let ckpt = match fs.read(&ckpt_path) {
         Ok(bytes) => Some(Checkpoint::decode(&bytes, &ckpt_path)?),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => None,
         Err(e) => return Err(Error::io(format!("reading {}", ckpt_path.display()), e)),
     };
-    let ckpt = ckpt.unwrap_or_default();
+    Ok(ckpt.unwrap_or_default())
+}
 
+/// Step 1: opens the segments `seqs`, removing those the checkpoint lists as obsolete and
+/// an interrupted creation of the newest one, and makes the directory durable.
+fn open_segments<F: FileSystem>(
+    fs: &F,
+    dir: &Path,
+    seqs: Vec<u64>,
+    ckpt: &Checkpoint,
+    salt: u64,
+) -> Result<Segments<F>> {
     // Segments a compaction replaced but could not delete before a crash.
     let obsolete: HashSet<u64> = ckpt.obsolete.iter().copied().collect();
     let mut segments = BTreeMap::new();
@@ -161,7 +212,17 @@ pub(crate) fn recover<F: FileSystem>(
     // checkpoint that no longer lists them is written.
     fs.sync_dir(dir)
         .map_err(io(format!("syncing {}", dir.display())))?;
+    Ok(segments)
+}
 
+/// Step 2: loads the checkpoint's entries into `index`; returns how far it covers each
+/// segment it lists.
+fn load_checkpoint<F: FileSystem>(
+    dir: &Path,
+    ckpt: &Checkpoint,
+    segments: &Segments<F>,
+    index: &Index<F>,
+) -> Result<BTreeMap<u64, u64>> {
     let mut covered: BTreeMap<u64, u64> = BTreeMap::new();
     let mut by_index = Vec::with_capacity(ckpt.segments.len());
     for &(seq, cov) in &ckpt.segments {
@@ -200,13 +261,33 @@ pub(crate) fn recover<F: FileSystem>(
             },
         );
     }
+    Ok(covered)
+}
 
+/// What replaying the log found.
+struct ReplayedLog {
+    /// The tail segment: the newest one written by commits.
+    tail: Option<u64>,
+    /// Where the tail's last complete transaction ends.
+    tail_end: Option<u64>,
+    last_version: u64,
+    replayed_bytes: u64,
+    truncated_bytes: u64,
+}
+
+/// Step 3: replays every segment past what the checkpoint covers into `index`.
+fn replay<F: FileSystem>(
+    segments: &Segments<F>,
+    covered: &BTreeMap<u64, u64>,
+    checkpoint_version: u64,
+    index: &Index<F>,
+) -> Result<ReplayedLog> {
     let tail = segments
         .values()
         .rev()
         .find(|s| !s.compacted)
         .map(|s| s.seq);
-    let mut last_version = ckpt.last_version;
+    let mut last_version = checkpoint_version;
     let mut replayed_bytes = 0;
     let mut truncated_bytes = 0;
     let mut tail_end = None;
@@ -222,18 +303,29 @@ pub(crate) fn recover<F: FileSystem>(
         }
     }
     index.drop_tombstones();
+    Ok(ReplayedLog {
+        tail,
+        tail_end,
+        last_version,
+        replayed_bytes,
+        truncated_bytes,
+    })
+}
 
-    if let (Some(seq), Some(end)) = (tail, tail_end) {
-        // From the checkpoint's covered offset, or the header when none covers it.
-        let from = covered.get(&seq).copied().unwrap_or(0);
-        make_durable(&segments[&seq], from, end)?;
-    }
-
+/// Step 4: the segment new commits append to, and its end.
+fn open_tail<F: FileSystem>(
+    fs: &F,
+    dir: &Path,
+    segments: &mut Segments<F>,
+    tail: Option<u64>,
+    tail_end: Option<u64>,
+    salt: u64,
+) -> Result<(Arc<Segment<F>>, u64)> {
     // Keep appending to the tail segment when it is the newest and of the current format;
     // otherwise start one.
     let newest = segments.keys().next_back().copied();
     let next_seq = newest.map_or(1, |s| s + 1);
-    let (active, end) = match (tail.and_then(|t| segments.get(&t)), tail_end) {
+    Ok(match (tail.and_then(|t| segments.get(&t)), tail_end) {
         (Some(seg), Some(end)) if tail == newest && !seg.place.legacy => (Arc::clone(seg), end),
         _ => {
             let path = dir.join(segment_name(next_seq));
@@ -241,20 +333,6 @@ pub(crate) fn recover<F: FileSystem>(
             segments.insert(next_seq, Arc::clone(&seg));
             (seg, SEGMENT_HEADER_LEN)
         }
-    };
-    let next_seq = segments.keys().next_back().map_or(1, |s| s + 1);
-    Ok(Recovered {
-        writer: LogWriter {
-            active,
-            end,
-            segments,
-            next_seq,
-            last_version,
-            buf: Vec::new(),
-            salt,
-        },
-        replayed_bytes,
-        truncated_bytes,
     })
 }
 
