@@ -178,9 +178,7 @@ pub(crate) fn write<F: crate::fs::FileSystem>(
         let log = db.log.lock();
         db.check_writable()?;
         // The checkpoint may only cover durable log bytes, whatever the sync mode.
-        log.active
-            .sync_to(log.end)
-            .inspect_err(|err| db.poison(err))?;
+        log.active.sync_to(log.end).map_err(|e| db.poisoned(e))?;
         let mut segments = Vec::with_capacity(log.segments.len());
         let mut slot: HashMap<u64, u32> = HashMap::with_capacity(log.segments.len());
         for (&seq, seg) in log.segments.iter().filter(|(s, _)| !obsolete.contains(s)) {
@@ -231,9 +229,10 @@ pub(crate) fn write<F: crate::fs::FileSystem>(
     )
     .map_err(|e| {
         if e.maybe_replaced {
-            db.poison(&e.error);
+            db.poisoned(e.error)
+        } else {
+            e.error
         }
-        e.error
     })?;
     db.counters
         .since_checkpoint

@@ -89,19 +89,11 @@ impl<F: FileSystem> DbCore<F> {
 
     /// Step 1: every document fits the size limit (before taking any lock).
     fn check_sizes(&self, ops: &[BatchOp<'_>], mode: CommitMode) -> Result<()> {
-        let max = self.opts.max_document_size;
         for (i, op) in ops.iter().enumerate() {
             if let Some(d) = payload(op) {
-                if d.len() as u64 > max {
-                    return Err(wrap(
-                        mode,
-                        i,
-                        Error::PayloadTooLarge {
-                            size: d.len() as u64,
-                            max,
-                        },
-                    ));
-                }
+                self.opts
+                    .check_document_size(d.len())
+                    .map_err(|e| wrap(mode, i, e))?;
             }
         }
         Ok(())
@@ -177,10 +169,7 @@ impl<F: FileSystem> DbCore<F> {
             match log.rotate(&self.fs, &self.dir) {
                 Ok(()) => {}
                 Err(AppendError::Clean(e)) => return Err(e),
-                Err(AppendError::Dirty(e)) => {
-                    self.poison(&e);
-                    return Err(e);
-                }
+                Err(AppendError::Dirty(e)) => return Err(self.poisoned(e)),
             }
         }
 
@@ -189,10 +178,7 @@ impl<F: FileSystem> DbCore<F> {
         let at = match log.append(records, size, version, durable) {
             Ok(at) => at,
             Err(AppendError::Clean(e)) => return Err(e),
-            Err(AppendError::Dirty(e)) => {
-                self.poison(&e);
-                return Err(e);
-            }
+            Err(AppendError::Dirty(e)) => return Err(self.poisoned(e)),
         };
         log.last_version = version;
         Ok((version, at, size))

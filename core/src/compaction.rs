@@ -50,7 +50,7 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
             match log.rotate(&db.fs, &db.dir) {
                 Ok(()) => {}
                 Err(AppendError::Clean(e)) => return Err(e),
-                Err(AppendError::Dirty(e)) => return Err(fail(db, e)),
+                Err(AppendError::Dirty(e)) => return Err(db.poisoned(e)),
             }
         }
         log.segments
@@ -93,7 +93,7 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
             return Err(if installed.is_empty() {
                 err
             } else {
-                fail(db, err)
+                db.poisoned(err)
             });
         }
         installed.push(Arc::new(Segment {
@@ -103,7 +103,7 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
     }
     db.fs
         .sync_dir(&db.dir)
-        .map_err(|e| fail(db, Error::io(format!("syncing {}", db.dir.display()), e)))?;
+        .map_err(|e| db.poisoned(Error::io(format!("syncing {}", db.dir.display()), e)))?;
     {
         let mut log = db.log.lock();
         for seg in &installed {
@@ -143,21 +143,16 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
     for seg in &sealed {
         db.fs
             .remove_file(&seg.path)
-            .map_err(|e| fail(db, Error::io(format!("removing {}", seg.path.display()), e)))?;
+            .map_err(|e| db.poisoned(Error::io(format!("removing {}", seg.path.display()), e)))?;
     }
     db.fs
         .sync_dir(&db.dir)
-        .map_err(|e| fail(db, Error::io(format!("syncing {}", db.dir.display()), e)))?;
+        .map_err(|e| db.poisoned(Error::io(format!("syncing {}", db.dir.display()), e)))?;
     let after: u64 = installed.iter().map(|s| s.file.size().unwrap_or(0)).sum();
     let total = db.log.lock().total_bytes();
     db.counters.log_bytes.store(total, Ordering::Relaxed);
     db.counters.compactions.fetch_add(1, Ordering::Relaxed);
     Ok(before.saturating_sub(after))
-}
-
-fn fail<F: FileSystem>(db: &DbCore<F>, e: Error) -> Error {
-    db.poison(&e);
-    e
 }
 
 type Move = (u64, u64, usize, u32, u32);

@@ -171,14 +171,16 @@ impl<F: FileSystem> DbCore<F> {
         Ok(())
     }
 
-    /// Marks the handle unusable after a failed write or fsync: what is on disk is no
-    /// longer known to match what was acknowledged, so only a reopen (recovery) may decide.
-    pub(crate) fn poison(&self, err: &Error) {
+    /// Marks the handle unusable after a failed write or fsync, and returns `err` to report:
+    /// what is on disk is no longer known to match what was acknowledged, so only a reopen
+    /// (recovery) may decide. The first such error is the one later calls report.
+    pub(crate) fn poisoned(&self, err: Error) -> Error {
         let mut p = self.poison.lock();
         if p.is_none() {
             *p = Some(err.to_string());
         }
         self.poisoned.store(true, Ordering::Release);
+        err
     }
 
     pub(crate) fn is_poisoned(&self) -> bool {
@@ -249,7 +251,7 @@ impl<F: FileSystem> DbCore<F> {
             let log = self.log.lock();
             (log.last_version, Arc::clone(&log.active), log.end)
         };
-        segment.sync_to(end).inspect_err(|err| self.poison(err))?;
+        segment.sync_to(end).map_err(|e| self.poisoned(e))?;
         Ok(target)
     }
 

@@ -124,6 +124,19 @@ impl Options {
         }
         Ok(())
     }
+
+    /// `PayloadTooLarge` if a document of `size` bytes exceeds `max_document_size`: the one
+    /// check that plain writes, batches and transactions share.
+    pub(crate) fn check_document_size(&self, size: usize) -> Result<()> {
+        let max = self.max_document_size;
+        if size as u64 > max {
+            return Err(Error::PayloadTooLarge {
+                size: size as u64,
+                max,
+            });
+        }
+        Ok(())
+    }
 }
 
 #[cfg(test)]

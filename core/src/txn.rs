@@ -71,13 +71,7 @@ impl<F: FileSystem> Transaction<F> {
         core.check_writable()?;
         let need = data.map_or(0, |d| d.len() as u64) + ENTRY_BYTES;
         if let Some(d) = data {
-            let max = core.opts.max_document_size;
-            if d.len() as u64 > max {
-                return Err(Error::PayloadTooLarge {
-                    size: d.len() as u64,
-                    max,
-                });
-            }
+            core.opts.check_document_size(d.len())?;
         }
         core.memory.reserve(need)?.keep(need);
         self.charged += need;

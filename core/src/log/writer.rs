@@ -73,19 +73,14 @@ impl<F: FileSystem> LogWriter<F> {
         self.active.sync_to(self.end).map_err(AppendError::Dirty)?;
         let seq = self.next_seq;
         let path = dir.join(segment_name(seq));
-        let seg = Segment::create(fs, &path, seq, false, self.salt).map_err(|e| {
-            match fs.remove_file(&path) {
+        let seg = create_durably(fs, dir, &path, seq, self.salt).map_err(|e| match e {
+            CreateError::Create(e) => match fs.remove_file(&path) {
                 Ok(()) => AppendError::Clean(e),
                 Err(r) if r.kind() == io::ErrorKind::NotFound => AppendError::Clean(e),
                 Err(_) => AppendError::Dirty(e),
-            }
+            },
+            CreateError::Sync(e) => AppendError::Dirty(e),
         })?;
-        seg.sync_to(SEGMENT_HEADER_LEN)
-            .and_then(|()| {
-                fs.sync_dir(dir)
-                    .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))
-            })
-            .map_err(AppendError::Dirty)?;
         let seg = Arc::new(seg);
         self.next_seq += 1;
         self.segments.insert(seq, Arc::clone(&seg));
@@ -166,6 +161,23 @@ impl<F: FileSystem> LogWriter<F> {
     }
 }
 
+/// Which stage of [`create_durably`] failed.
+pub(crate) enum CreateError {
+    /// Creating the file or writing its header: nothing was fsynced.
+    Create(Error),
+    /// The fsync of the file or of its directory entry: never retried, as the kernel may
+    /// have dropped the pages.
+    Sync(Error),
+}
+
+impl From<CreateError> for Error {
+    fn from(e: CreateError) -> Error {
+        match e {
+            CreateError::Create(e) | CreateError::Sync(e) => e,
+        }
+    }
+}
+
 /// Creates a segment with its header and makes both durable (file, then directory entry)
 /// before anything is appended to it: recovery may then trust the header of every segment
 /// that holds a record.
@@ -175,11 +187,14 @@ pub(crate) fn create_durably<F: FileSystem>(
     path: &Path,
     seq: u64,
     salt: u64,
-) -> Result<Segment<F>> {
-    let seg = Segment::create(fs, path, seq, false, salt)?;
-    seg.sync_to(SEGMENT_HEADER_LEN)?;
-    fs.sync_dir(dir)
-        .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))?;
+) -> Result<Segment<F>, CreateError> {
+    let seg = Segment::create(fs, path, seq, false, salt).map_err(CreateError::Create)?;
+    seg.sync_to(SEGMENT_HEADER_LEN)
+        .and_then(|()| {
+            fs.sync_dir(dir)
+                .map_err(|e| Error::io(format!("syncing directory {}", dir.display()), e))
+        })
+        .map_err(CreateError::Sync)?;
     Ok(seg)
 }
 
