@@ -175,7 +175,7 @@ pub(crate) fn write<F: crate::fs::FileSystem>(
 
     db.check_writable()?;
     let (ckpt, since) = {
-        let log = db.log.lock();
+        let log = db.log();
         db.check_writable()?;
         // The checkpoint may only cover durable log bytes, whatever the sync mode.
         log.active.sync_to(log.end).map_err(|e| db.poisoned(e))?;
@@ -189,9 +189,9 @@ pub(crate) fn write<F: crate::fs::FileSystem>(
             segments.push((seq, covered));
         }
         let mut entries =
-            Vec::with_capacity(db.counters.live_docs.load(Ordering::Relaxed) as usize);
+            Vec::with_capacity(db.counters().live_docs.load(Ordering::Relaxed) as usize);
         let mut missing = None;
-        db.index
+        db.index()
             .for_each_head(|id, version, loc| match slot.get(&loc.segment.seq) {
                 Some(&segment) => entries.push(CheckpointEntry {
                     id,
@@ -211,18 +211,18 @@ pub(crate) fn write<F: crate::fs::FileSystem>(
                 "index points into a segment that is not part of the log",
             ));
         }
-        db.group.mark_synced(log.last_version);
+        db.group().mark_synced(log.last_version);
         let ckpt = Checkpoint {
             last_version: log.last_version,
             segments,
             obsolete: obsolete.to_vec(),
             entries,
         };
-        (ckpt, db.counters.since_checkpoint.load(Ordering::Relaxed))
+        (ckpt, db.counters().since_checkpoint.load(Ordering::Relaxed))
     };
-    crate::catalog::write_atomically(
-        &*db.fs,
-        &db.dir,
+    crate::fs::write_atomically(
+        db.fs(),
+        db.dir(),
         CHECKPOINT_TMP,
         CHECKPOINT_FILE,
         &ckpt.encode(),
@@ -234,10 +234,10 @@ pub(crate) fn write<F: crate::fs::FileSystem>(
             e.error
         }
     })?;
-    db.counters
+    db.counters()
         .since_checkpoint
         .fetch_sub(since, Ordering::Relaxed);
-    db.counters.checkpoints.fetch_add(1, Ordering::Relaxed);
+    db.counters().checkpoints.fetch_add(1, Ordering::Relaxed);
     Ok(())
 }
 

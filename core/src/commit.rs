@@ -68,9 +68,9 @@ impl<F: FileSystem> DbCore<F> {
         self.check_writable()?;
         self.check_sizes(ops, mode)?;
         if ops.is_empty() {
-            return Ok(self.visible.load(Ordering::Acquire));
+            return Ok(self.visible_version());
         }
-        let mut log = self.log.lock();
+        let mut log = self.log();
         self.check_writable()?;
         let finals = self.validate(ops, mode)?;
         let reservation = self.reserve(ops, &finals)?;
@@ -91,7 +91,7 @@ impl<F: FileSystem> DbCore<F> {
     fn check_sizes(&self, ops: &[BatchOp<'_>], mode: CommitMode) -> Result<()> {
         for (i, op) in ops.iter().enumerate() {
             if let Some(d) = payload(op) {
-                self.opts
+                self.opts()
                     .check_document_size(d.len())
                     .map_err(|e| wrap(mode, i, e))?;
             }
@@ -110,7 +110,7 @@ impl<F: FileSystem> DbCore<F> {
             HashMap::with_capacity_and_hasher(ops.len(), Default::default());
         for (i, op) in ops.iter().enumerate() {
             let id = op.id();
-            let head = self.index.head(id);
+            let head = self.index().head(id);
             if let Some(read_at) = snapshot {
                 if head.is_some_and(|(v, _)| v > read_at) {
                     return Err(Error::Conflict { doc_id: id });
@@ -148,9 +148,9 @@ impl<F: FileSystem> DbCore<F> {
         // released when the readers finish), so a store at its cap can still shrink.
         let new_entries = finals
             .iter()
-            .filter(|&&i| payload(&ops[i]).is_some() && self.index.head(ops[i].id()).is_none())
+            .filter(|&&i| payload(&ops[i]).is_some() && self.index().head(ops[i].id()).is_none())
             .count() as u64;
-        self.memory.reserve(new_entries * ENTRY_BYTES)
+        self.memory().reserve(new_entries * ENTRY_BYTES)
     }
 
     /// Step 4: gives the commit the next version and appends its records (rotating to a
@@ -164,9 +164,9 @@ impl<F: FileSystem> DbCore<F> {
             ));
         }
         if log.end > SEGMENT_HEADER_LEN
-            && (log.end + size > self.opts.segment_size || log.end + size > u64::from(u32::MAX))
+            && (log.end + size > self.opts().segment_size || log.end + size > u64::from(u32::MAX))
         {
-            match log.rotate(&self.fs, &self.dir) {
+            match log.rotate(self.fs(), self.dir()) {
                 Ok(()) => {}
                 Err(AppendError::Clean(e)) => return Err(e),
                 Err(AppendError::Dirty(e)) => return Err(self.poisoned(e)),
@@ -195,10 +195,10 @@ impl<F: FileSystem> DbCore<F> {
         size: u64,
         reservation: Reservation<'_>,
     ) {
-        let oldest = self.readers.oldest(&self.visible);
+        let oldest = self.oldest_reader();
         let (mut entries, mut versions) = (0i64, 0i64);
         let mut gc = Vec::new();
-        let c = &self.counters;
+        let c = &self.counters();
         let mut offset = at;
         for &(id, data) in records {
             let loc = data.map(|d| Location {
@@ -207,7 +207,7 @@ impl<F: FileSystem> DbCore<F> {
                 len: d.len() as u32,
             });
             offset += framed_len(&(id, data));
-            let applied = self.index.apply(id, Version { version, loc }, oldest);
+            let applied = self.index().apply(id, Version { version, loc }, oldest);
             entries += applied.entries_delta;
             versions += applied.versions_delta;
             if let Some(d) = data {
@@ -231,27 +231,27 @@ impl<F: FileSystem> DbCore<F> {
             reservation.keep(charged as u64);
         } else {
             drop(reservation);
-            self.memory.release(charged.unsigned_abs());
+            self.memory().release(charged.unsigned_abs());
         }
         if !gc.is_empty() {
-            self.garbage.lock().ids.extend(gc);
+            self.defer_garbage(gc);
         }
     }
 
     /// Step 6 (after the log lock is released): makes the commit as durable as the sync
     /// mode asks, then visible to new reads and snapshots.
     fn publish(&self, version: u64, unsynced: u64) -> Result<u64> {
-        if self.opts.sync == Sync::Full {
-            self.group
+        if self.opts().sync == Sync::Full {
+            self.group()
                 .wait(version, || self.sync_log(), || self.check_poison())?;
         } else if unsynced >= NORMAL_SYNC_BYTES {
             // Bound what a power loss can take in `Sync::Normal`, and how much of the log
             // recovery must treat as possibly torn.
             let covered = self.sync_log()?;
-            self.group.mark_synced(covered);
+            self.group().mark_synced(covered);
         }
-        self.visible.fetch_max(version, Ordering::AcqRel);
-        self.counters.commits.fetch_add(1, Ordering::Relaxed);
+        self.make_visible(version);
+        self.counters().commits.fetch_add(1, Ordering::Relaxed);
         self.collect_garbage();
         Ok(version)
     }

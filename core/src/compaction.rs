@@ -45,9 +45,9 @@ struct Output<F: FileSystem> {
 pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
     db.check_writable()?;
     let sealed: Vec<Arc<Segment<F>>> = {
-        let mut log = db.log.lock();
+        let mut log = db.log();
         if log.end > SEGMENT_HEADER_LEN {
-            match log.rotate(&db.fs, &db.dir) {
+            match log.rotate(db.fs(), db.dir()) {
                 Ok(()) => {}
                 Err(AppendError::Clean(e)) => return Err(e),
                 Err(AppendError::Dirty(e)) => return Err(db.poisoned(e)),
@@ -63,7 +63,9 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
         return Ok(0);
     }
     let sealed_seqs: HashSet<u64> = sealed.iter().map(|s| s.seq).collect();
-    let mut live = db.index.heads(|loc| sealed_seqs.contains(&loc.segment.seq));
+    let mut live = db
+        .index()
+        .heads(|loc| sealed_seqs.contains(&loc.segment.seq));
     // Write in id order, so that a scan (in id order) of the compacted database reads its
     // files front to back, as after a bulk load.
     live.sort_unstable_by_key(|(id, _, _)| *id);
@@ -74,7 +76,7 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
         Ok(moves) => moves,
         Err(e) => {
             for out in &outputs {
-                let _ = db.fs.remove_file(&out.tmp);
+                let _ = db.fs().remove_file(&out.tmp);
             }
             return Err(e);
         }
@@ -83,9 +85,9 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
     // Install the outputs under their final names.
     let mut installed = Vec::with_capacity(outputs.len());
     for out in outputs {
-        let path = db.dir.join(segment_name(out.seq));
-        if let Err(e) = db.fs.rename(&out.tmp, &path) {
-            let _ = db.fs.remove_file(&out.tmp);
+        let path = db.dir().join(segment_name(out.seq));
+        if let Err(e) = db.fs().rename(&out.tmp, &path) {
+            let _ = db.fs().remove_file(&out.tmp);
             let err = Error::io(format!("renaming {}", out.tmp.display()), e);
             // Outputs already installed are segment files the log does not know: a later
             // checkpoint would not cover them and the next open would replay their old
@@ -101,11 +103,11 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
             ..out.segment
         }));
     }
-    db.fs
-        .sync_dir(&db.dir)
-        .map_err(|e| db.poisoned(Error::io(format!("syncing {}", db.dir.display()), e)))?;
+    db.fs()
+        .sync_dir(db.dir())
+        .map_err(|e| db.poisoned(Error::io(format!("syncing {}", db.dir().display()), e)))?;
     {
-        let mut log = db.log.lock();
+        let mut log = db.log();
         for seg in &installed {
             log.segments.insert(seg.seq, Arc::clone(seg));
         }
@@ -116,7 +118,7 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
             offset,
             len,
         };
-        db.index.relocate(id, version, loc);
+        db.index().relocate(id, version, loc);
     }
     let obsolete: Vec<u64> = sealed_seqs.iter().copied().collect();
     // Until this checkpoint (marking the old segments obsolete) is in place, they stay part
@@ -124,7 +126,7 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
     // are never replayed over newer data. A failure after its rename poisons the database.
     checkpoint::write(db, &obsolete)?;
     {
-        let mut log = db.log.lock();
+        let mut log = db.log();
         for seq in &sealed_seqs {
             log.segments.remove(seq);
         }
@@ -132,7 +134,7 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
     // Every head that was in a sealed segment now points at its copy (or at a newer
     // version in the active segment), so the index's table can let them go.
     for seg in &sealed {
-        db.index.retire(seg);
+        db.index().retire(seg);
     }
 
     let before: u64 = sealed.iter().map(|s| s.file.size().unwrap_or(0)).sum();
@@ -141,17 +143,17 @@ pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
     // them and the next open would replay deleted documents back to life. So a failure
     // here poisons the database; the next open removes them again.
     for seg in &sealed {
-        db.fs
+        db.fs()
             .remove_file(&seg.path)
             .map_err(|e| db.poisoned(Error::io(format!("removing {}", seg.path.display()), e)))?;
     }
-    db.fs
-        .sync_dir(&db.dir)
-        .map_err(|e| db.poisoned(Error::io(format!("syncing {}", db.dir.display()), e)))?;
+    db.fs()
+        .sync_dir(db.dir())
+        .map_err(|e| db.poisoned(Error::io(format!("syncing {}", db.dir().display()), e)))?;
     let after: u64 = installed.iter().map(|s| s.file.size().unwrap_or(0)).sum();
-    let total = db.log.lock().total_bytes();
-    db.counters.log_bytes.store(total, Ordering::Relaxed);
-    db.counters.compactions.fetch_add(1, Ordering::Relaxed);
+    let total = db.log().total_bytes();
+    db.counters().log_bytes.store(total, Ordering::Relaxed);
+    db.counters().compactions.fetch_add(1, Ordering::Relaxed);
     Ok(before.saturating_sub(after))
 }
 
@@ -180,18 +182,18 @@ fn copy_live<F: FileSystem>(
         let framed = (record::HEADER_LEN + data.len()) as u64;
         let full = outputs.last().is_none_or(|o| {
             o.end + buf.len() as u64 > SEGMENT_HEADER_LEN
-                && o.end + buf.len() as u64 + framed > db.opts.segment_size
+                && o.end + buf.len() as u64 + framed > db.opts().segment_size
         });
         if full {
             if let Some(out) = outputs.last_mut() {
                 flush(out, &mut buf)?;
             }
             let (seq, salt) = {
-                let mut log = db.log.lock();
+                let mut log = db.log();
                 (log.alloc_seq(), log.salt)
             };
-            let tmp = db.dir.join(format!("{}.tmp", segment_name(seq)));
-            let segment = Segment::create(&*db.fs, &tmp, seq, true, salt)?;
+            let tmp = db.dir().join(format!("{}.tmp", segment_name(seq)));
+            let segment = Segment::create(db.fs(), &tmp, seq, true, salt)?;
             outputs.push(Output {
                 seq,
                 tmp,

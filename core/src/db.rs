@@ -1,11 +1,11 @@
 //! A logical database: its shared engine state ([`DbCore`]) and the public handle
 //! ([`Database`]).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicU8, Ordering};
 use std::sync::Arc;
 
-use parking_lot::Mutex;
+use parking_lot::{Mutex, MutexGuard};
 
 use crate::cache::{CacheKey, RecordCache};
 use crate::commit::CommitMode;
@@ -54,26 +54,26 @@ pub(crate) struct Garbage {
 
 /// Everything one open database shares between its handles, transactions and snapshots.
 pub(crate) struct DbCore<F: FileSystem> {
-    pub id: u64,
-    pub name: String,
+    id: u64,
+    name: String,
     /// The fork generation the store was opened in (`fork.rs`).
     born: u64,
-    pub dir: PathBuf,
-    pub fs: Arc<F>,
-    pub opts: Arc<Options>,
-    pub index: Index<F>,
-    pub memory: Memory,
-    pub cache: Arc<RecordCache>,
+    dir: PathBuf,
+    fs: Arc<F>,
+    opts: Arc<Options>,
+    index: Index<F>,
+    memory: Memory,
+    cache: Arc<RecordCache>,
     /// The append side of the log; held while validating, appending and applying a commit.
-    pub log: Mutex<LogWriter<F>>,
-    pub group: GroupCommit,
+    log: Mutex<LogWriter<F>>,
+    group: GroupCommit,
     /// Newest version whose commit is complete; readers without a snapshot read here.
-    pub visible: AtomicU64,
-    pub readers: Readers,
-    pub garbage: Mutex<Garbage>,
-    pub counters: Counters,
+    visible: AtomicU64,
+    readers: Readers,
+    garbage: Mutex<Garbage>,
+    counters: Counters,
     /// Checkpoints and compactions (maintenance.rs).
-    pub maintenance: Maintenance,
+    maintenance: Maintenance,
     state: AtomicU8,
     poison: Mutex<Option<String>>,
     poisoned: AtomicBool,
@@ -140,6 +140,86 @@ impl<F: FileSystem> DbCore<F> {
             poison: Mutex::new(None),
             poisoned: AtomicBool::new(false),
         })
+    }
+
+    pub(crate) fn name(&self) -> &str {
+        &self.name
+    }
+
+    /// The database's directory: its log segments and checkpoint.
+    pub(crate) fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub(crate) fn fs(&self) -> &F {
+        &self.fs
+    }
+
+    pub(crate) fn opts(&self) -> &Options {
+        &self.opts
+    }
+
+    pub(crate) fn index(&self) -> &Index<F> {
+        &self.index
+    }
+
+    pub(crate) fn memory(&self) -> &Memory {
+        &self.memory
+    }
+
+    pub(crate) fn counters(&self) -> &Counters {
+        &self.counters
+    }
+
+    pub(crate) fn group(&self) -> &GroupCommit {
+        &self.group
+    }
+
+    pub(crate) fn maintenance(&self) -> &Maintenance {
+        &self.maintenance
+    }
+
+    /// The append side of the log, locked: held while validating, appending and applying a
+    /// commit, and while a checkpoint or compaction reads or changes the set of segments.
+    pub(crate) fn log(&self) -> MutexGuard<'_, LogWriter<F>> {
+        self.log.lock()
+    }
+
+    /// The newest version whose commit is complete.
+    pub(crate) fn visible_version(&self) -> u64 {
+        self.visible.load(Ordering::Acquire)
+    }
+
+    /// Makes the commit of `version` visible to new reads and snapshots.
+    pub(crate) fn make_visible(&self, version: u64) {
+        self.visible.fetch_max(version, Ordering::AcqRel);
+    }
+
+    /// The oldest version a reader may still read.
+    pub(crate) fn oldest_reader(&self) -> u64 {
+        self.readers.oldest(&self.visible)
+    }
+
+    /// Registers a reader at the newest visible version, which it returns.
+    pub(crate) fn register_reader(&self) -> u64 {
+        self.readers.register(&self.visible)
+    }
+
+    /// Registers one more reader at `at` (a copy of a registered one).
+    pub(crate) fn register_reader_again(&self, at: u64) {
+        self.readers.register_again(at);
+    }
+
+    /// Unregisters a reader at `at`; the last one out lets older versions be pruned.
+    pub(crate) fn unregister_reader(&self, at: u64) {
+        if self.readers.unregister(at) {
+            self.collect_garbage();
+        }
+    }
+
+    /// Remembers `ids` as holding versions to prune once no reader needs them.
+    pub(crate) fn defer_garbage(&self, ids: Vec<u64>) {
+        self.garbage.lock().ids.extend(ids);
     }
 
     pub(crate) fn describe(&self) -> String {
@@ -255,6 +335,15 @@ impl<F: FileSystem> DbCore<F> {
         Ok(target)
     }
 
+    /// fsyncs the log if the database can take writes: every commit made so far becomes
+    /// durable.
+    pub(crate) fn sync(&self) -> Result<()> {
+        self.check_writable()?;
+        let covered = self.sync_log()?;
+        self.group.mark_synced(covered);
+        Ok(())
+    }
+
     /// Prunes old versions and deletion markers no reader can see any more.
     pub(crate) fn collect_garbage(&self) {
         let oldest = self.readers.oldest(&self.visible);
@@ -308,6 +397,13 @@ impl<F: FileSystem> DbCore<F> {
             recovered_truncated_bytes: c.truncated_at_open.load(Ordering::Relaxed),
             recovered_replayed_bytes: c.replayed_at_open.load(Ordering::Relaxed),
         }
+    }
+}
+
+impl<F: FileSystem> Drop for DbCore<F> {
+    fn drop(&mut self) {
+        // Hand this database's share of the global budget back.
+        self.memory.detach();
     }
 }
 
@@ -467,10 +563,7 @@ impl<F: FileSystem> Database<F> {
 
     /// fsyncs the log: every commit made so far becomes durable (useful with `Sync::Normal`).
     pub fn sync(&self) -> Result<()> {
-        self.core.check_writable()?;
-        let covered = self.core.sync_log()?;
-        self.core.group.mark_synced(covered);
-        Ok(())
+        self.core.sync()
     }
 
     /// Counters and sizes of this database.

@@ -6,7 +6,9 @@
 use std::fs::{self, File, OpenOptions};
 use std::io;
 use std::os::unix::fs::FileExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
+
+use crate::error::Error;
 
 /// One open file: positional reads and writes, length, and durability.
 pub trait FileHandle: Send + Sync + 'static {
@@ -145,4 +147,65 @@ impl FileSystem for OsFs {
             Err(fs::TryLockError::Error(e)) => Err(e),
         }
     }
+}
+
+/// A failed [`write_atomically`], and whether the new file may already have replaced the
+/// old one (the failure came at or after the rename).
+#[derive(Debug)]
+pub(crate) struct AtomicWriteError {
+    pub(crate) error: Error,
+    pub(crate) maybe_replaced: bool,
+}
+
+impl From<AtomicWriteError> for Error {
+    fn from(e: AtomicWriteError) -> Error {
+        e.error
+    }
+}
+
+/// Writes `bytes` to `dir/tmp`, fsyncs it, renames it to `dir/name` and fsyncs `dir`.
+pub(crate) fn write_atomically<F: FileSystem>(
+    fs: &F,
+    dir: &Path,
+    tmp: &str,
+    name: &str,
+    bytes: &[u8],
+) -> std::result::Result<(), AtomicWriteError> {
+    let tmp_path: PathBuf = dir.join(tmp);
+    let path = dir.join(name);
+    let ctx = |what: &str| format!("{what} {}", tmp_path.display());
+    let before = |error| AtomicWriteError {
+        error,
+        maybe_replaced: false,
+    };
+    match fs.remove_file(&tmp_path) {
+        Ok(()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(before(Error::io(ctx("removing stale"), e))),
+    }
+    let file = fs
+        .create_new(&tmp_path)
+        .map_err(|e| before(Error::io(ctx("creating"), e)))?;
+    let written = file
+        .write_all_at(bytes, 0)
+        .map_err(|e| Error::io(ctx("writing"), e))
+        .and_then(|()| file.sync_data().map_err(|e| Error::io(ctx("syncing"), e)));
+    drop(file);
+    if let Err(error) = written {
+        // Never read (open removes `*.tmp`); removed now so a full disk gets its space back.
+        let _ = fs.remove_file(&tmp_path);
+        return Err(before(error));
+    }
+    let after = |error| AtomicWriteError {
+        error,
+        maybe_replaced: true,
+    };
+    fs.rename(&tmp_path, &path).map_err(|e| {
+        after(Error::io(
+            format!("renaming {} to {}", tmp_path.display(), path.display()),
+            e,
+        ))
+    })?;
+    fs.sync_dir(dir)
+        .map_err(|e| after(Error::io(format!("syncing directory {}", dir.display()), e)))
 }

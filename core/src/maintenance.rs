@@ -26,26 +26,26 @@ pub(crate) struct Maintenance {
 
 /// Writes a checkpoint of `db` so that the next open replays only what follows it.
 pub(crate) fn checkpoint<F: FileSystem>(db: &DbCore<F>) -> Result<()> {
-    let _m = db.maintenance.lock.lock();
+    let _m = db.maintenance().lock.lock();
     checkpoint::write(db, &[])
 }
 
 /// Compacts `db`; returns the number of log bytes reclaimed.
 pub(crate) fn compact<F: FileSystem>(db: &DbCore<F>) -> Result<u64> {
-    let _m = db.maintenance.lock.lock();
+    let _m = db.maintenance().lock.lock();
     compaction::compact(db)
 }
 
 /// Waits for a running checkpoint or compaction of `db` to finish (before its files are
 /// deleted). Call after marking it closed, so that none starts afterwards.
 pub(crate) fn wait_idle<F: FileSystem>(db: &DbCore<F>) {
-    drop(db.maintenance.lock.lock());
+    drop(db.maintenance().lock.lock());
 }
 
 /// The last maintenance of a database whose store is closing: syncs its log, writes a
 /// checkpoint and marks it closed. Returns the first error that the close must report.
 pub(crate) fn close<F: FileSystem>(db: &DbCore<F>) -> Result<()> {
-    let _m = db.maintenance.lock.lock();
+    let _m = db.maintenance().lock.lock();
     let result = match db.check_writable() {
         // The log first, then the checkpoint: a checkpoint that cannot be written
         // (a full disk) loses nothing once the log is durable, and says so.
@@ -76,21 +76,23 @@ pub(crate) fn close<F: FileSystem>(db: &DbCore<F>) -> Result<()> {
 /// Starts a background checkpoint or compaction of `db` when its thresholds are met;
 /// returns the thread to join before the store releases its directory.
 pub(crate) fn maybe_start<F: FileSystem>(db: &Arc<DbCore<F>>) -> Option<JoinHandle<()>> {
-    let o = &db.opts;
-    let checkpoint_due = db.counters.since_checkpoint.load(Ordering::Relaxed) >= o.checkpoint_bytes;
+    let o = &db.opts();
+    let checkpoint_due =
+        db.counters().since_checkpoint.load(Ordering::Relaxed) >= o.checkpoint_bytes;
     let dead = db.dead_bytes();
-    let log = db.counters.log_bytes.load(Ordering::Relaxed);
+    let log = db.counters().log_bytes.load(Ordering::Relaxed);
     let compaction_due = o.auto_compact
         && dead >= o.compaction_min_dead_bytes
         && dead as f64 >= o.compaction_dead_ratio * log as f64;
-    if !(checkpoint_due || compaction_due) || db.maintenance.running.swap(true, Ordering::AcqRel) {
+    if !(checkpoint_due || compaction_due) || db.maintenance().running.swap(true, Ordering::AcqRel)
+    {
         return None;
     }
     // The thread holds the database core only, never the store: dropping the last
     // store handle can then stop and join it before the directory lock is released.
     let job = Arc::clone(db);
     let spawned = std::thread::Builder::new()
-        .name(format!("docdb-maintain-{}", db.name))
+        .name(format!("docdb-maintain-{}", db.name()))
         .spawn(move || {
             let db = job;
             // Failures that matter (I/O) poison the database and surface on its next
@@ -100,12 +102,12 @@ pub(crate) fn maybe_start<F: FileSystem>(db: &Arc<DbCore<F>>) -> Option<JoinHand
             } else {
                 checkpoint(&db)
             };
-            db.maintenance.running.store(false, Ordering::Release);
+            db.maintenance().running.store(false, Ordering::Release);
         });
     match spawned {
         Ok(handle) => Some(handle),
         Err(_) => {
-            db.maintenance.running.store(false, Ordering::Release);
+            db.maintenance().running.store(false, Ordering::Release);
             None
         }
     }

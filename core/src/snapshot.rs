@@ -17,13 +17,13 @@ pub(crate) struct ReadGuard<F: FileSystem> {
 
 impl<F: FileSystem> ReadGuard<F> {
     pub(crate) fn new(db: Database<F>) -> Self {
-        let at = db.core.readers.register(&db.core.visible);
+        let at = db.core.register_reader();
         ReadGuard { db, at }
     }
 
     pub(crate) fn read(&self, id: u64) -> Result<Vec<u8>> {
         self.db.core.check_open()?;
-        let found = self.db.core.index.visible(id, self.at);
+        let found = self.db.core.index().visible(id, self.at);
         self.db.core.read_located(id, found)
     }
 
@@ -32,7 +32,7 @@ impl<F: FileSystem> ReadGuard<F> {
         Ok(self
             .db
             .core
-            .index
+            .index()
             .visible(id, self.at)
             .is_some_and(|v| v.loc.is_some()))
     }
@@ -40,7 +40,7 @@ impl<F: FileSystem> ReadGuard<F> {
 
 impl<F: FileSystem> Clone for ReadGuard<F> {
     fn clone(&self) -> Self {
-        self.db.core.readers.register_again(self.at);
+        self.db.core.register_reader_again(self.at);
         ReadGuard {
             db: self.db.clone(),
             at: self.at,
@@ -50,9 +50,7 @@ impl<F: FileSystem> Clone for ReadGuard<F> {
 
 impl<F: FileSystem> Drop for ReadGuard<F> {
     fn drop(&mut self) {
-        if self.db.core.readers.unregister(self.at) {
-            self.db.core.collect_garbage();
-        }
+        self.db.core.unregister_reader(self.at);
     }
 }
 
@@ -101,7 +99,7 @@ impl<F: FileSystem> Snapshot<F> {
         self.guard.db.core.check_open()?;
         Ok(Scan {
             snapshot: self,
-            cursor: Cursor::new(self.guard.db.core.index.scan(self.guard.at)),
+            cursor: Cursor::new(self.guard.db.core.index().scan(self.guard.at)),
         })
     }
 
@@ -111,7 +109,7 @@ impl<F: FileSystem> Snapshot<F> {
     /// and is returned.
     pub fn for_each(&self, mut f: impl FnMut(u64, &[u8]) -> ControlFlow<()>) -> Result<()> {
         self.guard.db.core.check_open()?;
-        let mut cursor = Cursor::new(self.guard.db.core.index.scan(self.guard.at));
+        let mut cursor = Cursor::new(self.guard.db.core.index().scan(self.guard.at));
         while let Some(step) = cursor.step_with(&self.guard, &mut f) {
             if step?.is_break() {
                 break;
@@ -127,7 +125,7 @@ impl<F: FileSystem> Snapshot<F> {
         self.guard
             .db
             .core
-            .index
+            .index()
             .for_each_visible(self.guard.at, |_| n += 1);
         Ok(n)
     }
@@ -144,7 +142,7 @@ impl<F: FileSystem> Snapshot<F> {
         self.guard
             .db
             .core
-            .index
+            .index()
             .for_each_visible(self.guard.at, |id| ids.push(id));
         ids.sort_unstable();
         Ok(ids)
@@ -187,7 +185,7 @@ impl<F: FileSystem> Snapshot<F> {
     /// Like [`Snapshot::scan`] but consumes the snapshot, so the iterator owns it.
     pub fn into_scan(self) -> Result<OwnedScan<F>> {
         self.guard.db.core.check_open()?;
-        let cursor = Cursor::new(self.guard.db.core.index.scan(self.guard.at));
+        let cursor = Cursor::new(self.guard.db.core.index().scan(self.guard.at));
         Ok(OwnedScan {
             guard: self.guard,
             cursor,

@@ -548,9 +548,7 @@ impl<F: FileSystem> Store<F> {
     pub fn sync(&self) -> Result<()> {
         self.check_open()?;
         for db in self.open_dbs() {
-            db.check_writable()?;
-            let covered = db.sync_log()?;
-            db.group.mark_synced(covered);
+            db.sync()?;
         }
         Ok(())
     }
@@ -644,12 +642,5 @@ impl<F: FileSystem> Drop for StoreInner<F> {
         for handle in self.background.get_mut().drain(..) {
             let _ = handle.join();
         }
-    }
-}
-
-impl<F: FileSystem> Drop for DbCore<F> {
-    fn drop(&mut self) {
-        // Hand this database's share of the global budget back.
-        self.memory.detach();
     }
 }

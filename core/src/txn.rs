@@ -71,13 +71,13 @@ impl<F: FileSystem> Transaction<F> {
         core.check_writable()?;
         let need = data.map_or(0, |d| d.len() as u64) + ENTRY_BYTES;
         if let Some(d) = data {
-            core.opts.check_document_size(d.len())?;
+            core.opts().check_document_size(d.len())?;
         }
-        core.memory.reserve(need)?.keep(need);
+        core.memory().reserve(need)?.keep(need);
         self.charged += need;
         if let Some(old) = self.writes.insert(id, data.map(<[u8]>::to_vec)) {
             let freed = old.map_or(0, |d| d.len() as u64) + ENTRY_BYTES;
-            core.memory.release(freed);
+            core.memory().release(freed);
             self.charged -= freed;
         }
         Ok(())
@@ -152,6 +152,6 @@ impl<F: FileSystem> Transaction<F> {
 
 impl<F: FileSystem> Drop for Transaction<F> {
     fn drop(&mut self) {
-        self.guard.db.core.memory.release(self.charged);
+        self.guard.db.core.memory().release(self.charged);
     }
 }
