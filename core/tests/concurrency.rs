@@ -6,9 +6,9 @@ use std::sync::Barrier;
 use std::thread;
 use std::time::{Duration, Instant};
 
-mod support;
+mod common;
 
-use support::ProbeFs;
+use common::probe_fs::ProbeFs;
 
 use docdb_core::{ErrorKind, Options, Store};
 

@@ -6,9 +6,9 @@ use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::Ordering;
 
-mod support;
+mod common;
 
-use support::ProbeFs;
+use common::probe_fs::ProbeFs;
 
 use docdb_core::{BatchOp, ErrorKind, Options, Store};
 
