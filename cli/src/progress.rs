@@ -39,21 +39,7 @@ impl Progress {
             Mode::Quiet
         } else if std::io::stderr().is_terminal() {
             let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
-            let amount = match unit {
-                Unit::Bytes => "{bytes}/{total_bytes}",
-                Unit::Documents => "{human_pos}/{human_len} documents",
-            };
-            let template = match total {
-                Some(_) => format!("{{prefix}} [{{bar:30}}] {amount} {{percent}}% {{msg}}"),
-                None => format!(
-                    "{{prefix}} {{spinner}} {} {{msg}}",
-                    amount.split('/').next().unwrap_or("")
-                ),
-            };
-            let style = ProgressStyle::with_template(&template)
-                .unwrap_or_else(|_| ProgressStyle::default_bar())
-                .progress_chars("=> ");
-            bar.set_style(style);
+            bar.set_style(style(unit, total.is_some()));
             bar.set_prefix(label);
             Mode::Bar(bar)
         } else {
@@ -78,6 +64,9 @@ impl Progress {
             Mode::Quiet => {}
             Mode::Bar(bar) => {
                 if let Some(t) = total {
+                    if bar.length().is_none() {
+                        bar.set_style(style(self.unit, true));
+                    }
                     bar.set_length(t);
                 }
                 bar.set_position(done);
@@ -111,6 +100,13 @@ impl Progress {
         }
     }
 
+    /// Ends the progress display after a failure: no final line.
+    pub fn abandon(self) {
+        if let Mode::Bar(bar) = &self.mode {
+            bar.abandon();
+        }
+    }
+
     fn line(&self) {
         let (done, total) = match self.unit {
             Unit::Bytes => (human_bytes(self.done), self.total.map(human_bytes)),
@@ -129,6 +125,21 @@ impl Progress {
             _ => eprintln!("{}: {done}{unit}", self.label),
         }
     }
+}
+
+/// A bar once the total is known, a spinner until then.
+fn style(unit: Unit, known_total: bool) -> ProgressStyle {
+    let template = match (unit, known_total) {
+        (Unit::Bytes, true) => "{prefix} [{bar:30}] {bytes}/{total_bytes} {percent}% {msg}",
+        (Unit::Documents, true) => {
+            "{prefix} [{bar:30}] {human_pos}/{human_len} documents {percent}% {msg}"
+        }
+        (Unit::Bytes, false) => "{prefix} {spinner} {bytes} {msg}",
+        (Unit::Documents, false) => "{prefix} {spinner} {human_pos} documents {msg}",
+    };
+    ProgressStyle::with_template(template)
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ")
 }
 
 /// Bytes for people: `512 B`, `1.5 KiB`, `3.2 MiB`, ...

@@ -20,6 +20,12 @@ fn is_store(names: &[String]) -> bool {
 /// Opens the existing store at `dir`; with `create`, a missing or empty directory becomes
 /// a new store.
 pub fn open(dir: &Path, create: bool) -> Result<Store, Failure> {
+    require(dir, create)?;
+    Ok(Store::open(dir, Options::default())?)
+}
+
+/// Fails unless `dir` is a store (or, with `create`, absent or empty), touching nothing.
+pub fn require(dir: &Path, create: bool) -> Result<(), Failure> {
     let names: Option<Vec<String>> = match std::fs::read_dir(dir) {
         Ok(entries) => Some(
             entries
@@ -31,29 +37,22 @@ pub fn open(dir: &Path, create: bool) -> Result<Store, Failure> {
         Err(e) => return Err(Failure::io(format!("reading {}", dir.display()), e)),
     };
     match &names {
-        None if !create => {
-            return Err(Failure::new(format!(
-                "no DocDB store at {}: no such directory",
-                dir.display()
-            ))
-            .with_hint("check the path, or pass --create to a command that writes"))
-        }
-        Some(n) if n.is_empty() && !create => {
-            return Err(Failure::new(format!(
-                "{} is an empty directory, not a DocDB store",
-                dir.display()
-            ))
-            .with_hint("pass --create to a command that writes to make it a store"))
-        }
-        Some(n) if !n.is_empty() && !is_store(n) => {
-            return Err(Failure::new(format!(
-                "{} is not a DocDB data directory (no CATALOG, LOCK or db-* directory)",
-                dir.display()
-            )))
-        }
-        _ => {}
+        None if !create => Err(Failure::new(format!(
+            "no DocDB store at {}: no such directory",
+            dir.display()
+        ))
+        .with_hint("check the path, or pass --create to a command that writes")),
+        Some(n) if n.is_empty() && !create => Err(Failure::new(format!(
+            "{} is an empty directory, not a DocDB store",
+            dir.display()
+        ))
+        .with_hint("pass --create to a command that writes to make it a store")),
+        Some(n) if !n.is_empty() && !is_store(n) => Err(Failure::new(format!(
+            "{} is not a DocDB data directory (no CATALOG, LOCK or db-* directory)",
+            dir.display()
+        ))),
+        _ => Ok(()),
     }
-    Ok(Store::open(dir, Options::default())?)
 }
 
 /// Opens the database `name`; with `create`, creates it if it does not exist.

@@ -227,6 +227,13 @@ pub fn load(
                 }
             }
         }
+        // A full batch is committed at once: a bad line later leaves it loaded.
+        if let (Some(n), Some(p)) = (batch, groups.last()) {
+            if p.docs.len() as u64 >= n {
+                loader.commit(p)?;
+                groups.pop();
+            }
+        }
         progress.add(bytes);
         Ok(())
     })
@@ -244,7 +251,7 @@ pub fn load(
     });
     let Loaded { documents, commits } = loader.loaded;
     if let Err(f) = result {
-        progress.finish();
+        progress.abandon();
         let said = match documents {
             0 => "nothing was loaded".to_string(),
             n => format!("{n} documents ({commits} commits) before it were loaded"),

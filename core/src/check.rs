@@ -457,10 +457,20 @@ impl<'a, F: FileSystem> Checker<'a, F> {
             }
             listed.push(seg);
         }
+        // A damaged record found by the segment walk is reported once.
+        let known: HashSet<(PathBuf, u64)> = self
+            .report
+            .problems
+            .iter()
+            .map(|p| (p.file.clone(), p.offset))
+            .collect();
         for e in &ckpt.entries {
             let Some(Some(seg)) = listed.get(e.segment as usize) else {
                 continue;
             };
+            if known.contains(&(seg.path.clone(), u64::from(e.offset))) {
+                continue;
+            }
             if let Err(err) = seg.read_payload(e.offset, e.len, e.id) {
                 self.report.error(&seg.path, err);
             }
