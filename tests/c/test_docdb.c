@@ -1531,6 +1531,64 @@ static void test_threads(void) {
     docdb_store_free(s);
 }
 
+/* Progress reported to the backup callback, through user_data. */
+struct backup_progress {
+    int calls;
+    int monotonic;
+    uint64_t done, total;
+};
+
+static void on_backup_progress(uint64_t done, uint64_t total, void *user_data) {
+    struct backup_progress *p = user_data;
+    if (p->calls > 0 && (done < p->done || total != p->total)) p->monotonic = 0;
+    p->calls++;
+    p->done = done;
+    p->total = total;
+}
+
+static void test_backup(void) {
+    docdb_store *s = open_store(fresh_dir("backup-src"));
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "d", &db));
+    for (uint64_t id = 0; id < 200; id++) OK(docdb_db_put(db, id, B("backed up"), 9));
+    OK(docdb_db_put(db, 1000, NULL, 0));
+
+    char dest[512];
+    snprintf(dest, sizeof dest, "%s", fresh_dir("backup-copy"));
+    struct backup_progress p = {0, 1, 0, 0};
+    OK(docdb_store_backup(s, dest, on_backup_progress, &p));
+    CHECK(p.calls >= 2 && p.monotonic);
+    CHECK(p.total > 200 * 9 && p.done == p.total);
+
+    /* The copy is a store of its own, with every document. */
+    docdb_store *copy = open_store(dest);
+    docdb_db *cdb = NULL;
+    OK(docdb_store_open_db(copy, "d", &cdb));
+    CHECK(doc_is(cdb, 0, "backed up") && doc_is(cdb, 199, "backed up"));
+    CHECK(doc_is(cdb, 1000, ""));
+    docdb_db_free(cdb);
+    OK(docdb_store_close(copy));
+    docdb_store_free(copy);
+
+    /* A destination that is not empty is refused and left as it was. */
+    EXPECT(docdb_store_backup(s, dest, NULL, NULL), DOCDB_ALREADY_EXISTS);
+    CHECK(contains_text(docdb_errmsg(), "not empty"));
+    EXPECT(docdb_store_backup(s, fresh_dir("backup-src/inside"), NULL, NULL),
+           DOCDB_INVALID_ARGUMENT);
+    EXPECT(docdb_store_backup(NULL, fresh_dir("backup-x"), NULL, NULL),
+           DOCDB_INVALID_ARGUMENT);
+    EXPECT(docdb_store_backup(s, NULL, NULL, NULL), DOCDB_INVALID_ARGUMENT);
+    EXPECT(docdb_store_backup(s, "", NULL, NULL), DOCDB_INVALID_ARGUMENT);
+
+    /* No callback is fine. */
+    OK(docdb_store_backup(s, fresh_dir("backup-quiet"), NULL, NULL));
+
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    EXPECT(docdb_store_backup(s, fresh_dir("backup-late"), NULL, NULL), DOCDB_CLOSED);
+    docdb_store_free(s);
+}
+
 int main(void) {
     const char *tmp = getenv("TMPDIR");
     snprintf(g_root, sizeof g_root, "%s/docdb-ctest-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -1562,6 +1620,7 @@ int main(void) {
     RUN(test_corruption);
     RUN(test_unsupported_version);
     RUN(test_threads);
+    RUN(test_backup);
 
     rm_rf(g_root);
     printf("%d passed, %d failed\n", g_passed, g_failed);
