@@ -8,7 +8,7 @@ use docdb_core::{DbStats, Store, StoreStats};
 use serde_json::{json, Value};
 
 use crate::failure::Failure;
-use crate::store;
+use crate::{jsonl, store};
 
 /// Opens the store and loads every database (statistics cover loaded databases only).
 fn open_all(dir: &Path) -> Result<(Store, Vec<DbStats>), Failure> {
@@ -114,13 +114,10 @@ fn store_fields(s: &StoreStats) -> Vec<(&'static str, Value)> {
     ]
 }
 
-fn object(fields: Vec<(&'static str, Value)>) -> Value {
-    Value::Object(
-        fields
-            .into_iter()
-            .map(|(k, v)| (k.to_string(), v))
-            .collect(),
-    )
+/// A JSON object with the fields in the order given (`serde_json::Map` would sort them).
+fn object(fields: Vec<(&'static str, Value)>) -> String {
+    let members: Vec<String> = fields.iter().map(|(k, v)| format!("\"{k}\":{v}")).collect();
+    format!("{{{}}}", members.join(","))
 }
 
 fn cell(v: &Value) -> String {
@@ -141,13 +138,13 @@ pub fn stats(dir: &Path, db: Option<&str>, as_json: bool) -> Result<(), Failure>
     };
     let whole = db.is_none().then(|| store.stats()).transpose()?;
     if as_json {
-        let mut v =
-            json!({ "databases": dbs.iter().map(|s| object(db_fields(s))).collect::<Vec<_>>() });
+        let dbs: Vec<String> = dbs.iter().map(|s| object(db_fields(s))).collect();
+        let mut text = String::from("{");
         if let Some(s) = &whole {
-            v["store"] = object(store_fields(s));
+            text.push_str(&format!("\"store\":{},", object(store_fields(s))));
         }
-        let text = serde_json::to_string_pretty(&v).unwrap_or_default();
-        return print(&(text + "\n"));
+        text.push_str(&format!("\"databases\":[{}]}}", dbs.join(",")));
+        return print(&(jsonl::pretty(&text) + "\n"));
     }
     let mut out = String::new();
     if let Some(s) = &whole {

@@ -52,6 +52,14 @@ pub fn dump(g: Global, dir: &Path, only: Option<&str>) -> Result<(), Failure> {
     Ok(())
 }
 
+fn plural(n: u64) -> &'static str {
+    if n == 1 {
+        ""
+    } else {
+        "s"
+    }
+}
+
 /// A document read from the input, with the line it came from.
 struct Doc {
     line: u64,
@@ -254,14 +262,22 @@ pub fn load(
         progress.abandon();
         let said = match documents {
             0 => "nothing was loaded".to_string(),
-            n => format!("{n} documents ({commits} commits) before it were loaded"),
+            n => format!(
+                "{n} document{} ({commits} commit{}) before it were loaded",
+                plural(n),
+                plural(commits)
+            ),
         };
         return Err(f.with_hint(said));
     }
     progress.finish();
     store.close()?;
     if !g.quiet {
-        eprintln!("load: {documents} documents in {commits} commits");
+        eprintln!(
+            "load: {documents} document{} in {commits} commit{}",
+            plural(documents),
+            plural(commits)
+        );
     }
     Ok(())
 }

@@ -149,7 +149,7 @@ fn a_malformed_line_is_reported_with_its_number_and_changes_nothing() {
     assert_eq!(code(&out), 2);
     let err = stderr(&out);
     assert!(
-        err.contains("line 4:") && err.contains("2 documents (1 commits)"),
+        err.contains("line 4:") && err.contains("2 documents (1 commit)"),
         "{err}"
     );
     let now = &contents(&dir)["d"];
