@@ -1,5 +1,6 @@
 //! Progress on stderr: a bar when stderr is a terminal, a plain line every few seconds when
-//! it is not (logs, pipes), nothing with `--quiet`.
+//! it is not (logs, pipes) or cannot draw a bar (`TERM` unset or `dumb`), nothing with
+//! `--quiet`.
 
 use std::io::IsTerminal;
 use std::time::{Duration, Instant};
@@ -37,8 +38,12 @@ impl Progress {
     pub fn new(g: Global, label: &'static str, unit: Unit, total: Option<u64>) -> Self {
         let mode = if g.quiet {
             Mode::Quiet
-        } else if std::io::stderr().is_terminal() {
-            let bar = ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr());
+        } else if let Some(bar) = std::io::stderr()
+            .is_terminal()
+            .then(|| ProgressBar::with_draw_target(total, ProgressDrawTarget::stderr()))
+            // indicatif draws nothing on a terminal it cannot drive (TERM unset or dumb).
+            .filter(|bar| !bar.is_hidden())
+        {
             bar.set_style(style(unit, total.is_some()));
             bar.set_prefix(label);
             Mode::Bar(bar)

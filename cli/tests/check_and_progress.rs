@@ -171,6 +171,8 @@ fn check_cannot_run_on_a_live_or_foreign_directory() {
 fn on_terminal(args: &str) -> String {
     let out = Command::new("script")
         .args(["-q", "-e", "-c", &format!("{BIN} {args}"), "/dev/null"])
+        // A terminal that can draw a bar, as in an interactive session (CI may have none).
+        .env("TERM", "xterm")
         .stdin(Stdio::null())
         .output()
         .expect("util-linux `script` runs the tool on a pseudo-terminal");
@@ -205,6 +207,25 @@ fn progress_shows_on_a_terminal_plainly_in_a_pipe_and_not_when_quiet() {
     let shown = on_terminal(&format!("dump {d} d > {t}/d.jsonl"));
     assert!(
         shown.contains("dump [") && shown.contains("documents"),
+        "{shown:?}"
+    );
+
+    // A terminal that cannot draw a bar gets the plain lines.
+    let out = Command::new("script")
+        .args([
+            "-q",
+            "-e",
+            "-c",
+            &format!("{BIN} backup {d} {t}/b0"),
+            "/dev/null",
+        ])
+        .env("TERM", "dumb")
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("(100%)") && !shown.contains('\x1b'),
         "{shown:?}"
     );
 
