@@ -125,18 +125,37 @@ impl Loader<'_> {
     }
 }
 
-/// Reads the input line by line: `(line number, text)` of each non-blank line.
-fn lines(
-    input: &Path,
-    mut each: impl FnMut(u64, &str, u64) -> Result<(), Failure>,
-) -> Result<(), Failure> {
-    let (reader, name): (Box<dyn Read>, String) = if input == Path::new("-") {
-        (Box::new(std::io::stdin().lock()), "stdin".into())
-    } else {
+/// The input of a load: stdin for `-`, else the file (with its size, for progress).
+struct Input {
+    reader: Box<dyn Read>,
+    name: String,
+    size: Option<u64>,
+}
+
+impl Input {
+    fn open(input: &Path) -> Result<Input, Failure> {
+        if input == Path::new("-") {
+            return Ok(Input {
+                reader: Box::new(std::io::stdin().lock()),
+                name: "stdin".into(),
+                size: None,
+            });
+        }
         let f = File::open(input)
             .map_err(|e| Failure::io(format!("opening {}", input.display()), e))?;
-        (Box::new(f), input.display().to_string())
-    };
+        Ok(Input {
+            size: f.metadata().ok().map(|m| m.len()),
+            reader: Box::new(f),
+            name: input.display().to_string(),
+        })
+    }
+}
+
+/// Reads the input line by line: `each(line number, text, bytes)` for each non-blank line.
+fn lines(
+    Input { reader, name, .. }: Input,
+    mut each: impl FnMut(u64, &str, u64) -> Result<(), Failure>,
+) -> Result<(), Failure> {
     let mut reader = BufReader::with_capacity(1 << 20, reader);
     let mut buf = Vec::new();
     let mut n = 0;
@@ -168,12 +187,11 @@ pub fn load(
     if let Some(name) = only {
         validate_name(name)?;
     }
+    // The input first: a missing file must not leave a new store behind (--create).
+    let input = Input::open(input)?;
     let store = store::open(dir, create)?;
     let max = store.options().max_document_size;
-    let size = (input != Path::new("-"))
-        .then(|| std::fs::metadata(input).ok().map(|m| m.len()))
-        .flatten();
-    let mut progress = Progress::new(g, "load", Unit::Bytes, size);
+    let mut progress = Progress::new(g, "load", Unit::Bytes, input.size);
     let mut loader = Loader {
         store: &store,
         create,

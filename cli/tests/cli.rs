@@ -202,6 +202,23 @@ fn a_missing_or_foreign_directory_is_refused_and_left_alone() {
             assert!(out.stdout.is_empty());
         }
     }
+    // With --create, a missing input file still creates nothing.
+    let nothing = tmp.path().join("no-such-input");
+    for args in [
+        vec![
+            &"load" as &dyn AsRef<std::ffi::OsStr>,
+            &"--create",
+            &missing,
+            &"d",
+            &"-i",
+            &nothing,
+        ],
+        vec![&"put", &"--create", &missing, &"d", &"1", &nothing],
+    ] {
+        let out = docdb(&args, b"");
+        assert_eq!(code(&out), 2);
+        assert!(stderr(&out).contains("no-such-input"), "{}", stderr(&out));
+    }
     assert!(!missing.exists());
     assert!(!tmp.path().join("copy").exists());
     assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 1);
