@@ -51,33 +51,36 @@ struct DbCut<F: FileSystem> {
 impl<F: FileSystem> Cut<F> {
     /// Takes the cut of `dbs` (every active database of `catalog`, loaded).
     pub(crate) fn take(catalog: Catalog, dbs: &[Database<F>]) -> Result<Cut<F>> {
-        let mut actives = Vec::with_capacity(dbs.len());
-        let mut cuts = Vec::with_capacity(dbs.len());
+        // Under the locks only what changes with commits: the segment list and the active
+        // segment's end. Sealed segments never change, so their sizes are read afterwards.
+        let mut noted = Vec::with_capacity(dbs.len());
         {
             let logs: Vec<_> = dbs.iter().map(|db| db.core.log.lock()).collect();
             for (db, log) in dbs.iter().zip(&logs) {
                 db.core.check_writable()?;
-                let mut files = Vec::with_capacity(log.segments.len());
-                for seg in log.segments.values() {
-                    let len = if Arc::ptr_eq(seg, &log.active) {
-                        log.end
-                    } else {
-                        seg.file
-                            .size()
-                            .map_err(|e| Error::io(format!("reading {}", seg.path.display()), e))?
-                    };
-                    files.push((Arc::clone(seg), len));
-                }
-                actives.push((Arc::clone(&log.active), log.end));
-                let dir_name = db.core.dir.file_name().map_or_else(
-                    || format!("db-{}", db.core.id),
-                    |n| n.to_string_lossy().into_owned(),
-                );
-                cuts.push(DbCut { dir_name, files });
+                let segments: Vec<_> = log.segments.values().cloned().collect();
+                noted.push((segments, Arc::clone(&log.active), log.end));
             }
         }
-        for (db, (active, end)) in dbs.iter().zip(actives) {
+        let mut cuts = Vec::with_capacity(dbs.len());
+        for (db, (segments, active, end)) in dbs.iter().zip(noted) {
             active.sync_to(end).inspect_err(|e| db.core.poison(e))?;
+            let mut files = Vec::with_capacity(segments.len());
+            for seg in segments {
+                let len = if Arc::ptr_eq(&seg, &active) {
+                    end
+                } else {
+                    seg.file
+                        .size()
+                        .map_err(|e| Error::io(format!("reading {}", seg.path.display()), e))?
+                };
+                files.push((seg, len));
+            }
+            let dir_name = db.core.dir.file_name().map_or_else(
+                || format!("db-{}", db.core.id),
+                |n| n.to_string_lossy().into_owned(),
+            );
+            cuts.push(DbCut { dir_name, files });
         }
         Ok(Cut { catalog, dbs: cuts })
     }
