@@ -632,16 +632,26 @@ impl<F: FileSystem> Store<F> {
     {
         let inner = &self.inner;
         inner.check_open()?;
-        let cut = {
-            // Held until the cut is taken: no database is created or dropped meanwhile.
-            let catalog = inner.catalog.lock();
-            let dbs = catalog
-                .entries
+        let active = |c: &Catalog| -> Vec<(u64, String)> {
+            c.entries
                 .iter()
                 .filter(|e| e.status == DbStatus::Active)
-                .map(|e| self.load(e.id, &e.name))
+                .map(|e| (e.id, e.name.clone()))
+                .collect()
+        };
+        let cut = loop {
+            // Every active database loaded (loading takes the catalog lock itself), then the
+            // cut taken under the catalog lock, provided no database was created or dropped
+            // in between; otherwise again.
+            let wanted = active(&inner.catalog.lock());
+            let dbs = wanted
+                .iter()
+                .map(|(id, name)| self.load(*id, name))
                 .collect::<Result<Vec<_>>>()?;
-            backup::Cut::take(catalog.clone(), &dbs)?
+            let catalog = inner.catalog.lock();
+            if active(&catalog) == wanted {
+                break backup::Cut::take(catalog.clone(), &dbs)?;
+            }
         };
         backup::write(
             &*inner.fs,

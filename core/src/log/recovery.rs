@@ -76,7 +76,11 @@ impl<'a, H: FileHandle> ChunkReader<'a, H> {
     }
 
     /// A complete, valid record of the segment at `place`, at `off`.
-    pub(crate) fn record(&mut self, place: &Place, off: u64) -> std::io::Result<Option<RecordHeader>> {
+    pub(crate) fn record(
+        &mut self,
+        place: &Place,
+        off: u64,
+    ) -> std::io::Result<Option<RecordHeader>> {
         let Some(h) = self.get(off, HEADER_LEN)?.and_then(record::decode_header) else {
             return Ok(None);
         };
