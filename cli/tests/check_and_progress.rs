@@ -167,10 +167,19 @@ fn check_cannot_run_on_a_live_or_foreign_directory() {
 }
 
 /// Runs `docdb args` with stderr (and stdout) on a pseudo-terminal, through util-linux
-/// `script`; returns what the terminal received.
+/// `script` (under coreutils `timeout`); returns what the terminal received.
 fn on_terminal(args: &str) -> String {
-    let out = Command::new("script")
-        .args(["-q", "-e", "-c", &format!("{BIN} {args}"), "/dev/null"])
+    let out = Command::new("timeout")
+        // coreutils `timeout`: a hung run fails the test instead of hanging it.
+        .args([
+            "300",
+            "script",
+            "-q",
+            "-e",
+            "-c",
+            &format!("{BIN} {args}"),
+            "/dev/null",
+        ])
         // A terminal that can draw a bar, as in an interactive session (CI may have none).
         .env("TERM", "xterm")
         .stdin(Stdio::null())
@@ -211,8 +220,10 @@ fn progress_shows_on_a_terminal_plainly_in_a_pipe_and_not_when_quiet() {
     );
 
     // A terminal that cannot draw a bar gets the plain lines.
-    let out = Command::new("script")
+    let out = Command::new("timeout")
         .args([
+            "300",
+            "script",
             "-q",
             "-e",
             "-c",

@@ -9,6 +9,11 @@ use std::process::{Command, Output, Stdio};
 
 pub const BIN: &str = env!("CARGO_BIN_EXE_docdb");
 
+/// How long one run of the tool may take before the test fails instead of hanging.
+const WATCHDOG: std::time::Duration = std::time::Duration::from_secs(300);
+
+/// Runs the tool with `stdin` as its input; a run that does not end is killed and fails
+/// the test (a deadlock must not hang the suite).
 pub fn docdb(args: &[&dyn AsRef<std::ffi::OsStr>], stdin: &[u8]) -> Output {
     let mut child = Command::new(BIN)
         .args(args.iter().map(|a| a.as_ref()))
@@ -22,9 +27,36 @@ pub fn docdb(args: &[&dyn AsRef<std::ffi::OsStr>], stdin: &[u8]) -> Output {
     let feeder = std::thread::spawn(move || {
         let _ = input.write_all(&data);
     });
-    let out = child.wait_with_output().unwrap();
+    let drain = |mut r: Box<dyn std::io::Read + Send>| {
+        std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            let _ = r.read_to_end(&mut buf);
+            buf
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        if started.elapsed() > WATCHDOG {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!(
+                "docdb did not finish: {:?}",
+                args.iter().map(|a| a.as_ref()).collect::<Vec<_>>()
+            );
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
     feeder.join().unwrap();
-    out
+    Output {
+        status,
+        stdout: out.join().unwrap(),
+        stderr: err.join().unwrap(),
+    }
 }
 
 pub fn code(out: &Output) -> i32 {
