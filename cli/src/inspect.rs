@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use docdb_core::{DbStats, Store, StoreStats};
+use docdb_core::{DbStats, StatField, StatValue, Store, StoreStats};
 use serde_json::{json, Value};
 
 use crate::failure::Failure;
@@ -65,53 +65,27 @@ pub fn ls(dir: &Path) -> Result<(), Failure> {
     print(&table(&rows))
 }
 
-/// Every statistic of a database, in the order `DbStats` declares them.
-fn db_fields(s: &DbStats) -> Vec<(&'static str, Value)> {
-    vec![
-        ("id", json!(s.id)),
-        ("name", json!(s.name)),
-        ("documents", json!(s.documents)),
-        ("live_bytes", json!(s.live_bytes)),
-        ("dead_bytes", json!(s.dead_bytes)),
-        ("log_bytes", json!(s.log_bytes)),
-        ("segments", json!(s.segments)),
-        ("committed_txns", json!(s.committed_txns)),
-        ("compactions", json!(s.compactions)),
-        ("checkpoints", json!(s.checkpoints)),
-        ("last_version", json!(s.last_version)),
-        ("active_readers", json!(s.active_readers)),
-        ("memory_used", json!(s.memory_used)),
-        ("memory_limit", json!(s.memory_limit)),
-        ("poisoned", json!(s.poisoned)),
-        (
-            "recovered_truncated_bytes",
-            json!(s.recovered_truncated_bytes),
-        ),
-        (
-            "recovered_replayed_bytes",
-            json!(s.recovered_replayed_bytes),
-        ),
-    ]
+/// `(name, JSON value)` of every field of `s`, from core's one table of statistics.
+fn fields<T>(table: &[StatField<T>], s: &T) -> Vec<(&'static str, Value)> {
+    table
+        .iter()
+        .map(|(name, get)| {
+            let v = match get(s) {
+                StatValue::U64(n) => json!(n),
+                StatValue::Bool(b) => json!(b),
+                StatValue::Str(t) => json!(t),
+            };
+            (*name, v)
+        })
+        .collect()
 }
 
-/// The store-wide statistics, in the order `StoreStats` declares them.
+fn db_fields(s: &DbStats) -> Vec<(&'static str, Value)> {
+    fields(DbStats::FIELDS, s)
+}
+
 fn store_fields(s: &StoreStats) -> Vec<(&'static str, Value)> {
-    vec![
-        ("databases_total", json!(s.databases_total)),
-        ("databases_active", json!(s.databases_active)),
-        ("databases_open", json!(s.databases_open)),
-        ("documents", json!(s.documents)),
-        ("committed_txns", json!(s.committed_txns)),
-        ("log_bytes", json!(s.log_bytes)),
-        ("live_bytes", json!(s.live_bytes)),
-        ("dead_bytes", json!(s.dead_bytes)),
-        ("compactions", json!(s.compactions)),
-        ("memory_used", json!(s.memory_used)),
-        ("memory_limit", json!(s.memory_limit)),
-        ("cache_bytes", json!(s.cache_bytes)),
-        ("cache_hits", json!(s.cache_hits)),
-        ("cache_misses", json!(s.cache_misses)),
-    ]
+    fields(StoreStats::FIELDS, s)
 }
 
 /// A JSON object with the fields in the order given (`serde_json::Map` would sort them).

@@ -631,7 +631,7 @@ impl<F: FileSystem> Store<F> {
         F: Clone,
     {
         let inner = &self.inner;
-        inner.check_open()?;
+        self.check_open()?;
         let active = |c: &Catalog| -> Vec<(u64, String)> {
             c.entries
                 .iter()
