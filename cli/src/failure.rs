@@ -83,8 +83,9 @@ impl From<Error> for Failure {
             ErrorKind::NotFound => f.code = EXIT_NOT_FOUND,
             ErrorKind::Locked => {
                 f = f.with_hint(
-                    "another process (a program using DocDB, or another docdb command) has \
-                     this store open; run this command once it has closed the store",
+                    "another process (a program using DocDB, `docdb serve`, or another docdb \
+                     command) has this store open; run this command once it has closed the \
+                     store, or reach a served store through its server",
                 )
             }
             ErrorKind::Corruption => f = f.with_hint("run `docdb check DIR` to list every problem"),

@@ -41,8 +41,8 @@ pub struct Global {
     pub quiet: bool,
 }
 
-/// Each subcommand works on a local data directory (a `serve` subcommand and remote
-/// stores are to be added here).
+/// Each subcommand but `serve` works on a local data directory (remote stores, through a
+/// running server, are to be added here).
 #[derive(Subcommand)]
 enum Command {
     /// List the databases with their documents, live and dead bytes.
@@ -116,11 +116,15 @@ enum Command {
     Compact { dir: PathBuf, db: Option<String> },
     /// Copy the store into DEST (absent or empty): consistent, fsynced and verified.
     Backup { dir: PathBuf, dest: PathBuf },
+    /// Serve a data directory to other processes over a Unix socket (and TCP or TLS), until
+    /// SIGTERM or SIGINT. See docs/server.md.
+    Serve(docdb_server::ServeArgs),
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let g = cli.global;
     let done = match cli.command {
+        Command::Serve(args) => return Ok(docdb_server::run(args)),
         Command::Check { dir } => return check::check(g, &dir),
         Command::Ls { dir } => inspect::ls(&dir),
         Command::Stats { dir, db, json } => inspect::stats(&dir, db.as_deref(), json),
