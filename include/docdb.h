@@ -349,6 +349,13 @@ typedef struct docdb_store_stats {
 } docdb_store_stats;
 
 /**
+ * Called by `docdb_store_backup` as the copy progresses: `done` of `total` bytes copied so
+ * far, and the `user_data` given to `docdb_store_backup`. Runs on the thread that called
+ * `docdb_store_backup`, before it returns; it must not free the store.
+ */
+typedef void (*docdb_progress_fn)(uint64_t done, uint64_t total, void *user_data);
+
+/**
  * Bytes returned by DocDB (a document). The caller owns them and releases them with
  * `docdb_buf_free`.
  *
@@ -628,6 +635,24 @@ docdb_status docdb_store_checkpoint(const struct docdb_store *store);
  * `DOCDB_SYNC_NORMAL`).
  */
 docdb_status docdb_store_sync(const struct docdb_store *store);
+
+/**
+ * Writes a consistent copy of the store into the directory `dest` while other threads
+ * keep reading and writing.
+ *
+ * `dest` must not exist (it is created, parents included) or be an empty directory
+ * outside the store's directory: otherwise `DOCDB_ALREADY_EXISTS` or
+ * `DOCDB_INVALID_ARGUMENT`. The copy holds, for every database, exactly the commits made
+ * before one instant; writers wait only while each database's position is noted. Every
+ * file and directory of the copy is fsynced, and the copy is verified by opening it,
+ * before this returns `DOCDB_OK`; it then opens with `docdb_store_open` like any store.
+ * On failure nothing of the copy is left. `progress` may be NULL; `user_data` is passed
+ * to it untouched.
+ */
+docdb_status docdb_store_backup(const struct docdb_store *store,
+                                const char *dest,
+                                docdb_progress_fn progress,
+                                void *user_data);
 
 /**
  * Closes this handle: further calls with it return `DOCDB_CLOSED`. The database itself

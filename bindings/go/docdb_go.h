@@ -36,6 +36,7 @@ GD_WRAP(store_list_dbs, (const docdb_store *s, docdb_db_list *out), (s, out))
 GD_WRAP(store_get_stats, (const docdb_store *s, docdb_store_stats *out), (s, out))
 GD_WRAP(store_checkpoint, (const docdb_store *s), (s))
 GD_WRAP(store_sync, (const docdb_store *s), (s))
+GD_WRAP(store_backup, (const docdb_store *s, const char *dest), (s, dest, NULL, NULL))
 
 GD_WRAP(db_read_into, (const docdb_db *d, uint64_t id, uint8_t *dst, size_t cap, size_t *n), (d, id, dst, cap, n))
 GD_WRAP(db_id, (const docdb_db *d, uint64_t *out), (d, out))

@@ -189,6 +189,24 @@ func (s *Store) Sync() error {
 	return check(C.gd_store_sync(s.ptr))
 }
 
+// Backup writes a consistent copy of the store into dest (absent, or an empty directory
+// outside the store) while other goroutines keep reading and writing. The copy holds, for
+// every database, exactly the commits made before one instant; it is fsynced and verified
+// by opening it before Backup returns, and opens with Open like any store.
+// ErrAlreadyExists if dest is not empty, ErrInvalidArgument if it is inside the store;
+// on failure nothing of the copy is left.
+func (s *Store) Backup(dest string) error {
+	cdest, err := cString(dest, ErrInvalidArgument, "dest")
+	if err != nil {
+		return err
+	}
+	if !s.enter() {
+		return s.closedErr()
+	}
+	defer s.leave()
+	return check(C.gd_store_backup(s.ptr, cdest))
+}
+
 // cString returns s NUL-terminated in Go memory, which C only reads during the call. A
 // NUL inside s would silently cut it short in C, so it is refused with code.
 func cString(s string, code Code, what string) (*C.char, error) {

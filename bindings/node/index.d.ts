@@ -179,6 +179,16 @@ export declare class Store {
   sync(): void
   syncAsync(): Promise<void>
   /**
+   * Writes a consistent copy of the store into `path` (absent, or an empty directory
+   * outside the store) while reads and writes go on: for every database exactly the
+   * commits made before one instant, fsynced and verified by opening it before this
+   * returns. Throws `ALREADY_EXISTS` if `path` is not empty; on failure nothing of the
+   * copy is left. Blocks the event loop: prefer `backupAsync`.
+   */
+  backup(path: string): void
+  /** `backup` on the libuv pool. */
+  backupAsync(path: string): Promise<void>
+  /**
    * Checkpoints and syncs every database and releases the directory lock. Calling it
    * again does nothing.
    */

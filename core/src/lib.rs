@@ -24,8 +24,10 @@
 // Unsafe code is refused everywhere but in `fork`, one audited call.
 #![deny(unsafe_code)]
 
+mod backup;
 mod cache;
 mod catalog;
+mod check;
 mod checkpoint;
 mod commit;
 mod compaction;
@@ -46,6 +48,7 @@ mod store;
 mod txn;
 
 pub use catalog::validate_name;
+pub use check::{check_dir, CheckReport, Problem};
 pub use db::{BatchOp, Database};
 pub use error::{Error, ErrorKind, Result};
 pub use options::{OptionType, Options, Sync, MAX_DOCUMENT_SIZE_LIMIT};

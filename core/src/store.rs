@@ -14,6 +14,7 @@ use std::thread::JoinHandle;
 
 use parking_lot::Mutex;
 
+use crate::backup;
 use crate::cache::RecordCache;
 use crate::catalog::{new_salt, validate_name, Catalog, CatalogEntry, DbStatus};
 use crate::db::{Database, DbCore};
@@ -581,6 +582,53 @@ impl<F: FileSystem> Store<F> {
         }
         inner.lock.lock().take();
         first_err.map_or(Ok(()), Err)
+    }
+
+    /// Writes a consistent copy of the store into `dest` while reads and writes go on.
+    ///
+    /// `dest` must not exist or be an empty directory outside this store's directory
+    /// (`AlreadyExists` or `InvalidArgument` otherwise). The copy holds, for every
+    /// database, exactly the commits made before one instant (a prefix of the commit
+    /// order); writers are held up only while each database's position is noted. Every
+    /// file and directory of the copy, and the parent of a created `dest`, are fsynced
+    /// before this returns, and the copy is verified by opening it (every record's
+    /// checksum) and checkpointed. `progress(done, total)` reports bytes copied. On
+    /// failure nothing of the copy is left behind. See `backup.rs`.
+    pub fn backup(&self, dest: impl AsRef<Path>, mut progress: impl FnMut(u64, u64)) -> Result<()>
+    where
+        F: Clone,
+    {
+        let inner = &self.inner;
+        self.check_open()?;
+        let active = |c: &Catalog| -> Vec<(u64, String)> {
+            c.entries
+                .iter()
+                .filter(|e| e.status == DbStatus::Active)
+                .map(|e| (e.id, e.name.clone()))
+                .collect()
+        };
+        let cut = loop {
+            // Every active database loaded (loading takes the catalog lock itself), then the
+            // cut taken under the catalog lock, provided no database was created or dropped
+            // in between; otherwise again.
+            let wanted = active(&inner.catalog.lock());
+            let dbs = wanted
+                .iter()
+                .map(|(id, name)| self.load(*id, name))
+                .collect::<Result<Vec<_>>>()?;
+            let catalog = inner.catalog.lock();
+            if active(&catalog) == wanted {
+                break backup::Cut::take(catalog.clone(), &dbs)?;
+            }
+        };
+        backup::write(
+            &*inner.fs,
+            &inner.dir,
+            cut,
+            dest.as_ref(),
+            &inner.opts,
+            &mut progress,
+        )
     }
 
     /// Whether this handle was closed ([`Store::close`]), or the store it shares.

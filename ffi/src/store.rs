@@ -1,6 +1,6 @@
 //! `docdb_store`: an open data directory, and the catalog of its databases.
 
-use std::ffi::{c_char, CString};
+use std::ffi::{c_char, c_void, CString};
 use std::os::unix::ffi::OsStrExt;
 
 use docdb_core::{Database, Options, Result, Store};
@@ -241,6 +241,39 @@ pub extern "C" fn docdb_store_checkpoint(store: *const docdb_store) -> docdb_sta
 #[no_mangle]
 pub extern "C" fn docdb_store_sync(store: *const docdb_store) -> docdb_status {
     call(|| arg(store, "store")?.store.sync())
+}
+
+/// Called by `docdb_store_backup` as the copy progresses: `done` of `total` bytes copied so
+/// far, and the `user_data` given to `docdb_store_backup`. Runs on the thread that called
+/// `docdb_store_backup`, before it returns; it must not free the store.
+pub type docdb_progress_fn = Option<extern "C" fn(done: u64, total: u64, user_data: *mut c_void)>;
+
+/// Writes a consistent copy of the store into the directory `dest` while other threads
+/// keep reading and writing.
+///
+/// `dest` must not exist (it is created, parents included) or be an empty directory
+/// outside the store's directory: otherwise `DOCDB_ALREADY_EXISTS` or
+/// `DOCDB_INVALID_ARGUMENT`. The copy holds, for every database, exactly the commits made
+/// before one instant; writers wait only while each database's position is noted. Every
+/// file and directory of the copy is fsynced, and the copy is verified by opening it,
+/// before this returns `DOCDB_OK`; it then opens with `docdb_store_open` like any store.
+/// On failure nothing of the copy is left. `progress` may be NULL; `user_data` is passed
+/// to it untouched.
+#[no_mangle]
+pub extern "C" fn docdb_store_backup(
+    store: *const docdb_store,
+    dest: *const c_char,
+    progress: docdb_progress_fn,
+    user_data: *mut c_void,
+) -> docdb_status {
+    call(|| {
+        let (store, dest) = (arg(store, "store")?, ptr::path(dest)?);
+        store.store.backup(&dest, |done, total| {
+            if let Some(report) = progress {
+                report(done, total, user_data);
+            }
+        })
+    })
 }
 
 /// The shared body of the three calls that hand out a database handle by name.

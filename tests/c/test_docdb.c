@@ -1531,6 +1531,128 @@ static void test_threads(void) {
     docdb_store_free(s);
 }
 
+/* Progress reported to the backup callback, through user_data. */
+struct backup_progress {
+    int calls;
+    int monotonic;
+    uint64_t done, total;
+};
+
+static void on_backup_progress(uint64_t done, uint64_t total, void *user_data) {
+    struct backup_progress *p = user_data;
+    if (p->calls > 0 && (done < p->done || total != p->total)) p->monotonic = 0;
+    p->calls++;
+    p->done = done;
+    p->total = total;
+}
+
+/* Writes ids 50, 51, ... in order until told to stop (`stop` and `written` under `lock`). */
+struct backup_writer {
+    docdb_db *db;
+    pthread_mutex_t lock;
+    int stop;
+    uint64_t written;
+};
+
+static void *backup_writer_thread(void *arg) {
+    struct backup_writer *w = arg;
+    for (;;) {
+        pthread_mutex_lock(&w->lock);
+        int stop = w->stop;
+        uint64_t next = w->written;
+        pthread_mutex_unlock(&w->lock);
+        if (stop || docdb_db_put(w->db, next, B("w"), 1) != DOCDB_OK) return NULL;
+        pthread_mutex_lock(&w->lock);
+        w->written = next + 1;
+        pthread_mutex_unlock(&w->lock);
+    }
+}
+
+static void test_backup_under_writes(void) {
+    docdb_store *s = open_store(fresh_dir("backup-busy"));
+    struct backup_writer w;
+    w.db = NULL;
+    w.stop = 0;
+    w.written = 50;
+    pthread_mutex_init(&w.lock, NULL);
+    OK(docdb_store_create_db(s, "d", &w.db));
+    for (uint64_t id = 0; id < 50; id++) OK(docdb_db_put(w.db, id, B("w"), 1));
+    pthread_t th;
+    CHECK(pthread_create(&th, NULL, backup_writer_thread, &w) == 0);
+    char dest[512];
+    snprintf(dest, sizeof dest, "%s", fresh_dir("backup-busy-copy"));
+    OK(docdb_store_backup(s, dest, NULL, NULL));
+    pthread_mutex_lock(&w.lock);
+    w.stop = 1;
+    pthread_mutex_unlock(&w.lock);
+    pthread_join(th, NULL);
+    pthread_mutex_destroy(&w.lock);
+
+    /* The copy holds ids 0..k-1 for some k: a prefix of the acknowledged writes. */
+    docdb_store *copy = open_store(dest);
+    docdb_db *cdb = NULL;
+    docdb_snapshot *snap = NULL;
+    OK(docdb_store_open_db(copy, "d", &cdb));
+    OK(docdb_db_snapshot(cdb, &snap));
+    docdb_id_list ids = {NULL, 0, 0};
+    OK(docdb_snapshot_ids(snap, &ids));
+    CHECK(ids.len >= 50 && ids.len <= w.written);
+    int prefix = 1;
+    for (size_t i = 0; i < ids.len; i++) prefix &= ids.ids[i] == i;
+    CHECK(prefix);
+    docdb_id_list_free(&ids);
+    docdb_snapshot_free(snap);
+    docdb_db_free(cdb);
+    OK(docdb_store_close(copy));
+    docdb_store_free(copy);
+    docdb_db_free(w.db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
+static void test_backup(void) {
+    docdb_store *s = open_store(fresh_dir("backup-src"));
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "d", &db));
+    for (uint64_t id = 0; id < 200; id++) OK(docdb_db_put(db, id, B("backed up"), 9));
+    OK(docdb_db_put(db, 1000, NULL, 0));
+
+    char dest[512];
+    snprintf(dest, sizeof dest, "%s", fresh_dir("backup-copy"));
+    struct backup_progress p = {0, 1, 0, 0};
+    OK(docdb_store_backup(s, dest, on_backup_progress, &p));
+    CHECK(p.calls >= 2 && p.monotonic);
+    CHECK(p.total > 200 * 9 && p.done == p.total);
+
+    /* The copy is a store of its own, with every document. */
+    docdb_store *copy = open_store(dest);
+    docdb_db *cdb = NULL;
+    OK(docdb_store_open_db(copy, "d", &cdb));
+    CHECK(doc_is(cdb, 0, "backed up") && doc_is(cdb, 199, "backed up"));
+    CHECK(doc_is(cdb, 1000, ""));
+    docdb_db_free(cdb);
+    OK(docdb_store_close(copy));
+    docdb_store_free(copy);
+
+    /* A destination that is not empty is refused and left as it was. */
+    EXPECT(docdb_store_backup(s, dest, NULL, NULL), DOCDB_ALREADY_EXISTS);
+    CHECK(contains_text(docdb_errmsg(), "not empty"));
+    EXPECT(docdb_store_backup(s, fresh_dir("backup-src/inside"), NULL, NULL),
+           DOCDB_INVALID_ARGUMENT);
+    EXPECT(docdb_store_backup(NULL, fresh_dir("backup-x"), NULL, NULL),
+           DOCDB_INVALID_ARGUMENT);
+    EXPECT(docdb_store_backup(s, NULL, NULL, NULL), DOCDB_INVALID_ARGUMENT);
+    EXPECT(docdb_store_backup(s, "", NULL, NULL), DOCDB_INVALID_ARGUMENT);
+
+    /* No callback is fine. */
+    OK(docdb_store_backup(s, fresh_dir("backup-quiet"), NULL, NULL));
+
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    EXPECT(docdb_store_backup(s, fresh_dir("backup-late"), NULL, NULL), DOCDB_CLOSED);
+    docdb_store_free(s);
+}
+
 int main(void) {
     const char *tmp = getenv("TMPDIR");
     snprintf(g_root, sizeof g_root, "%s/docdb-ctest-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -1562,6 +1684,8 @@ int main(void) {
     RUN(test_corruption);
     RUN(test_unsupported_version);
     RUN(test_threads);
+    RUN(test_backup);
+    RUN(test_backup_under_writes);
 
     rm_rf(g_root);
     printf("%d passed, %d failed\n", g_passed, g_failed);

@@ -44,6 +44,11 @@ impl Store {
         Ok(Job::new(move || store.drop_db(&name)))
     }
 
+    fn backup_job(&self, env: &Env, path: Unknown) -> Result<Job<()>> {
+        let dest = args::path(env, &path)?;
+        Ok(self.job(move |s| s.backup(&dest, |_, _| {})))
+    }
+
     fn job<T, F>(&self, f: F) -> Job<T>
     where
         T: napi::bindgen_prelude::ToNapiValue + napi::bindgen_prelude::TypeName + Send + 'static,
@@ -178,6 +183,26 @@ impl Store {
     #[napi(ts_return_type = "Promise<void>")]
     pub fn sync_async(&self) -> AsyncTask<Job<()>> {
         self.job(docdb_core::Store::sync).spawn()
+    }
+
+    /// Writes a consistent copy of the store into `path` (absent, or an empty directory
+    /// outside the store) while reads and writes go on: for every database exactly the
+    /// commits made before one instant, fsynced and verified by opening it before this
+    /// returns. Throws `ALREADY_EXISTS` if `path` is not empty; on failure nothing of the
+    /// copy is left. Blocks the event loop: prefer `backupAsync`.
+    #[napi]
+    pub fn backup(&self, env: Env, #[napi(ts_arg_type = "string")] path: Unknown) -> Result<()> {
+        self.backup_job(&env, path)?.run(env)
+    }
+
+    /// `backup` on the libuv pool.
+    #[napi(ts_return_type = "Promise<void>")]
+    pub fn backup_async(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "string")] path: Unknown,
+    ) -> Result<AsyncTask<Job<()>>> {
+        Ok(self.backup_job(&env, path)?.spawn())
     }
 
     /// Checkpoints and syncs every database and releases the directory lock. Calling it

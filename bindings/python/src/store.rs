@@ -155,6 +155,34 @@ impl Store {
         detach(py, || s.sync())
     }
 
+    /// Writes a consistent copy of the store into `path` (absent, or an empty directory
+    /// outside the store) while other threads keep reading and writing. The copy holds,
+    /// for every database, exactly the commits made before one instant; it is fsynced and
+    /// verified by opening it before this returns, and opens with docdb.open() like any
+    /// store. `progress(done, total)` is called with the bytes copied so far; an exception
+    /// it raises stops further calls and is raised once the backup has finished. A
+    /// destination that is not empty raises AlreadyExistsError; on failure nothing of the
+    /// copy is left. The GIL is released meanwhile.
+    #[pyo3(signature = (path, progress=None))]
+    fn backup(&self, py: Python<'_>, path: PathBuf, progress: Option<Py<PyAny>>) -> PyResult<()> {
+        let s = &self.inner;
+        let raised: std::sync::Mutex<Option<PyErr>> = std::sync::Mutex::new(None);
+        detach(py, || {
+            s.backup(&path, |done, total| {
+                let (Some(cb), Ok(mut raised)) = (&progress, raised.lock()) else {
+                    return;
+                };
+                if raised.is_none() {
+                    *raised = Python::attach(|py| cb.call1(py, (done, total)).err());
+                }
+            })
+        })?;
+        match raised.into_inner() {
+            Ok(Some(err)) => Err(err),
+            _ => Ok(()),
+        }
+    }
+
     /// Closes the store: waits for background work, checkpoints and syncs every open
     /// database and releases the directory lock. Calling it again does nothing.
     fn close(&self, py: Python<'_>) -> PyResult<()> {

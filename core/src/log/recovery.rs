@@ -42,7 +42,7 @@ pub(crate) struct Recovered<F: FileSystem> {
 }
 
 /// Reads a file in large chunks, serving small spans from the buffer.
-struct ChunkReader<'a, H: FileHandle> {
+pub(crate) struct ChunkReader<'a, H: FileHandle> {
     file: &'a H,
     len: u64,
     buf: Vec<u8>,
@@ -50,7 +50,7 @@ struct ChunkReader<'a, H: FileHandle> {
 }
 
 impl<'a, H: FileHandle> ChunkReader<'a, H> {
-    fn new(file: &'a H, len: u64) -> Self {
+    pub(crate) fn new(file: &'a H, len: u64) -> Self {
         ChunkReader {
             file,
             len,
@@ -76,7 +76,11 @@ impl<'a, H: FileHandle> ChunkReader<'a, H> {
     }
 
     /// A complete, valid record of the segment at `place`, at `off`.
-    fn record(&mut self, place: &Place, off: u64) -> std::io::Result<Option<RecordHeader>> {
+    pub(crate) fn record(
+        &mut self,
+        place: &Place,
+        off: u64,
+    ) -> std::io::Result<Option<RecordHeader>> {
         let Some(h) = self.get(off, HEADER_LEN)?.and_then(record::decode_header) else {
             return Ok(None);
         };
@@ -450,7 +454,7 @@ fn replay_segment<F: FileSystem>(
 /// is corruption of durable data, not a torn write: a torn write can only hit bytes that
 /// were never fsynced, and the file system may persist such pages in any order, so valid
 /// records after a tear do not by themselves prove corruption.
-fn valid_record_after<H: FileHandle>(
+pub(crate) fn valid_record_after<H: FileHandle>(
     reader: &mut ChunkReader<'_, H>,
     place: &Place,
     bad: u64,

@@ -5,6 +5,7 @@ import pathlib
 from types import TracebackType
 from typing import (
     Any,
+    Callable,
     Iterable,
     Iterator,
     Literal,
@@ -206,6 +207,11 @@ class Store:
     def stats(self) -> StoreStats: ...
     def checkpoint(self) -> None: ...
     def sync(self) -> None: ...
+    def backup(
+        self,
+        path: Union[str, os.PathLike[str]],
+        progress: Optional[Callable[[int, int], object]] = None,
+    ) -> None: ...
     def close(self) -> None: ...
     def __enter__(self) -> Store: ...
     def __exit__(
