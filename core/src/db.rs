@@ -212,6 +212,11 @@ impl<F: FileSystem> DbCore<F> {
 
     /// Unregisters a reader at `at`; the last one out lets older versions be pruned.
     pub(crate) fn unregister_reader(&self, at: u64) {
+        // In a child of fork() the parent's bookkeeping is not ours to change, and a lock a
+        // parent thread held at the fork would never be released here.
+        if crate::fork::generation() != self.born {
+            return;
+        }
         if self.readers.unregister(at) {
             self.collect_garbage();
         }
