@@ -166,9 +166,15 @@ fn check_cannot_run_on_a_live_or_foreign_directory() {
     assert!(!foreign.join("LOCK").exists());
 }
 
-/// Runs `docdb args` with stderr (and stdout) on a pseudo-terminal, through util-linux
-/// `script` (under coreutils `timeout`); returns what the terminal received.
+/// Runs `docdb args` with stderr (and stdout) on a pseudo-terminal that can draw a bar, as
+/// in an interactive session (CI may have none); returns what the terminal received.
 fn on_terminal(args: &str) -> String {
+    on_terminal_of_type("xterm", args)
+}
+
+/// The same on a terminal of type `term`, through util-linux `script` (under coreutils
+/// `timeout`).
+fn on_terminal_of_type(term: &str, args: &str) -> String {
     let out = Command::new("timeout")
         // coreutils `timeout`: a hung run fails the test instead of hanging it.
         .args([
@@ -180,8 +186,7 @@ fn on_terminal(args: &str) -> String {
             &format!("{BIN} {args}"),
             "/dev/null",
         ])
-        // A terminal that can draw a bar, as in an interactive session (CI may have none).
-        .env("TERM", "xterm")
+        .env("TERM", term)
         .stdin(Stdio::null())
         .output()
         .expect("util-linux `script` runs the tool on a pseudo-terminal");
@@ -220,21 +225,7 @@ fn progress_shows_on_a_terminal_plainly_in_a_pipe_and_not_when_quiet() {
     );
 
     // A terminal that cannot draw a bar gets the plain lines.
-    let out = Command::new("timeout")
-        .args([
-            "300",
-            "script",
-            "-q",
-            "-e",
-            "-c",
-            &format!("{BIN} backup {d} {t}/b0"),
-            "/dev/null",
-        ])
-        .env("TERM", "dumb")
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&out.stdout);
+    let shown = on_terminal_of_type("dumb", &format!("backup {d} {t}/b0"));
     assert!(
         shown.contains("(100%)") && !shown.contains('\x1b'),
         "{shown:?}"
