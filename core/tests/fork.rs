@@ -58,7 +58,10 @@ fn a_forked_child_is_refused_and_the_parent_goes_on() {
             ("compact", db.compact().map(drop)),
             // Opening the directory again does not share the inherited store: the parent
             // holds it, so the child is told LOCKED (checked below), never handed it.
-            ("open again", Store::open(dir.path(), Options::default()).map(drop)),
+            (
+                "open again",
+                Store::open(dir.path(), Options::default()).map(drop),
+            ),
             ("close", store.close()),
         ];
         for (what, result) in calls {
