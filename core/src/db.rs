@@ -19,7 +19,8 @@ use crate::maintenance::{self, Maintenance};
 use crate::memory::Memory;
 use crate::mvcc::Readers;
 use crate::options::Options;
-use crate::snapshot::Snapshot;
+use crate::range::IdRange;
+use crate::snapshot::{OwnedScan, Snapshot};
 use crate::stats::DbStats;
 use crate::store::StoreInner;
 use crate::txn::Transaction;
@@ -553,6 +554,12 @@ impl<F: FileSystem> Database<F> {
     pub fn snapshot(&self) -> Result<Snapshot<F>> {
         self.core.check_open()?;
         Ok(Snapshot::new(self.clone()))
+    }
+
+    /// The documents of `range` as they are now (one snapshot, held by the iterator), in the
+    /// range's order, up to its limit.
+    pub fn range(&self, range: &IdRange) -> Result<OwnedScan<F>> {
+        self.snapshot()?.into_range(range)
     }
 
     /// Rewrites live documents into new segments and deletes the old ones. Reads and writes

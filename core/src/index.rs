@@ -20,6 +20,7 @@ use parking_lot::RwLock;
 
 use crate::fs::FileSystem;
 use crate::log::segment::{Segment, UNREGISTERED};
+use crate::range::IdRange;
 
 /// Memory charged for each index entry: the 28-byte slot and its control byte at the hash
 /// table's lowest load just after growing (29 bytes at 7/16 load: 66 bytes), rounded up.
@@ -428,6 +429,22 @@ impl<F: FileSystem> Index<F> {
             }
         }
         out.sort_unstable_by_key(|(id, _)| *id);
+        out
+    }
+
+    /// Documents of `range` visible at `at`, in the range's order, up to its limit.
+    pub(crate) fn range(&self, at: u64, range: &IdRange) -> Vec<(u64, Location<F>)> {
+        let Some((lo, hi)) = range.inclusive() else {
+            return Vec::new();
+        };
+        let mut out = self.scan(at);
+        out.retain(|(id, _)| (lo..=hi).contains(id));
+        if range.reverse {
+            out.reverse();
+        }
+        if let Some(limit) = range.limit {
+            out.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+        }
         out
     }
 

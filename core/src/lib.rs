@@ -41,6 +41,7 @@ mod maintenance;
 mod memory;
 mod mvcc;
 mod options;
+mod range;
 mod registry;
 mod snapshot;
 mod stats;
@@ -52,10 +53,11 @@ pub use check::{check_dir, CheckReport, Problem};
 pub use db::{BatchOp, Database};
 pub use error::{Error, ErrorKind, Result};
 pub use options::{OptionType, Options, Sync, MAX_DOCUMENT_SIZE_LIMIT};
+pub use range::IdRange;
 pub use snapshot::{OwnedScan, Scan, Snapshot};
 pub use stats::{DbStats, StatField, StatValue, StoreStats};
 pub use store::{DbInfo, Store};
-pub use txn::Transaction;
+pub use txn::{Transaction, TxnScan};
 
 /// The library's version.
 pub const VERSION: &str = env!("CARGO_PKG_VERSION");

@@ -8,6 +8,7 @@ use crate::fs::{FileSystem, OsFs};
 use crate::index::Location;
 use crate::log::record::HEADER_LEN;
 use crate::log::segment::Segment;
+use crate::range::IdRange;
 
 /// Registration of a read version; unregistered (and old versions pruned) on drop.
 pub(crate) struct ReadGuard<F: FileSystem> {
@@ -25,6 +26,12 @@ impl<F: FileSystem> ReadGuard<F> {
         self.db.core.check_open()?;
         let found = self.db.core.index().visible(id, self.at);
         self.db.core.read_located(id, found)
+    }
+
+    /// A cursor over the documents of `range` visible to this reader.
+    pub(crate) fn cursor(&self, range: &IdRange) -> Result<Cursor<F>> {
+        self.db.core.check_open()?;
+        Ok(Cursor::new(self.db.core.index().range(self.at, range)))
     }
 
     pub(crate) fn contains(&self, id: u64) -> Result<bool> {
@@ -92,14 +99,18 @@ impl<F: FileSystem> Snapshot<F> {
         self.guard.contains(id)
     }
 
-    /// Iterates over every document of the snapshot in ascending id order. The id list is
-    /// taken when `scan` is called (about 24 bytes per document); each document is read
-    /// and verified as the iterator reaches it.
+    /// Iterates over every document of the snapshot in ascending id order; each document is
+    /// read and verified as the iterator reaches it.
     pub fn scan(&self) -> Result<Scan<'_, F>> {
-        self.guard.db.core.check_open()?;
+        self.range(&IdRange::all())
+    }
+
+    /// Iterates over the documents of `range`, in its order, up to its limit; each document
+    /// is read and verified as the iterator reaches it.
+    pub fn range(&self, range: &IdRange) -> Result<Scan<'_, F>> {
         Ok(Scan {
             snapshot: self,
-            cursor: Cursor::new(self.guard.db.core.index().scan(self.guard.at)),
+            cursor: self.guard.cursor(range)?,
         })
     }
 
@@ -107,15 +118,29 @@ impl<F: FileSystem> Snapshot<F> {
     /// lending each document's verified bytes instead of copying them as [`Snapshot::scan`]
     /// does. Stops early when `f` returns [`ControlFlow::Break`]; a read error ends the walk
     /// and is returned.
-    pub fn for_each(&self, mut f: impl FnMut(u64, &[u8]) -> ControlFlow<()>) -> Result<()> {
-        self.guard.db.core.check_open()?;
-        let mut cursor = Cursor::new(self.guard.db.core.index().scan(self.guard.at));
+    pub fn for_each(&self, f: impl FnMut(u64, &[u8]) -> ControlFlow<()>) -> Result<()> {
+        self.for_each_in(&IdRange::all(), f)
+    }
+
+    /// [`Snapshot::for_each`] over the documents of `range`, in its order.
+    pub fn for_each_in(
+        &self,
+        range: &IdRange,
+        mut f: impl FnMut(u64, &[u8]) -> ControlFlow<()>,
+    ) -> Result<()> {
+        let mut cursor = self.guard.cursor(range)?;
         while let Some(step) = cursor.step_with(&self.guard, &mut f) {
             if step?.is_break() {
                 break;
             }
         }
         Ok(())
+    }
+
+    /// Number of documents of `range` (up to its limit); no document is read.
+    pub fn count(&self, range: &IdRange) -> Result<u64> {
+        self.guard.db.core.check_open()?;
+        Ok(self.guard.db.core.index().range(self.guard.at, range).len() as u64)
     }
 
     /// Number of documents in the snapshot.
@@ -184,8 +209,12 @@ pub struct OwnedScan<F: FileSystem = OsFs> {
 impl<F: FileSystem> Snapshot<F> {
     /// Like [`Snapshot::scan`] but consumes the snapshot, so the iterator owns it.
     pub fn into_scan(self) -> Result<OwnedScan<F>> {
-        self.guard.db.core.check_open()?;
-        let cursor = Cursor::new(self.guard.db.core.index().scan(self.guard.at));
+        self.into_range(&IdRange::all())
+    }
+
+    /// Like [`Snapshot::range`] but consumes the snapshot, so the iterator owns it.
+    pub fn into_range(self, range: &IdRange) -> Result<OwnedScan<F>> {
+        let cursor = self.guard.cursor(range)?;
         Ok(OwnedScan {
             guard: self.guard,
             cursor,
@@ -231,7 +260,7 @@ impl<F: FileSystem> Span<F> {
 }
 
 /// The position of a scan: what is left to read, and bytes already read ahead.
-struct Cursor<F: FileSystem> {
+pub(crate) struct Cursor<F: FileSystem> {
     items: std::vec::IntoIter<(u64, Location<F>)>,
     /// Most recently used first.
     spans: Vec<Span<F>>,
@@ -273,9 +302,19 @@ impl<F: FileSystem> Cursor<F> {
         end
     }
 
+    /// The id of the next document, without reading it.
+    pub(crate) fn peek_id(&self) -> Option<u64> {
+        self.items.as_slice().first().map(|(id, _)| *id)
+    }
+
+    /// Passes over the next document without reading it.
+    pub(crate) fn skip(&mut self) {
+        self.items.next();
+    }
+
     /// Reads the next document into an owned copy; after the database is closed, yields one
     /// `Closed`.
-    fn step(&mut self, guard: &ReadGuard<F>) -> Option<Result<(u64, Vec<u8>)>> {
+    pub(crate) fn step(&mut self, guard: &ReadGuard<F>) -> Option<Result<(u64, Vec<u8>)>> {
         self.step_with(guard, |id, p| (id, p.to_vec()))
     }
 

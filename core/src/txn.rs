@@ -13,7 +13,8 @@ use crate::db::{BatchOp, Database};
 use crate::error::{Error, Result};
 use crate::fs::{FileSystem, OsFs};
 use crate::index::ENTRY_BYTES;
-use crate::snapshot::ReadGuard;
+use crate::range::IdRange;
+use crate::snapshot::{Cursor, ReadGuard};
 
 pub struct Transaction<F: FileSystem = OsFs> {
     guard: ReadGuard<F>,
@@ -115,6 +116,32 @@ impl<F: FileSystem> Transaction<F> {
         self.stage(id, None)
     }
 
+    /// Iterates over the documents of `range` as this transaction sees them: its snapshot
+    /// with its own staged writes (and deletions) applied, in the range's order, up to its
+    /// limit.
+    pub fn range(&self, range: &IdRange) -> Result<TxnScan<'_, F>> {
+        let unlimited = IdRange {
+            limit: None,
+            ..*range
+        };
+        let own = match range.inclusive() {
+            Some((lo, hi)) => self
+                .writes
+                .range(lo..=hi)
+                .map(|(&id, w)| (id, w.as_deref()))
+                .collect(),
+            None => Vec::new(),
+        };
+        Ok(TxnScan {
+            guard: &self.guard,
+            cursor: self.guard.cursor(&unlimited)?,
+            own,
+            next_own: 0,
+            reverse: range.reverse,
+            left: range.limit.unwrap_or(u64::MAX),
+        })
+    }
+
     /// Number of staged writes.
     pub fn pending(&self) -> usize {
         self.writes.len()
@@ -148,6 +175,62 @@ impl<F: FileSystem> Transaction<F> {
 
     /// Discards every staged write.
     pub fn rollback(self) {}
+}
+
+/// Iterator over `(id, bytes)` of a range as a [`Transaction`] sees it.
+pub struct TxnScan<'a, F: FileSystem = OsFs> {
+    guard: &'a ReadGuard<F>,
+    /// The snapshot's documents of the range, without the limit.
+    cursor: Cursor<F>,
+    /// The staged writes within the range, ascending; `None` is a deletion.
+    own: Vec<(u64, Option<&'a [u8]>)>,
+    /// How many of `own` were consumed (from the back when reversed).
+    next_own: usize,
+    reverse: bool,
+    left: u64,
+}
+
+impl<'a, F: FileSystem> TxnScan<'a, F> {
+    fn peek_own(&self) -> Option<(u64, Option<&'a [u8]>)> {
+        let i = if self.reverse {
+            self.own.len().checked_sub(self.next_own + 1)?
+        } else {
+            self.next_own
+        };
+        self.own.get(i).copied()
+    }
+}
+
+impl<F: FileSystem> Iterator for TxnScan<'_, F> {
+    type Item = Result<(u64, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        while self.left > 0 {
+            let snap = self.cursor.peek_id();
+            let own = self.peek_own();
+            let own_first = match (snap, own) {
+                (None, None) => return None,
+                (Some(_), None) => false,
+                (None, Some(_)) => true,
+                (Some(s), Some((o, _))) if s == o => {
+                    // The staged write replaces the snapshot's version.
+                    self.cursor.skip();
+                    true
+                }
+                (Some(s), Some((o, _))) => (o < s) != self.reverse,
+            };
+            if !own_first {
+                self.left -= 1;
+                return self.cursor.step(self.guard);
+            }
+            self.next_own += 1;
+            if let Some((id, Some(data))) = own {
+                self.left -= 1;
+                return Some(Ok((id, data.to_vec())));
+            }
+        }
+        None
+    }
 }
 
 impl<F: FileSystem> Drop for Transaction<F> {
