@@ -258,7 +258,7 @@ proptest! {
 #[test]
 fn a_long_range_is_consistent_under_concurrent_writes_and_compaction() {
     let (_d, _s, db) = store();
-    let n = 20_000u64;
+    let n = 5_000u64;
     for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
         let ops: Vec<_> = chunk
             .iter()
