@@ -123,9 +123,4 @@ impl<F: FileSystem> IdStream<F> {
         self.left -= 1;
         Some(item)
     }
-
-    /// Ends the stream (the database was closed).
-    pub(crate) fn stop(&mut self) {
-        self.left = 0;
-    }
 }

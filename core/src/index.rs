@@ -439,6 +439,16 @@ impl<F: FileSystem> Index<F> {
         taken == max
     }
 
+    /// Every document visible at `at`, in the order of the log (segment, then offset).
+    pub(crate) fn storage_order(&self, at: u64) -> Vec<(u64, Location<F>)> {
+        let mut out = Vec::new();
+        for s in 0..self.shards.len() {
+            self.shard_range(s, at, (0, u64::MAX), false, usize::MAX, &mut out);
+        }
+        out.sort_unstable_by_key(|(_, loc)| (loc.segment.seq, loc.offset));
+        out
+    }
+
     /// Number of documents visible at `at` with ids in `lo..=hi`, counting at most `max`.
     pub(crate) fn count(&self, at: u64, (lo, hi): (u64, u64), max: u64) -> u64 {
         let mut n = 0;

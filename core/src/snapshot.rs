@@ -143,6 +143,35 @@ impl<F: FileSystem> Snapshot<F> {
         Ok(())
     }
 
+    /// Calls `f(id, bytes)` for every document of the snapshot once, in the order they lie
+    /// on disk, not by id: the fastest way to read everything when the order does not
+    /// matter (after inserts in random id order, a scan by id reads the disk at random).
+    /// Takes the list of documents first (about 32 bytes each). Stops early when `f`
+    /// returns [`ControlFlow::Break`]; a read error ends the walk and is returned.
+    pub fn for_each_unordered(
+        &self,
+        mut f: impl FnMut(u64, &[u8]) -> ControlFlow<()>,
+    ) -> Result<()> {
+        self.guard.db.core.check_open()?;
+        let mut cursor = Cursor {
+            stream: None,
+            items: self
+                .guard
+                .db
+                .core
+                .index()
+                .storage_order(self.guard.at)
+                .into(),
+            spans: Vec::with_capacity(SPANS),
+        };
+        while let Some(step) = cursor.step_with(&self.guard, &mut f) {
+            if step?.is_break() {
+                break;
+            }
+        }
+        Ok(())
+    }
+
     /// Number of documents of `range` (up to its limit); no document is read.
     pub fn count(&self, range: &IdRange) -> Result<u64> {
         self.guard.db.core.check_open()?;
@@ -267,8 +296,10 @@ impl<F: FileSystem> Span<F> {
 
 /// The position of a scan: what is left to read, and bytes already read ahead.
 pub(crate) struct Cursor<F: FileSystem> {
-    stream: IdStream<F>,
-    /// The next documents, up to [`LOOK_AHEAD`] of them, taken from `stream`.
+    /// Where documents in id order come from; `None` when `items` holds every document
+    /// from the start (a scan in storage order).
+    stream: Option<IdStream<F>>,
+    /// The next documents, up to [`LOOK_AHEAD`] of them taken from `stream`.
     items: VecDeque<(u64, Location<F>)>,
     /// Most recently used first.
     spans: Vec<Span<F>>,
@@ -277,7 +308,7 @@ pub(crate) struct Cursor<F: FileSystem> {
 impl<F: FileSystem> Cursor<F> {
     fn new(stream: IdStream<F>) -> Self {
         Cursor {
-            stream,
+            stream: Some(stream),
             items: VecDeque::with_capacity(LOOK_AHEAD),
             spans: Vec::with_capacity(SPANS),
         }
@@ -291,6 +322,7 @@ impl<F: FileSystem> Cursor<F> {
         let mut next: Vec<(u64, u64)> = self
             .items
             .iter()
+            .take(LOOK_AHEAD)
             .filter(|(_, n)| std::sync::Arc::ptr_eq(&n.segment, &loc.segment))
             .map(|(_, n)| {
                 let start = u64::from(n.offset);
@@ -313,7 +345,7 @@ impl<F: FileSystem> Cursor<F> {
     fn fill(&mut self, guard: &ReadGuard<F>) {
         let index = guard.db.core.index();
         while self.items.len() < LOOK_AHEAD {
-            match self.stream.next(index) {
+            match self.stream.as_mut().and_then(|s| s.next(index)) {
                 Some(item) => self.items.push_back(item),
                 None => break,
             }
@@ -348,7 +380,7 @@ impl<F: FileSystem> Cursor<F> {
         let (id, loc) = self.items.pop_front()?;
         if let Err(e) = guard.db.core.check_open() {
             self.items.clear();
-            self.stream.stop();
+            self.stream = None;
             return Some(Err(e));
         }
         let offset = u64::from(loc.offset);
@@ -356,9 +388,15 @@ impl<F: FileSystem> Cursor<F> {
         match self.spans.iter().position(|s| s.covers(&loc, framed)) {
             Some(i) => self.spans[..=i].rotate_right(1),
             None => {
-                // Not from the record cache: a hit is a few random memory accesses, while
-                // the next document of a span is a sequential copy (measured slower with it).
+                // The record cache only for a document read alone: a hit is a few random
+                // memory accesses, while the next document of a span is a sequential copy
+                // (measured slower with the cache), but a lone document costs a system call.
                 let end = self.span_end(&loc, framed);
+                if end == offset + framed {
+                    if let Some(data) = guard.db.core.cached_copy(&loc) {
+                        return Some(Ok(f(id, &data)));
+                    }
+                }
                 let bytes = match loc.segment.read_span(offset, (end - offset) as usize) {
                     Ok(bytes) => bytes,
                     Err(e) => return Some(Err(e)),

@@ -303,3 +303,32 @@ fn a_long_range_is_consistent_under_concurrent_writes_and_compaction() {
         stop.store(true, std::sync::atomic::Ordering::Relaxed);
     });
 }
+
+#[test]
+fn an_unordered_scan_visits_every_document_of_the_snapshot_once() {
+    let (_d, _s, db) = store();
+    let mut model = BTreeMap::new();
+    let mut id = 1u64;
+    for i in 0..3000u64 {
+        id = id
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let key = id % 10_000;
+        db.put(key, &i.to_le_bytes()).unwrap();
+        model.insert(key, i.to_le_bytes().to_vec());
+    }
+    for key in (0..10_000).step_by(3) {
+        if model.remove(&key).is_some() {
+            db.delete(key).unwrap();
+        }
+    }
+    let snap = db.snapshot().unwrap();
+    db.put(20_000, b"later").unwrap();
+    let mut seen = BTreeMap::new();
+    snap.for_each_unordered(|id, data| {
+        assert!(seen.insert(id, data.to_vec()).is_none(), "{id} twice");
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(seen, model);
+}
