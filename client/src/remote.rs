@@ -322,6 +322,12 @@ impl Lease {
     }
 
     fn call(&mut self, req: Request) -> Result<Reply> {
+        // As locally: once the store is closed, its transactions and snapshots are too
+        // (dropping the connection makes the server roll back and forget them).
+        if self.pool.is_closed() {
+            self.conn = None;
+            return Err(Error::Closed("store".into()));
+        }
         let Some(c) = self.conn.as_mut() else {
             return Err(Error::Closed(
                 "transaction or snapshot whose connection to the server was lost (the server rolled it back)".into(),
