@@ -309,28 +309,6 @@ static void test_server_killed(void) {
     docdb_store_free(s);
 }
 
-/* Counts a scan's documents, checking their order and that each holds "r<id>"; frees it. */
-static uint64_t drain_range(docdb_snapshot_scan *scan, bool reverse, uint64_t *first) {
-    uint64_t n = 0, prev = 0;
-    for (;;) {
-        uint64_t id = 0;
-        bool done = false;
-        docdb_buf doc = {NULL, 0, 0};
-        char want[32];
-        OK(docdb_snapshot_scan_next(scan, &id, &doc, &done));
-        if (done || !t_ok) break;
-        snprintf(want, sizeof want, "r%llu", (unsigned long long)id);
-        CHECK(doc.len == strlen(want) && memcmp(doc.data, want, doc.len) == 0);
-        docdb_buf_free(&doc);
-        if (n == 0) *first = id;
-        else CHECK(reverse ? id < prev : id > prev);
-        prev = id;
-        n++;
-    }
-    docdb_snapshot_scan_free(scan);
-    return n;
-}
-
 /* Ranges over the server: more documents than a server page (1,024) and than a
  * transaction batch of the C scan (256), from a snapshot, the database and a transaction. */
 static void test_remote_ranges(void) {
@@ -353,14 +331,14 @@ static void test_remote_ranges(void) {
     docdb_snapshot_scan *scan = NULL;
     uint64_t first = 0, count = 0;
     OK(docdb_snapshot_range_new(snap, NULL, &scan));
-    CHECK(drain_range(scan, false, &first) == N && first == 0);
+    CHECK(drain_scan(scan, "r", 1, &first, 1) == N && first == 0);
     docdb_range r;
     memset(&r, 0, sizeof r);
     r.start_kind = DOCDB_BOUND_EXCLUDED, r.start = 10;
     r.end_kind = DOCDB_BOUND_INCLUDED, r.end = 5000;
     r.reverse = true, r.has_limit = true, r.limit = 2000;
     OK(docdb_snapshot_range_new(snap, &r, &scan));
-    CHECK(drain_range(scan, true, &first) == 2000 && first == 5000);
+    CHECK(drain_scan(scan, "r", -1, &first, 1) == 2000 && first == 5000);
     OK(docdb_snapshot_count(snap, &r, &count));
     CHECK(count == 2000);
     r.has_limit = false;
@@ -369,7 +347,7 @@ static void test_remote_ranges(void) {
 
     /* The database as it is now (id 1 included), in one scan over several pages. */
     OK(docdb_db_range_new(db, NULL, &scan));
-    CHECK(drain_range(scan, false, &first) == N + 1 && first == 0);
+    CHECK(drain_scan(scan, "r", 1, &first, 1) == N + 1 && first == 0);
     OK(docdb_db_count(db, NULL, &count));
     CHECK(count == N + 1);
 
@@ -381,7 +359,7 @@ static void test_remote_ranges(void) {
     memset(&r, 0, sizeof r);
     r.end_kind = DOCDB_BOUND_EXCLUDED, r.end = 4000;
     OK(docdb_txn_range_new(t, &r, &scan));
-    CHECK(drain_range(scan, false, &first) == 2001 && first == 1); /* 1, 2, 3, 4, ..., 3998 */
+    CHECK(drain_scan(scan, "r", 1, &first, 1) == 2001 && first == 1); /* 1, 2, 3, 4, ..., 3998 */
     OK(docdb_txn_rollback(t));
     docdb_txn_free(t);
 
