@@ -362,6 +362,12 @@ impl Lease {
     }
 
     fn call(&mut self, req: Request) -> Result<Reply> {
+        // A closed store closes its transactions and snapshots too, as locally: the
+        // connection is dropped, so the server rolls back and releases what it held.
+        if self.pool.is_closed() {
+            self.conn = None;
+            return Err(Error::Closed("store".into()));
+        }
         let Some(c) = self.conn.as_mut() else {
             return Err(Error::Closed(
                 "transaction or snapshot whose connection to the server was lost (the server rolled it back)".into(),

@@ -335,7 +335,16 @@ fn closing() {
         let d = s.create_db("c").unwrap();
         d.put(1, b"x").unwrap();
         assert!(!s.is_closed());
+        let snap = d.snapshot().unwrap();
+        let mut t = d.begin().unwrap();
+        t.put(2, b"y").unwrap();
         s.close().unwrap();
+        // Snapshots and transactions end with their store, locally and remotely.
+        assert_eq!(kind(snap.read(1)), ErrorKind::Closed);
+        assert_eq!(kind(snap.count(&IdRange::all())), ErrorKind::Closed);
+        assert_eq!(kind(t.read(1)), ErrorKind::Closed);
+        assert_eq!(kind(t.put(3, b"z")), ErrorKind::Closed);
+        assert_eq!(kind(t.commit()), ErrorKind::Closed);
         assert!(s.is_closed());
         assert_eq!(kind(s.list_dbs()), ErrorKind::Closed);
         assert_eq!(kind(s.open_db("c")), ErrorKind::Closed);

@@ -178,10 +178,17 @@ fn ranges_of_a_closed_store_and_of_released_handles_fail_typed() {
     let e = snap.range(&IdRange::all()).err().expect("closed");
     assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
     assert_eq!(snap.count(&range).unwrap_err().kind(), ErrorKind::Closed);
-    // A closed client store: CLOSED too.
+    // A closed client store: CLOSED too, for its snapshots and transactions as well.
     let db = store.create_db("e").unwrap();
+    fill(&db, 10);
+    let snap = db.snapshot().unwrap();
+    let tx = db.begin().unwrap();
     store.close().unwrap();
     let e = db.range(&IdRange::all()).err().expect("closed");
+    assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
+    let e = snap.range(&IdRange::all()).err().expect("closed");
+    assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
+    let e = tx.range(&IdRange::all()).err().expect("closed");
     assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
 }
 
