@@ -334,6 +334,9 @@ fn closing() {
     on_both(|s| {
         let d = s.create_db("c").unwrap();
         d.put(1, b"x").unwrap();
+        let mut txn = d.begin().unwrap();
+        txn.put(2, b"staged").unwrap();
+        let snap = d.snapshot().unwrap();
         assert!(!s.is_closed());
         let snap = d.snapshot().unwrap();
         let mut t = d.begin().unwrap();
@@ -346,6 +349,11 @@ fn closing() {
         assert_eq!(kind(t.put(3, b"z")), ErrorKind::Closed);
         assert_eq!(kind(t.commit()), ErrorKind::Closed);
         assert!(s.is_closed());
+        // Every handle obtained from a closed store is closed, remote ones included.
+        assert_eq!(kind(d.read(1)), ErrorKind::Closed);
+        assert_eq!(kind(snap.read(1)), ErrorKind::Closed);
+        assert_eq!(kind(txn.put(3, b"y")), ErrorKind::Closed);
+        assert_eq!(kind(txn.commit()), ErrorKind::Closed);
         assert_eq!(kind(s.list_dbs()), ErrorKind::Closed);
         assert_eq!(kind(s.open_db("c")), ErrorKind::Closed);
         s.close().unwrap();
