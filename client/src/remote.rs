@@ -362,8 +362,8 @@ impl Lease {
     }
 
     fn call(&mut self, req: Request) -> Result<Reply> {
-        // As locally: once the store is closed, its transactions and snapshots are too
-        // (dropping the connection makes the server roll back and forget them).
+        // A closed store closes its transactions and snapshots too, as locally: the
+        // connection is dropped, so the server rolls back and releases what it held.
         if self.pool.is_closed() {
             self.conn = None;
             return Err(Error::Closed("store".into()));
