@@ -34,6 +34,8 @@ mod txn;
 
 mod snapshot;
 
+mod range;
+
 mod stats;
 
 mod buf;
@@ -49,6 +51,7 @@ pub use options::{
     docdb_connect_options, docdb_connect_options_default, docdb_options, docdb_options_default,
     docdb_sync,
 };
+pub use range::*;
 pub use snapshot::*;
 pub use stats::{docdb_db_stats, docdb_store_stats};
 pub use status::{docdb_status, docdb_status_str};
