@@ -516,7 +516,7 @@ fn ycsb_plan(cfg: &Config, s: &mut Samples) -> Vec<(usize, Vec<ycsb::Op>)> {
         // The checks rank keys by their counts: on a draw of a few operations per record
         // the hottest 1% would just be the keys drawn at all, so they use a larger one.
         let sample = wl.generate(records, (5 * records).max(n), 0xc4ec + i as u64);
-        let c = ycsb::check(&sample, records);
+        let c = wl.check(&sample, records);
         record(
             s,
             &format!("ycsb-{}-checked", wl.name),
