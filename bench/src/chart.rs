@@ -33,7 +33,8 @@ const CHARTS: [Chart; 2] = [
     Chart {
         file: "bindings.svg",
         alt: "binding cost per language",
-        title: "Cost of a DocDB call vs the same call from Rust (target <= 2x for reads)",
+        title:
+            "Cost of a DocDB call vs the same call from Rust (target <= 2x for reads; log scale)",
         mark: 2.0,
         good: |v| v <= 2.0,
         rows: binding_rows,
