@@ -406,7 +406,9 @@ pub fn section(cfg: &Config, s: &Samples) -> String {
          `insertorder=hashed` (record n has id `fnv64(n)`, so loads and inserts land all over \
          the id order). {} records of 1 KiB are loaded ({} per durable transaction; the load \
          row), then the workloads run on the same data in YCSB's recommended order A, B, C, F, \
-         D, E, one thread, the same operations for every store. Each update, insert and \
+         D, E, one thread, the same operations for every store; each workload runs on every \
+         store in turn (the order rotating) before the next, so that a slow spell of the \
+         shared disk hits every store's run of a workload alike. Each update, insert and \
          read-modify-write (read the record, change one 100-byte field, write it back) is \
          one durable transaction at the store's setting above; a read is one document \
          (peers: a read transaction per operation, borrowing; DocDB: `read_cached`, else \
@@ -416,7 +418,7 @@ pub fn section(cfg: &Config, s: &Samples) -> String {
          `WHERE id >= ? ORDER BY id LIMIT ?`). Operations: {} for B, C, D and E, {} for A \
          and F (half of theirs are durable commits, bound by fsync: the counts keep the whole \
          section near a minute); a workload stops early after {} s per store (the \"ops run\" \
-         line says where). Run once per store, not per repetition. Note on sled: its `flush()` \
+         line says where). Run once, not per repetition. Note on sled: its `flush()` \
          ends in `sync_file_range` (sled 0.34, `pagecache/iobuf.rs`), not `fdatasync`, which \
          per its manual page neither flushes the disk's write cache nor writes the file's \
          metadata: sled's commits are not held to the same durability as the others' and can \
