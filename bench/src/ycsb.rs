@@ -416,8 +416,7 @@ pub fn section(cfg: &Config, s: &Samples) -> String {
          `Snapshot::for_each_in(&IdRange::new(start..).limit(len))` on a fresh snapshot; \
          redb `range`, LMDB `range` (a cursor), sled `range`, fjall `range`, SQLite \
          `WHERE id >= ? ORDER BY id LIMIT ?`). Operations: {} for B, C, D and E, {} for A \
-         and F (half of theirs are durable commits, bound by fsync: the counts keep the whole \
-         section near a minute); a workload stops early after {} s per store (the \"ops run\" \
+         and F (half of theirs are durable commits, bound by fsync); a workload stops early after {} s per store (the \"ops run\" \
          line says where). Run once, not per repetition. Note on sled: its `flush()` \
          ends in `sync_file_range` (sled 0.34, `pagecache/iobuf.rs`), not `fdatasync`, which \
          per its manual page neither flushes the disk's write cache nor writes the file's \
