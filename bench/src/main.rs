@@ -6,6 +6,7 @@
 //! Sizes come from flags (`--docs 200000`) or the environment (`DOCDB_BENCH_DOCS=200000`);
 //! `--smoke` makes every default tiny. See `--help`.
 
+mod remote;
 mod report;
 mod stores;
 
@@ -74,6 +75,24 @@ const SIZES: &[(&str, u64, u64, &str)] = &[
         500,
         20,
         "binding runs: single-document durable commits",
+    ),
+    (
+        "srv_docs",
+        10_000,
+        200,
+        "server mode: documents (Redis: keys) loaded",
+    ),
+    (
+        "srv_reads",
+        50_000,
+        1_000,
+        "server mode: random point reads per client count",
+    ),
+    (
+        "srv_clients",
+        8,
+        4,
+        "server mode: concurrent clients, a connection each",
     ),
 ];
 
@@ -167,8 +186,13 @@ fn parse_args(args: &[String]) -> Res<Config> {
             }
         }
     }
-    if cfg.get("reps") == 0 || cfg.get("threads") == 0 || cfg.get("update_batch") == 0 {
-        return Err("reps, threads and update_batch must be at least 1".into());
+    if ["reps", "threads", "update_batch", "srv_docs", "srv_clients"]
+        .iter()
+        .any(|k| cfg.get(k) == 0)
+    {
+        return Err(
+            "reps, threads, update_batch, srv_docs and srv_clients must be at least 1".into(),
+        );
     }
     Ok(cfg)
 }
@@ -595,6 +619,8 @@ fn main() {
     let r = match args.first().map(String::as_str) {
         Some("child-load") => child_load(&args[1..]),
         Some("child-open") => child_open(&args[1..]),
+        Some("child-serve") => remote::child_serve(&args[1..]),
+        Some("child-remote-commit") => remote::child_commit(&args[1..]),
         _ => run(&args),
     };
     if let Err(e) = r {
@@ -616,6 +642,10 @@ fn run(args: &[String]) -> Res<()> {
     let say = |what: &str| {
         eprintln!("[{:6.1}s] {what}", started.elapsed().as_secs_f64());
     };
+    let redis = remote::find_redis();
+    if let Err(why) = &redis {
+        eprintln!("docdb-bench: WARNING: no Redis comparison: {why}");
+    }
     // Repetitions outermost and stores interleaved, so that background noise (a shared
     // machine) spreads over every store rather than hitting one.
     for rep in 0..cfg.get("reps") {
@@ -640,6 +670,8 @@ fn run(args: &[String]) -> Res<()> {
         if let Some(go) = &cfg.go {
             bind_run(&cfg, Command::new(go), "the Go benchmark", &mut s)?;
         }
+        say(&format!("rep {}: server mode", rep + 1));
+        remote::run(&cfg, rep, redis.as_ref().ok(), &mut s)?;
     }
     for name in &cfg.stores {
         say(&format!("{name} (g) reopen"));
@@ -655,7 +687,14 @@ fn run(args: &[String]) -> Res<()> {
         }
         None => None,
     };
-    let md = report::render(&cfg, &s, &notes, elapsed, analysis.as_deref());
+    let md = report::render(
+        &cfg,
+        &s,
+        &notes,
+        redis.err().as_deref(),
+        elapsed,
+        analysis.as_deref(),
+    );
     if let Some(parent) = cfg.out.parent() {
         std::fs::create_dir_all(parent)?;
     }

@@ -135,9 +135,51 @@ pub(crate) fn unavailable(message: String, outcome_unknown: bool) -> Error {
     }
 }
 
+/// Replies up to this size (a header and a few KiB of document) arrive with one read.
+const INBOX_BYTES: usize = 16 << 10;
+
+/// Bytes received and not yet parsed, so that a reply costs one `read` rather than one
+/// for its length and one for the rest.
+struct Inbox {
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+impl Inbox {
+    fn new() -> Inbox {
+        Inbox {
+            buf: vec![0; INBOX_BYTES].into_boxed_slice(),
+            start: 0,
+            end: 0,
+        }
+    }
+
+    fn pending(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Reads from `io` until at least `need` (at most the buffer's size) bytes are pending.
+    fn fill(&mut self, io: &mut impl Read, need: usize) -> io::Result<()> {
+        if self.start + need > self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        while self.end - self.start < need {
+            match io.read(&mut self.buf[self.end..])? {
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                n => self.end += n,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One connection, after a successful handshake.
 pub(crate) struct Conn {
     io: Transport,
+    inbox: Inbox,
     next_id: u64,
     max_frame: u32,
     /// Set once the connection cannot be used again.
@@ -170,6 +212,7 @@ impl Conn {
         };
         let mut c = Conn {
             io,
+            inbox: Inbox::new(),
             next_id: 0,
             max_frame: docdb_proto::MAX_HELLO_FRAME,
             broken: false,
@@ -285,14 +328,28 @@ impl Conn {
     }
 
     fn read_reply(&mut self) -> io::Result<(u64, Reply)> {
-        let mut prefix = [0u8; LEN_PREFIX];
-        self.io.read_exact(&mut prefix)?;
-        let len = check_len(prefix, MAX_REPLY).map_err(io::Error::other)?;
-        let mut rest = vec![0u8; len as usize];
-        self.io.read_exact(&mut rest)?;
-        let id = u64::from_le_bytes(rest[..8].try_into().unwrap());
-        let reply = Reply::decode(rest[8], &rest[9..]).map_err(io::Error::other)?;
-        Ok((id, reply))
+        self.inbox.fill(&mut self.io, LEN_PREFIX)?;
+        let prefix = self.inbox.pending()[..LEN_PREFIX].try_into().unwrap();
+        let len = check_len(prefix, MAX_REPLY).map_err(io::Error::other)? as usize;
+        let decode = |frame: &[u8]| {
+            let id = u64::from_le_bytes(frame[..8].try_into().unwrap());
+            let reply = Reply::decode(frame[8], &frame[9..]).map_err(io::Error::other)?;
+            Ok((id, reply))
+        };
+        if LEN_PREFIX + len <= INBOX_BYTES {
+            self.inbox.fill(&mut self.io, LEN_PREFIX + len)?;
+            let frame = &self.inbox.pending()[LEN_PREFIX..LEN_PREFIX + len];
+            let parsed = decode(frame);
+            self.inbox.start += LEN_PREFIX + len;
+            return parsed;
+        }
+        // A large reply: what the inbox holds of it, then the rest straight from the socket.
+        let mut frame = self.inbox.pending()[LEN_PREFIX..].to_vec();
+        (self.inbox.start, self.inbox.end) = (0, 0);
+        let have = frame.len();
+        frame.resize(len, 0);
+        self.io.read_exact(&mut frame[have..])?;
+        decode(&frame)
     }
 
     /// Whether this process opened the connection (false in a child after `fork`).
@@ -303,6 +360,9 @@ impl Conn {
     /// Whether an idle connection still looks usable: the server never sends anything
     /// unasked, so readable bytes or end-of-file mean it closed (restart, idle timeout).
     fn looks_alive(&self) -> bool {
+        if !self.inbox.pending().is_empty() {
+            return false;
+        }
         let mut byte = 0u8;
         // SAFETY: recv on our own open socket into a one-byte buffer we own; MSG_PEEK and
         // MSG_DONTWAIT leave the socket's data and blocking mode untouched.
