@@ -6,8 +6,9 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
 
 use docdb_core::{Error, Result};
 use docdb_proto::frame::check_len;
@@ -184,10 +185,40 @@ pub(crate) struct Conn {
     max_frame: u32,
     /// Set once the connection cannot be used again.
     pub(crate) broken: bool,
-    /// The process that opened it: after a `fork` the child must not talk on the parent's
-    /// sockets (their frames would interleave), so it opens its own.
-    pid: u32,
+    /// The fork generation it was opened in: after a `fork` the child must not talk on the
+    /// parent's sockets (their frames would interleave), so it opens its own.
+    generation: u64,
+    /// When its last reply arrived: a connection that just answered is reused without
+    /// checking that the server still holds it open (see `looks_alive`).
+    last_reply: Instant,
 }
+
+/// Forks this process has gone through: a child sees a higher number than its parent had
+/// when it opened its connections. Cheaper than comparing `std::process::id()`, which is a
+/// system call each time.
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn count_fork_in_child() {
+    FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The current fork generation, counting forks from the first connection on.
+fn fork_generation() -> u64 {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        // SAFETY: registers a child-side fork handler that only increments an atomic
+        // (async-signal-safe, no allocation, no lock).
+        unsafe {
+            libc::pthread_atfork(None, None, Some(count_fork_in_child));
+        }
+    });
+    FORK_GENERATION.load(Ordering::Relaxed)
+}
+
+/// A connection that answered more recently than this is reused without the liveness
+/// check: a server that closed it in between is as likely as one that closes it right
+/// after the check, and either way the request is reported, never silently lost.
+const TRUSTED_AFTER_REPLY: Duration = Duration::from_millis(10);
 
 impl Conn {
     fn open(target: &Target) -> Result<Conn> {
@@ -216,7 +247,8 @@ impl Conn {
             next_id: 0,
             max_frame: docdb_proto::MAX_HELLO_FRAME,
             broken: false,
-            pid: std::process::id(),
+            generation: fork_generation(),
+            last_reply: Instant::now(),
         };
         c.io.set_timeouts(Some(opts.connect_timeout))
             .map_err(|e| unavailable(e.to_string(), false))?;
@@ -297,7 +329,10 @@ impl Conn {
         }
         drop(frame);
         match self.read_reply() {
-            Ok((rid, reply)) if rid == id => Ok(reply),
+            Ok((rid, reply)) if rid == id => {
+                self.last_reply = Instant::now();
+                Ok(reply)
+            }
             Ok((0, Reply::Error(e))) => {
                 // A connection-level error (oversized frame, shutdown, idle, limit): the
                 // server closes the connection after it; the request was not run.
@@ -354,7 +389,7 @@ impl Conn {
 
     /// Whether this process opened the connection (false in a child after `fork`).
     pub(crate) fn opened_here(&self) -> bool {
-        self.pid == std::process::id()
+        self.generation == fork_generation()
     }
 
     /// Whether an idle connection still looks usable: the server never sends anything
@@ -362,6 +397,9 @@ impl Conn {
     fn looks_alive(&self) -> bool {
         if !self.inbox.pending().is_empty() {
             return false;
+        }
+        if self.last_reply.elapsed() < TRUSTED_AFTER_REPLY {
+            return true;
         }
         let mut byte = 0u8;
         // SAFETY: recv on our own open socket into a one-byte buffer we own; MSG_PEEK and
