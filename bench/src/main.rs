@@ -7,6 +7,7 @@
 //! `--smoke` makes every default tiny. See `--help`.
 
 mod chart;
+mod remote;
 mod report;
 mod stores;
 mod ycsb;
@@ -103,6 +104,24 @@ const SIZES: &[(&str, u64, u64, &str)] = &[
         10,
         5,
         "YCSB: seconds at most per workload and store",
+    ),
+    (
+        "srv_docs",
+        10_000,
+        200,
+        "server mode: documents (Redis: keys) loaded",
+    ),
+    (
+        "srv_reads",
+        50_000,
+        1_000,
+        "server mode: random point reads per client count",
+    ),
+    (
+        "srv_clients",
+        8,
+        4,
+        "server mode: concurrent clients, a connection each",
     ),
 ];
 
@@ -210,8 +229,13 @@ fn parse_args(args: &[String]) -> Res<Config> {
             }
         }
     }
-    if cfg.get("reps") == 0 || cfg.get("threads") == 0 || cfg.get("update_batch") == 0 {
-        return Err("reps, threads and update_batch must be at least 1".into());
+    if ["reps", "threads", "update_batch", "srv_docs", "srv_clients"]
+        .iter()
+        .any(|k| cfg.get(k) == 0)
+    {
+        return Err(
+            "reps, threads, update_batch, srv_docs and srv_clients must be at least 1".into(),
+        );
     }
     Ok(cfg)
 }
@@ -744,6 +768,8 @@ fn main() {
     let r = match args.first().map(String::as_str) {
         Some("child-load") => child_load(&args[1..]),
         Some("child-open") => child_open(&args[1..]),
+        Some("child-serve") => remote::child_serve(&args[1..]),
+        Some("child-remote-commit") => remote::child_commit(&args[1..]),
         _ => run(&args),
     };
     if let Err(e) = r {
@@ -765,6 +791,10 @@ fn run(args: &[String]) -> Res<()> {
     let say = |what: &str| {
         eprintln!("[{:6.1}s] {what}", started.elapsed().as_secs_f64());
     };
+    let redis = remote::find_redis();
+    if let Err(why) = &redis {
+        eprintln!("docdb-bench: WARNING: no Redis comparison: {why}");
+    }
     // Repetitions outermost and stores interleaved, so that background noise (a shared
     // machine) spreads over every store rather than hitting one.
     for rep in 0..cfg.get("reps") {
@@ -800,6 +830,8 @@ fn run(args: &[String]) -> Res<()> {
         if let Some(go) = &cfg.go {
             bind_run(&cfg, Command::new(go), "the Go benchmark", &mut s)?;
         }
+        say(&format!("rep {}: server mode", rep + 1));
+        remote::run(&cfg, rep, redis.as_ref().ok(), &mut s)?;
     }
     // YCSB once per store (not per repetition: it is the longest part, fsync-bound).
     if cfg.runs("ycsb") {
@@ -820,7 +852,14 @@ fn run(args: &[String]) -> Res<()> {
         }
         None => None,
     };
-    let md = report::render(&cfg, &s, &notes, elapsed, analysis.as_deref());
+    let md = report::render(
+        &cfg,
+        &s,
+        &notes,
+        redis.err().as_deref(),
+        elapsed,
+        analysis.as_deref(),
+    );
     if let Some(parent) = cfg.out.parent() {
         std::fs::create_dir_all(parent)?;
     }

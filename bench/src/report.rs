@@ -253,6 +253,7 @@ pub fn render(
     cfg: &Config,
     s: &Samples,
     notes: &[String],
+    redis_missing: Option<&str>,
     elapsed: Duration,
     analysis: Option<&str>,
 ) -> String {
@@ -506,6 +507,7 @@ pub fn render(
             go >= bolt,
         );
     }
+    server_targets(cfg, s, redis_missing, &mut target);
 
     o += &crate::chart::links(cfg, s);
 
@@ -555,8 +557,146 @@ pub fn render(
             "\n(Python, Node and/or Go not run: pass `--python`/`--node`/`--go`, as `make bench` does.)"
         );
     }
+    server_section(cfg, s, redis_missing, &mut o);
     if let Some(a) = analysis {
         let _ = writeln!(o, "\n{}", a.trim_end());
     }
     o
+}
+
+/// The server-mode rows of the targets table: remote reads against Redis at the same
+/// concurrency and one at a time, remote durable commits against the in-process (c).
+fn server_targets(
+    cfg: &Config,
+    s: &Samples,
+    redis_missing: Option<&str>,
+    target: &mut impl FnMut(&str, String, bool),
+) {
+    let m = |w: &str, st: &str| med(s, w, st).unwrap_or(f64::NAN);
+    let clients = cfg.get("srv_clients");
+    let (dn, rn) = (m("srv-read-n", "docdb"), m("srv-read-n", "redis"));
+    let (d1, r1) = (m("srv-read-1", "docdb"), m("srv-read-1", "redis"));
+    let missing = |what: &str| format!("{what}; Redis not run: {}", redis_missing.unwrap_or("?"));
+    let reads = format!("Remote point reads, {clients} clients >= 1.0x Redis GET (c={clients})");
+    let latency = "Remote read latency, one at a time <= 1.2x Redis's (c=1)";
+    if rn.is_finite() && r1.is_finite() {
+        target(
+            &reads,
+            format!(
+                "{} vs Redis {} reads/s = {}x",
+                num(dn),
+                num(rn),
+                num(dn / rn)
+            ),
+            dn >= rn,
+        );
+        let (ld, lr) = (1e6 / d1, 1e6 / r1);
+        target(
+            latency,
+            format!("{} µs vs Redis {} µs = {}x", num(ld), num(lr), num(ld / lr)),
+            ld <= 1.2 * lr,
+        );
+    } else {
+        target(&reads, missing(&format!("{} reads/s", num(dn))), false);
+        target(latency, missing(&format!("{} µs", num(1e6 / d1))), false);
+    }
+    let (dc, lc) = (m("srv-commit", "docdb"), m("c", "docdb"));
+    let t = cfg.get("threads");
+    target(
+        &format!("Remote durable commits, {t} processes >= 0.9x local (c), {t} threads"),
+        format!(
+            "{} vs local {} commits/s = {}x",
+            num(dc),
+            num(lc),
+            num(dc / lc)
+        ),
+        dc >= 0.9 * lc,
+    );
+}
+
+/// "## Server mode": DocDB's server beside Redis and beside DocDB in-process.
+fn server_section(cfg: &Config, s: &Samples, redis_missing: Option<&str>, o: &mut String) {
+    let m = |w: &str, st: &str| med(s, w, st).unwrap_or(f64::NAN);
+    let clients = cfg.get("srv_clients");
+    let t = cfg.get("threads");
+    let _ = writeln!(
+        o,
+        "\n## Server mode\n\n{docs} documents of 1 KiB in DocDB's server (`docdb serve`: \
+         default options, `Sync::Full`, its own process) and as many keys with the same \
+         values in Redis (`redis-server`, in memory only: no RDB snapshots, no AOF), each over \
+         a Unix socket on this machine, in the same run. Reads: {reads} random ids. DocDB's \
+         clients are the blocking Rust client (`docdb-client`), one thread with its own \
+         connection per client, each read an owned copy; Redis's are `redis-benchmark -s \
+         SOCKET -t get -d 1024 -r {docs} -c C -n {reads}` (one event-loop process driving C \
+         connections). Latency one at a time = 1 / reads per second of one client. Durable \
+         commits: {single} single-document `put`s from {t} client processes at once, each \
+         acknowledged only once fsynced, against the in-process (c) ({single} commits from \
+         {t} threads).\n",
+        docs = int(cfg.get("srv_docs")),
+        reads = int(cfg.get("srv_reads")),
+        single = int(cfg.get("single")),
+    );
+    let _ = writeln!(
+        o,
+        "| workload | unit | DocDB server | Redis | DocDB vs Redis | DocDB in-process | DocDB server reps (min–max) |\n|---|---|---:|---:|---:|---:|---|"
+    );
+    let (d1, r1) = (m("srv-read-1", "docdb"), m("srv-read-1", "redis"));
+    let local_read = m("bind-read", "rust-docdb");
+    let _ = writeln!(
+        o,
+        "| point reads, 1 client | reads/s | {} | {} | {}x the rate | {} | {} |",
+        num(d1),
+        num(r1),
+        num(d1 / r1),
+        num(local_read),
+        spread(s, "srv-read-1", "docdb")
+    );
+    let _ = writeln!(
+        o,
+        "| read latency, 1 client | µs | {} | {} | {}x the latency | {} | – |",
+        num(1e6 / d1),
+        num(1e6 / r1),
+        num(r1 / d1),
+        num(1e6 / local_read),
+    );
+    let (dn, rn) = (m("srv-read-n", "docdb"), m("srv-read-n", "redis"));
+    let _ = writeln!(
+        o,
+        "| point reads, {clients} clients | reads/s | {} | {} | {}x the rate | – | {} |",
+        num(dn),
+        num(rn),
+        num(dn / rn),
+        spread(s, "srv-read-n", "docdb")
+    );
+    let _ = writeln!(
+        o,
+        "| durable commits, {t} processes | commits/s | {} | – | – | {} ((c), {t} threads) | {} |",
+        num(m("srv-commit", "docdb")),
+        num(m("c", "docdb")),
+        spread(s, "srv-commit", "docdb")
+    );
+    let _ = writeln!(
+        o,
+        "\nThe server's durable commits shared an fsync {} at a time (median; reps {}; the \
+         server counts its fsyncs).",
+        num(m("srv-commit-group", "docdb")),
+        spread(s, "srv-commit-group", "docdb")
+    );
+    let _ = writeln!(
+        o,
+        "\nCPU time of the server process per request (its `/proc` figures): {} µs per read \
+         with 1 client, {} with {clients}, {} per durable commit.",
+        num(m("srv-cpu-read-1", "docdb")),
+        num(m("srv-cpu-read-n", "docdb")),
+        num(m("srv-cpu-commit", "docdb")),
+    );
+    let _ = writeln!(
+        o,
+        "\nThe in-process read column is the binding table's Rust row ({} documents, owned \
+         copies, one thread).",
+        int(cfg.get("bind_docs"))
+    );
+    if let Some(why) = redis_missing {
+        let _ = writeln!(o, "\n**Redis was not run**: {why}.");
+    }
 }

@@ -3,7 +3,8 @@
 //!
 //! [`run`] is the whole program: it opens the store (holding its lock), listens, serves
 //! every connection in its own task (`conn`), runs engine calls on the blocking pool so an
-//! fsync never stalls other connections, and on SIGTERM or SIGINT stops accepting, lets
+//! fsync never stalls other connections (reads the record cache holds are answered in the
+//! task: no system call, no wait), and on SIGTERM or SIGINT stops accepting, lets
 //! requests in flight finish, rolls back open transactions, checkpoints, closes the store
 //! and returns success. `docs/server.md` describes deployment, security and limits.
 

@@ -1,7 +1,7 @@
 //! What one connection may hold on the server: opened databases, transactions, snapshots
 //! and scans, named by handles that die with the connection. Dropping a `Session` rolls
 //! back its transactions and releases its snapshots. Its methods block (they run engine
-//! calls) and are called from the runtime's blocking pool.
+//! calls) and are called from the runtime's blocking pool, except `answer_inline`.
 
 use std::collections::HashMap;
 use std::iter::Peekable;
@@ -78,6 +78,29 @@ impl Session {
     /// Runs one request; every engine error becomes an `ERROR` reply.
     pub(crate) fn handle(&mut self, req: Request) -> Reply {
         self.dispatch(req).unwrap_or_else(Reply::Error)
+    }
+
+    /// Answers `req` only if that needs no system call and no wait, so that the runtime's
+    /// thread can run it without a trip to the blocking pool: a read of a document the
+    /// record cache holds, `contains`, `len` and `ping` on a database this connection has
+    /// open. `None`: the request may block (disk, fsync, locks); run it with [`handle`].
+    ///
+    /// [`handle`]: Session::handle
+    pub(crate) fn answer_inline(&self, req: &Request) -> Option<Reply> {
+        use Request as R;
+        let reply = match req {
+            R::Ping => Ok(Reply::Unit),
+            R::Read { db, id } => match self.dbs.get(db)?.read_cached(*id, <[u8]>::to_vec) {
+                Ok(Some(data)) => Ok(Reply::Bytes(data)),
+                // Not cached: the read goes to the disk.
+                Ok(None) => return None,
+                Err(e) => Err(e),
+            },
+            R::Contains { db, id } => self.dbs.get(db)?.contains(*id).map(Reply::Bool),
+            R::Len { db } => self.dbs.get(db)?.len().map(Reply::U64),
+            _ => return None,
+        };
+        Some(reply.unwrap_or_else(Reply::Error))
     }
 
     fn dispatch(&mut self, req: Request) -> Result<Reply> {
