@@ -36,3 +36,20 @@ export interface OpenOptions {
    *  reads make no system call; 0 turns the cache off (default 256 MiB). */
   cacheSize?: number
 }
+
+/** Which documents `range()` and `count()` visit; every key is optional (a missing end is
+ *  open; unknown keys throw a TypeError). */
+export interface RangeOptions {
+  /** Ids >= this (at most one of `gte` and `gt`: both throw INVALID_ARGUMENT). */
+  gte?: DocId
+  /** Ids > this. */
+  gt?: DocId
+  /** Ids <= this (at most one of `lte` and `lt`). */
+  lte?: DocId
+  /** Ids < this. */
+  lt?: DocId
+  /** Descending, from the upper end down (default false; `count` ignores it). */
+  reverse?: boolean
+  /** At most this many documents (a non-negative integer; default: no limit). */
+  limit?: number
+}

@@ -840,6 +840,7 @@ module.exports.Snapshot = nativeBinding.Snapshot
 module.exports.SnapshotScan = nativeBinding.SnapshotScan
 module.exports.Store = nativeBinding.Store
 module.exports.Transaction = nativeBinding.Transaction
+module.exports.TransactionScan = nativeBinding.TransactionScan
 module.exports._coreTables = nativeBinding._coreTables
 module.exports._panic = nativeBinding._panic
 module.exports._panicAsync = nativeBinding._panicAsync

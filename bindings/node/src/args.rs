@@ -2,7 +2,9 @@
 //! arrives as `Unknown` and is converted here, so that a wrong type is always a `TypeError`
 //! and a bad value a `RangeError` (napi's automatic conversion would throw a plain `Error`).
 
-use docdb_core::{BatchOp, Error, Options, Sync};
+use std::ops::Bound;
+
+use docdb_core::{BatchOp, Error, IdRange, Options, Sync};
 use napi::bindgen_prelude::{Array, BigInt, Object, Uint8Array, Unknown};
 use napi::{Env, JsValue, Result, ValueType};
 
@@ -238,6 +240,57 @@ pub fn options(env: &Env, value: Option<&Unknown>) -> Result<Options> {
         }
     }
     Ok(opts)
+}
+
+/// `range(options)` and `count(options)`: `{ gte, gt, lte, lt, reverse, limit }`, every key
+/// optional (a missing end is open). Unknown keys are a `TypeError`, as for `open`; both
+/// `gte` and `gt` (or `lte` and `lt`) is the engine's `INVALID_ARGUMENT`, as in every face.
+pub fn id_range(env: &Env, value: Option<&Unknown>) -> Result<IdRange> {
+    let mut range = IdRange::all();
+    let Some(value) = value else {
+        return Ok(range);
+    };
+    if is_nullish(value)? {
+        return Ok(range);
+    }
+    let obj = object(env, value, "range options")?;
+    for key in Object::keys(&obj)? {
+        let Some(v) = obj.get::<Unknown>(&key)? else {
+            continue;
+        };
+        if v.get_type()? == ValueType::Undefined {
+            continue;
+        }
+        let what = format!("range options.{key}");
+        let (end, bound) = match key.as_str() {
+            "gte" => (&mut range.start, Bound::Included(doc_id(env, &v, &what)?)),
+            "gt" => (&mut range.start, Bound::Excluded(doc_id(env, &v, &what)?)),
+            "lte" => (&mut range.end, Bound::Included(doc_id(env, &v, &what)?)),
+            "lt" => (&mut range.end, Bound::Excluded(doc_id(env, &v, &what)?)),
+            "reverse" => {
+                range.reverse = boolean(env, &v, &what)?;
+                continue;
+            }
+            "limit" => {
+                range.limit = Some(integer(env, &v, &what)?);
+                continue;
+            }
+            _ => return Err(type_error(env, format!("unknown range option '{key}'"))),
+        };
+        if *end != Bound::Unbounded {
+            let pair = if key.starts_with('g') {
+                "gte and gt"
+            } else {
+                "lte and lt"
+            };
+            return Err(engine_error(
+                env,
+                Error::InvalidArgument(format!("range options: {pair} are exclusive")),
+            ));
+        }
+        *end = bound;
+    }
+    Ok(range)
 }
 
 /// One operation of a batch, holding its data until the engine has copied it.

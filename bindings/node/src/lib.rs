@@ -24,7 +24,7 @@ pub use error::{core_tables, set_error_class, CoreTables};
 pub use snapshot::{Snapshot, SnapshotScan};
 pub use store::Store;
 pub use testing::{panic, panic_async, throw_sample};
-pub use transaction::Transaction;
+pub use transaction::{Transaction, TransactionScan};
 
 use task::Job;
 

@@ -1,6 +1,9 @@
 //! `Transaction`: staged writes committed atomically (snapshot isolation).
 
-use napi::bindgen_prelude::{AsyncTask, Buffer, Unknown};
+use std::collections::VecDeque;
+
+use docdb_core::IdRange;
+use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, Unknown};
 use napi::{Env, Result};
 use napi_derive::napi;
 
@@ -135,6 +138,39 @@ impl Transaction {
         self.with(&env, |txn| txn.delete(id))
     }
 
+    /// A cursor over `[id, data]` of a range as this transaction sees it (its own writes
+    /// included); used by `range()`. Throws `CLOSED` once the transaction is finished.
+    #[napi]
+    pub fn scan(
+        &mut self,
+        env: Env,
+        #[napi(ts_arg_type = "RangeOptions")] options: Option<Unknown>,
+    ) -> Result<TransactionScan> {
+        let range = args::id_range(&env, options.as_ref())?;
+        self.with(&env, |_| Ok(()))?;
+        Ok(TransactionScan {
+            rest: Some(range),
+            page: VecDeque::new(),
+        })
+    }
+
+    /// The next step of `scan`: `[id, data]`, or `null` at the end.
+    #[napi(ts_return_type = "[bigint, Buffer] | null")]
+    pub fn scan_next(
+        &mut self,
+        env: Env,
+        scan: &mut TransactionScan,
+    ) -> Result<Option<(BigInt, Buffer)>> {
+        if scan.rest.is_none() && scan.page.is_empty() {
+            return Ok(None);
+        }
+        let next = self.with(&env, |txn| scan.next(txn));
+        if next.is_err() {
+            scan.close();
+        }
+        Ok(next?.map(|(id, data)| (BigInt::from(id), Buffer::from(data))))
+    }
+
     /// Commits every staged write atomically; returns the commit version.
     #[napi]
     pub fn commit(&mut self, env: Env) -> Result<f64> {
@@ -158,5 +194,58 @@ impl Transaction {
             }
             None => Err(closed("transaction (already committed or rolled back)")),
         })
+    }
+}
+
+/// Most documents one page of a transaction's range holds...
+const PAGE_DOCS: usize = 64;
+/// ...and about how many bytes (at least one document).
+const PAGE_BYTES: usize = 1 << 20;
+
+/// Cursor of `Transaction.scan()`, stepped by `Transaction.scanNext`. The engine's scan of
+/// a transaction borrows it, so this cursor reads the range in pages of at most 64
+/// documents (about 1 MiB), each continuing after the last id read: writes the
+/// transaction makes while iterating are seen only by the pages read after them.
+#[napi]
+pub struct TransactionScan {
+    /// The rest of the range after the last document read; `None` once it is all read.
+    rest: Option<IdRange>,
+    page: VecDeque<(u64, Vec<u8>)>,
+}
+
+impl TransactionScan {
+    fn next(&mut self, txn: &Core) -> docdb_core::Result<Option<(u64, Vec<u8>)>> {
+        if self.page.is_empty() {
+            if let Some(range) = self.rest.take() {
+                self.rest = self.read_page(txn, range)?;
+            }
+        }
+        Ok(self.page.pop_front())
+    }
+
+    /// Reads one page of `range`; returns the rest of the range after it.
+    fn read_page(&mut self, txn: &Core, range: IdRange) -> docdb_core::Result<Option<IdRange>> {
+        let mut bytes = 0;
+        for doc in txn.range(&range)? {
+            let (id, data) = doc?;
+            bytes += data.len();
+            self.page.push_back((id, data));
+            if self.page.len() == PAGE_DOCS || bytes >= PAGE_BYTES {
+                let mut rest = range.after(id);
+                rest.limit = range.limit.map(|n| n - self.page.len() as u64);
+                return Ok(Some(rest));
+            }
+        }
+        Ok(None)
+    }
+}
+
+#[napi]
+impl TransactionScan {
+    /// Ends the cursor early.
+    #[napi]
+    pub fn close(&mut self) {
+        self.rest = None;
+        self.page.clear();
     }
 }

@@ -7,6 +7,7 @@ use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
 
 use crate::convert::{attached, data, detach, json_decode, json_encode, Data, DocId};
 use crate::error;
+use crate::range::{id_range, Edge, Limit};
 use crate::snapshot::{Snapshot, SnapshotIterator};
 use crate::stats::DbStats;
 use crate::transaction::Transaction;
@@ -253,6 +254,40 @@ impl Database {
     fn snapshot(&self, py: Python<'_>) -> PyResult<Snapshot> {
         let db = &self.inner;
         detach(py, || db.snapshot()).map(Snapshot::new)
+    }
+
+    /// Iterates over the `(doc_id, data)` pairs of ids `start <= id < stop` (open ends when
+    /// None) as of a snapshot taken now (held by the iterator), ascending, or descending with
+    /// `reverse=True`, at most `limit` of them. Pages: `range(start=last + 1, limit=50)`;
+    /// descending: `range(stop=last, reverse=True, limit=50)`.
+    #[pyo3(signature = (start = None, stop = None, *, reverse = false, limit = None))]
+    fn range(
+        &self,
+        py: Python<'_>,
+        start: Option<Edge>,
+        stop: Option<Edge>,
+        reverse: bool,
+        limit: Option<Limit>,
+    ) -> PyResult<SnapshotIterator> {
+        let range = id_range(py, start, stop, reverse, limit)?;
+        let db = &self.inner;
+        let docs = detach(py, || db.range(&range))?;
+        Ok(SnapshotIterator::new(None, docs))
+    }
+
+    /// Number of documents with ids `start <= id < stop` now (at most `limit`); no
+    /// document is read.
+    #[pyo3(signature = (start = None, stop = None, *, limit = None))]
+    fn count(
+        &self,
+        py: Python<'_>,
+        start: Option<Edge>,
+        stop: Option<Edge>,
+        limit: Option<Limit>,
+    ) -> PyResult<u64> {
+        let range = id_range(py, start, stop, false, limit)?;
+        let db = &self.inner;
+        detach(py, || db.snapshot()?.count(&range))
     }
 
     /// Rewrites the live documents into new log segments and deletes the old ones; returns

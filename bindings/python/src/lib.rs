@@ -7,6 +7,7 @@
 mod convert;
 mod database;
 mod error;
+mod range;
 mod snapshot;
 mod stats;
 mod store;
@@ -23,6 +24,7 @@ fn _docdb(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<transaction::Transaction>()?;
     m.add_class::<snapshot::Snapshot>()?;
     m.add_class::<snapshot::SnapshotIterator>()?;
+    m.add_class::<range::TransactionIterator>()?;
     m.add_class::<stats::DbInfo>()?;
     m.add_class::<stats::DbStats>()?;
     m.add_class::<stats::StoreStats>()?;

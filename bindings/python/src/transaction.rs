@@ -5,6 +5,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyType};
 
 use crate::convert::{detach, json_decode, json_encode, DocId};
+use crate::range::{id_range, Edge, Limit, TransactionIterator};
 
 /// Where a transaction is in its life; only `Active` holds the engine transaction.
 enum State {
@@ -56,10 +57,18 @@ impl Transaction {
         py: Python<'_>,
         f: impl FnOnce(&mut docdb_core::Transaction) -> docdb_core::Result<T> + Send,
     ) -> PyResult<T> {
-        detach(py, || match &mut *self.state.lock() {
+        detach(py, || self.run(f))
+    }
+
+    /// Runs `f` on the active transaction; the caller has released the GIL.
+    pub(crate) fn run<T>(
+        &self,
+        f: impl FnOnce(&mut docdb_core::Transaction) -> docdb_core::Result<T>,
+    ) -> docdb_core::Result<T> {
+        match &mut *self.state.lock() {
             State::Active(tx) => f(tx),
             other => Err(other.closed_error()),
-        })
+        }
     }
 
     fn finish(&self, py: Python<'_>, commit: bool) -> PyResult<Option<u64>> {
@@ -153,6 +162,24 @@ impl Transaction {
         let d = json_encode(value)?;
         let bytes = d.as_slice();
         self.with(py, |tx| tx.put(doc_id.0, bytes))
+    }
+
+    /// Iterates over the `(doc_id, data)` pairs of ids `start <= id < stop` as this
+    /// transaction sees them (its own writes included), ascending (descending with
+    /// `reverse=True`), at most `limit` of them. Open ends when None.
+    #[pyo3(signature = (start = None, stop = None, *, reverse = false, limit = None))]
+    fn range(
+        slf: Bound<'_, Self>,
+        start: Option<Edge>,
+        stop: Option<Edge>,
+        reverse: bool,
+        limit: Option<Limit>,
+    ) -> PyResult<TransactionIterator> {
+        let py = slf.py();
+        let range = id_range(py, start, stop, reverse, limit)?;
+        // Checked now, so that a finished transaction fails at the call, as in every face.
+        slf.get().with(py, |_| Ok(()))?;
+        Ok(TransactionIterator::new(slf.unbind(), range))
     }
 
     /// Number of staged writes.

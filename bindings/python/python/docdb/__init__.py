@@ -16,6 +16,8 @@ A Store is a data directory holding named databases; a database maps int ids
         with notes.snapshot() as snap:           # consistent view
             for doc_id, data in snap:
                 print(doc_id, data)
+        for doc_id, data in notes.range(start=100, limit=50):  # ids >= 100, a page of 50
+            print(doc_id, data)
 
 Errors are all ``docdb.Error`` subclasses, one per engine error (see ``docs/errors.md``):
 NotFoundError (also a KeyError), AlreadyExistsError, ConflictError, MemoryLimitError
@@ -61,6 +63,7 @@ from ._docdb import (
     Store,
     StoreStats,
     Transaction,
+    TransactionIterator,
     UnavailableError,
     UnsupportedVersionError,
     __version__,
@@ -91,6 +94,7 @@ __all__ = [
     "Store",
     "Database",
     "Transaction",
+    "TransactionIterator",
     "Snapshot",
     "SnapshotIterator",
     "DbInfo",

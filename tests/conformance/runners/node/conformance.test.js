@@ -47,6 +47,18 @@ async function collect(iterable) {
   return out
 }
 
+/**
+ * A range, drained with `for...of` and again with `for await...of`: both must give the same
+ * pairs. The format's arguments are the options as they are ({ gte, gt, lte, lt, reverse,
+ * limit }).
+ */
+async function range(h, a) {
+  const direct = pairs([...h.range(a)])
+  const viaAsync = pairs(await collect(h.range(a)))
+  assert.deepEqual(viaAsync, direct, 'for await...of must give what for...of gives')
+  return direct
+}
+
 const OTHER_PROCESS = `const docdb = require(${JSON.stringify(MODULE)})
 try { docdb.open(process.argv[1]).close(); console.log('OK') } catch (e) { console.log(e.code) }`
 
@@ -78,6 +90,8 @@ function call(vars, step) {
   const method = step.call.split('.')[1]
   if (['create', 'update', 'put'].includes(method)) return h[method](a.id, data(a.data))
   if (['read', 'delete', 'contains'].includes(method)) return h[method](a.id)
+  if (method === 'range') return range(h, a)
+  if (method === 'count') return h.count(a)
   const table = {
     'store.close': () => h.close(),
     'store.closed': () => h.closed,

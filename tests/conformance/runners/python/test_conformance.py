@@ -110,6 +110,12 @@ class Runner:
             return getattr(h, method)(a["id"], data(a["data"]))
         if method in ("read", "delete", "contains"):
             return getattr(h, method)(a["id"])
+        if method == "range":
+            return list(h.range(**range_args(a)))
+        if method == "count":
+            args = range_args(a)
+            del args["reverse"]
+            return h.count(**args)
         table: dict[str, Callable[[], Any]] = {
             # Stores
             "store.close": lambda: h.close(),
@@ -171,6 +177,23 @@ class Runner:
         if call == "fs.exists":
             return p.exists()
         raise Failed(f"unknown call {call!r}")
+
+
+def range_args(a: dict[str, Any]) -> dict[str, Any]:
+    """The format's bounds (gte/gt, lte/lt) as Python's start (inclusive) and stop
+    (exclusive). Both ends of a pair given is INVALID_ARGUMENT, as in the faces that take
+    them as they are."""
+    for pair in (("gte", "gt"), ("lte", "lt")):
+        if all(k in a for k in pair):
+            raise _engine_error("INVALID_ARGUMENT", f"{pair[0]} and {pair[1]} both given")
+    start = a["gte"] if "gte" in a else a["gt"] + 1 if "gt" in a else None
+    stop = a["lt"] if "lt" in a else a["lte"] + 1 if "lte" in a else None
+    return {
+        "start": start,
+        "stop": stop,
+        "reverse": a.get("reverse", False),
+        "limit": a.get("limit"),
+    }
 
 
 def batch_op(op: dict[str, Any]) -> Any:
