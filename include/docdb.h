@@ -164,6 +164,35 @@ typedef uint32_t docdb_batch_kind;
 #endif // __cplusplus
 
 /**
+ * How a `docdb_range` end is bounded (values of `start_kind` and `end_kind`).
+ */
+enum docdb_bound
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No bound: from the lowest id, or up to the highest. The id is ignored.
+   */
+  DOCDB_BOUND_UNBOUNDED = 0,
+  /**
+   * The id itself is in the range (`>=` for the start, `<=` for the end).
+   */
+  DOCDB_BOUND_INCLUDED = 1,
+  /**
+   * The id itself is not (`>` for the start, `<` for the end).
+   */
+  DOCDB_BOUND_EXCLUDED = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum docdb_bound docdb_bound;
+#else
+typedef uint32_t docdb_bound;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A handle to one database of a store (opaque). Obtained from `docdb_store_create_db`,
  * `_open_db` or `_open_or_create_db`; closed by `docdb_db_close`, released by
  * `docdb_db_free`. Safe to use from several threads at once.
@@ -178,9 +207,10 @@ typedef struct docdb_db docdb_db;
 typedef struct docdb_snapshot docdb_snapshot;
 
 /**
- * An iterator over the documents of a snapshot in ascending id order (opaque), from
- * `docdb_snapshot_scan_new`; released by `docdb_snapshot_scan_free`. Calls from several
- * threads are serialised (each document is returned once).
+ * An iterator over the documents of a snapshot in ascending id order, or of a range in
+ * its order (opaque), from `docdb_snapshot_scan_new` or the `_range_new` functions;
+ * released by `docdb_snapshot_scan_free`. Calls from several threads are serialised (each
+ * document is returned once).
  */
 typedef struct docdb_snapshot_scan docdb_snapshot_scan;
 
@@ -488,6 +518,49 @@ typedef struct docdb_id_list {
    */
   size_t capacity;
 } docdb_id_list;
+
+/**
+ * A range of document ids to read in order (core's `IdRange`). A zero-initialised
+ * `docdb_range` (`docdb_range r = {0};`) is every id, ascending, without a limit, as is
+ * passing NULL where a range is asked for.
+ *
+ * `start` is always the lowest id and `end` the highest, whatever the direction. Bounds
+ * that leave no id (start after end) are an empty range, not an error. Keyset pagination:
+ * after a page that ended at id `last`, read the next one with `start_kind =
+ * DOCDB_BOUND_EXCLUDED, start = last` (or, when `reverse`, `end_kind =
+ * DOCDB_BOUND_EXCLUDED, end = last`).
+ */
+typedef struct docdb_range {
+  /**
+   * One of `docdb_bound` (an integer so that any value C passes is checked).
+   */
+  uint32_t start_kind;
+  /**
+   * The lowest id, unless `start_kind` is `DOCDB_BOUND_UNBOUNDED`.
+   */
+  uint64_t start;
+  /**
+   * One of `docdb_bound`.
+   */
+  uint32_t end_kind;
+  /**
+   * The highest id, unless `end_kind` is `DOCDB_BOUND_UNBOUNDED`.
+   */
+  uint64_t end;
+  /**
+   * Descending: from `end` down to `start`.
+   */
+  bool reverse;
+  /**
+   * Whether `limit` applies. false: no limit (`limit` is ignored); true: at most
+   * `limit` documents, so `has_limit = true, limit = 0` reads none.
+   */
+  bool has_limit;
+  /**
+   * At most this many documents when `has_limit` is true.
+   */
+  uint64_t limit;
+} docdb_range;
 
 #ifdef __cplusplus
 extern "C" {
@@ -937,6 +1010,56 @@ docdb_status docdb_snapshot_scan_next(const struct docdb_snapshot_scan *scan,
  * Releases the scan. NULL is a no-op; freeing twice is undefined behaviour.
  */
 void docdb_snapshot_scan_free(struct docdb_snapshot_scan *scan);
+
+/**
+ * Starts a scan of the documents of `range` (NULL: all of them) in the snapshot, in the
+ * range's order, up to its limit. `*out` receives a `docdb_snapshot_scan`: advance it
+ * with `docdb_snapshot_scan_next` and release it with `docdb_snapshot_scan_free`, as a
+ * scan from `docdb_snapshot_scan_new` (same rules: it keeps the snapshot's view alive
+ * even if the snapshot handle is freed first). `DOCDB_INVALID_ARGUMENT` for a bound kind
+ * that is not a `docdb_bound`.
+ */
+docdb_status docdb_snapshot_range_new(const struct docdb_snapshot *snapshot,
+                                      const struct docdb_range *range,
+                                      struct docdb_snapshot_scan **out);
+
+/**
+ * Sets `*out` to the number of documents of `range` (NULL: all) in the snapshot, up to
+ * its limit; no document is read.
+ */
+docdb_status docdb_snapshot_count(const struct docdb_snapshot *snapshot,
+                                  const struct docdb_range *range,
+                                  uint64_t *out);
+
+/**
+ * One-shot form of `docdb_snapshot_range_new`: a scan of `range` (NULL: all) over a
+ * snapshot of the database taken now, which the scan holds until it is freed.
+ */
+docdb_status docdb_db_range_new(const struct docdb_db *db,
+                                const struct docdb_range *range,
+                                struct docdb_snapshot_scan **out);
+
+/**
+ * One-shot form of `docdb_snapshot_count`: the number of documents of `range` (NULL: all)
+ * in the database as it is now.
+ */
+docdb_status docdb_db_count(const struct docdb_db *db,
+                            const struct docdb_range *range,
+                            uint64_t *out);
+
+/**
+ * Starts a scan of the documents of `range` (NULL: all) as the transaction sees them: its
+ * snapshot with its own writes and deletions applied, in the range's order, up to its
+ * limit. Advance and release it as any `docdb_snapshot_scan`; it may outlive the `txn`
+ * handle. Documents are fetched from the transaction a page (256) at a time, each page
+ * continuing after the last id returned: a write made to the transaction while the scan
+ * runs shows in the pages fetched after it. Once the transaction is committed, rolled
+ * back or freed, `docdb_snapshot_scan_next` fails with `DOCDB_CLOSED` and the scan is over;
+ * after any other error the scan is over too.
+ */
+docdb_status docdb_txn_range_new(const struct docdb_txn *txn,
+                                 const struct docdb_range *range,
+                                 struct docdb_snapshot_scan **out);
 
 /**
  * Releases the bytes of a buffer filled by DocDB and resets it to `{NULL, 0, 0}`.

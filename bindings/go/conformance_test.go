@@ -230,6 +230,35 @@ func (a args) id() uint64 {
 	return id
 }
 
+func (a args) num(k string) (uint64, bool) {
+	n, ok := a[k].(json.Number)
+	var v uint64
+	fmt.Sscan(n.String(), &v)
+	return v, ok
+}
+
+// rng is the Range of the bound arguments (tests/conformance/README.md, "Ranges").
+func (a args) rng() Range {
+	var r Range
+	if v, ok := a.num("gte"); ok {
+		r.Start = Included(v)
+	}
+	if v, ok := a.num("gt"); ok {
+		r.Start = Excluded(v)
+	}
+	if v, ok := a.num("lte"); ok {
+		r.End = Included(v)
+	}
+	if v, ok := a.num("lt"); ok {
+		r.End = Excluded(v)
+	}
+	r.Reverse, _ = a["reverse"].(bool)
+	if v, ok := a.num("limit"); ok {
+		r = r.WithLimit(v)
+	}
+	return r
+}
+
 func (a args) data(t *testing.T, k string) []byte {
 	d, err := scenarioData(a[k])
 	must(t, err)
@@ -391,6 +420,10 @@ func (r *conformanceRunner) dbCall(d *DB, call string, a args) (any, error) {
 			return anyList(ids), err
 		}
 		return scan(snap, call == "db.values")
+	case "db.range":
+		return drainScan(d.Range(a.rng()))
+	case "db.count":
+		return d.Count(a.rng())
 	}
 	r.t.Fatalf("unknown call %q", call)
 	return nil, nil
@@ -418,6 +451,8 @@ func (r *conformanceRunner) txnCall(t *Txn, call string, a args) (any, error) {
 		return t.Commit()
 	case "txn.rollback":
 		return nil, t.Rollback()
+	case "txn.range":
+		return drainScan(t.Range(a.rng()))
 	}
 	r.t.Fatalf("unknown call %q", call)
 	return nil, nil
@@ -440,9 +475,25 @@ func (r *conformanceRunner) snapCall(s *Snapshot, call string, a args) (any, err
 		return scan(s, false)
 	case "snap.close":
 		return nil, s.Close()
+	case "snap.range":
+		return drainScan(s.Range(a.rng()))
+	case "snap.count":
+		return s.Count(a.rng())
 	}
 	r.t.Fatalf("unknown call %q", call)
 	return nil, nil
+}
+
+// drainScan drains a range's scan into [id, data] pairs.
+func drainScan(sc *Scan, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := []any{}
+	for id, doc := range sc.All() {
+		out = append(out, []any{id, doc})
+	}
+	return out, sc.Err()
 }
 
 // scan drains All(): [id, data] pairs, or only the documents.

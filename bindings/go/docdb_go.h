@@ -72,5 +72,10 @@ GD_WRAP(snapshot_version, (const docdb_snapshot *s, uint64_t *out), (s, out))
 GD_WRAP(snapshot_ids, (const docdb_snapshot *s, docdb_id_list *out), (s, out))
 GD_WRAP(snapshot_scan_new, (const docdb_snapshot *s, docdb_snapshot_scan **out), (s, out))
 GD_WRAP(snapshot_scan_next, (const docdb_snapshot_scan *s, uint64_t *id, docdb_buf *doc, bool *done), (s, id, doc, done))
+GD_WRAP(snapshot_range_new, (const docdb_snapshot *s, const docdb_range *r, docdb_snapshot_scan **out), (s, r, out))
+GD_WRAP(snapshot_count, (const docdb_snapshot *s, const docdb_range *r, uint64_t *out), (s, r, out))
+GD_WRAP(db_range_new, (const docdb_db *d, const docdb_range *r, docdb_snapshot_scan **out), (d, r, out))
+GD_WRAP(db_count, (const docdb_db *d, const docdb_range *r, uint64_t *out), (d, r, out))
+GD_WRAP(txn_range_new, (const docdb_txn *t, const docdb_range *r, docdb_snapshot_scan **out), (t, r, out))
 
 #endif

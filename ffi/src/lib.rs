@@ -34,6 +34,8 @@ mod txn;
 
 mod snapshot;
 
+mod range;
+
 mod stats;
 
 mod buf;
@@ -46,6 +48,7 @@ pub use buf::{docdb_buf, docdb_buf_free, docdb_id_list, docdb_id_list_free};
 pub use db::*;
 pub use errmsg::docdb_errmsg;
 pub use options::{docdb_options, docdb_options_default, docdb_sync};
+pub use range::*;
 pub use snapshot::*;
 pub use stats::{docdb_db_stats, docdb_store_stats};
 pub use status::{docdb_status, docdb_status_str};

@@ -1,7 +1,9 @@
 //! Every request and reply, with its opcode or reply tag and its body layout
 //! (`docs/protocol.md` lists the same table for implementers of other clients).
 
-use docdb_core::{BatchOp, DbInfo, DbStats, Error, StoreStats};
+use std::ops::Bound;
+
+use docdb_core::{BatchOp, DbInfo, DbStats, Error, IdRange, StoreStats};
 
 use crate::error::{decode_error, encode_error};
 use crate::wire::{bad, DecodeError, Reader, Writer};
@@ -219,6 +221,26 @@ pub enum Request {
     ScanClose {
         scan: u64,
     },
+    /// The next page of `range` as the transaction sees it. Stateless: the next page is
+    /// asked for with `range.after(last id)` and the limit less what was received.
+    TxnRange {
+        txn: u64,
+        range: IdRange,
+        max_docs: u32,
+        max_bytes: u32,
+    },
+    /// The next page of `range` in the snapshot (stateless, as `TxnRange`).
+    SnapRange {
+        snap: u64,
+        range: IdRange,
+        max_docs: u32,
+        max_bytes: u32,
+    },
+    /// Number of documents of `range` in the snapshot.
+    SnapCount {
+        snap: u64,
+        range: IdRange,
+    },
 }
 
 /// A reply's kind byte tells its shape, so replies decode without knowing the request.
@@ -284,6 +306,7 @@ pub mod op {
     pub const TXN_COMMIT: u8 = 0x37;
     pub const TXN_ROLLBACK: u8 = 0x38;
     pub const TXN_PENDING: u8 = 0x39;
+    pub const TXN_RANGE: u8 = 0x3A;
     pub const SNAPSHOT: u8 = 0x40;
     pub const SNAP_READ: u8 = 0x41;
     pub const SNAP_CONTAINS: u8 = 0x42;
@@ -292,6 +315,8 @@ pub mod op {
     pub const SCAN_OPEN: u8 = 0x45;
     pub const SCAN_NEXT: u8 = 0x46;
     pub const SCAN_CLOSE: u8 = 0x47;
+    pub const SNAP_RANGE: u8 = 0x48;
+    pub const SNAP_COUNT: u8 = 0x49;
 }
 
 /// Tags of the replies.
@@ -391,6 +416,32 @@ impl Request {
                 op::SCAN_NEXT
             }
             Request::ScanClose { scan } => one(&mut w, op::SCAN_CLOSE, *scan),
+            Request::TxnRange {
+                txn,
+                range,
+                max_docs,
+                max_bytes,
+            } => {
+                write_range(w.u64(*txn), range)
+                    .u32(*max_docs)
+                    .u32(*max_bytes);
+                op::TXN_RANGE
+            }
+            Request::SnapRange {
+                snap,
+                range,
+                max_docs,
+                max_bytes,
+            } => {
+                write_range(w.u64(*snap), range)
+                    .u32(*max_docs)
+                    .u32(*max_bytes);
+                op::SNAP_RANGE
+            }
+            Request::SnapCount { snap, range } => {
+                write_range(w.u64(*snap), range);
+                op::SNAP_COUNT
+            }
         };
         (code, w.buf)
     }
@@ -522,6 +573,22 @@ impl Request {
                 max_bytes: r.u32()?,
             },
             op::SCAN_CLOSE => Request::ScanClose { scan: r.u64()? },
+            op::TXN_RANGE => Request::TxnRange {
+                txn: r.u64()?,
+                range: read_range(r)?,
+                max_docs: r.u32()?,
+                max_bytes: r.u32()?,
+            },
+            op::SNAP_RANGE => Request::SnapRange {
+                snap: r.u64()?,
+                range: read_range(r)?,
+                max_docs: r.u32()?,
+                max_bytes: r.u32()?,
+            },
+            op::SNAP_COUNT => Request::SnapCount {
+                snap: r.u64()?,
+                range: read_range(r)?,
+            },
             other => return bad(format!("unknown opcode 0x{other:02x}")),
         };
         let rest = std::mem::replace(r, Reader::new(&[]));
@@ -547,6 +614,54 @@ impl Request {
                 | Request::DbSync { .. }
         )
     }
+}
+
+/// Kinds of a range bound on the wire.
+const BOUND_UNBOUNDED: u8 = 0;
+const BOUND_INCLUDED: u8 = 1;
+const BOUND_EXCLUDED: u8 = 2;
+
+/// A range: start and end (kind `u8`, id `u64`, the id 0 when unbounded), reverse `bool`,
+/// has_limit `bool`, limit `u64` (0 without a limit). One encoding per range, so a decoded
+/// range encodes back to the same bytes.
+fn write_range<'w>(w: &'w mut Writer, range: &IdRange) -> &'w mut Writer {
+    for bound in [range.start, range.end] {
+        match bound {
+            Bound::Unbounded => w.u8(BOUND_UNBOUNDED).u64(0),
+            Bound::Included(id) => w.u8(BOUND_INCLUDED).u64(id),
+            Bound::Excluded(id) => w.u8(BOUND_EXCLUDED).u64(id),
+        };
+    }
+    w.u8(u8::from(range.reverse))
+        .u8(u8::from(range.limit.is_some()))
+        .u64(range.limit.unwrap_or(0))
+}
+
+fn read_range(r: &mut Reader<'_>) -> Result<IdRange, DecodeError> {
+    let mut bound = |which: &str| -> Result<Bound<u64>, DecodeError> {
+        let (kind, id) = (r.u8()?, r.u64()?);
+        match kind {
+            BOUND_UNBOUNDED if id == 0 => Ok(Bound::Unbounded),
+            BOUND_UNBOUNDED => bad(format!("unbounded {which} with id {id} (must be 0)")),
+            BOUND_INCLUDED => Ok(Bound::Included(id)),
+            BOUND_EXCLUDED => Ok(Bound::Excluded(id)),
+            k => bad(format!("range {which} bound kind {k}")),
+        }
+    };
+    let start = bound("start")?;
+    let end = bound("end")?;
+    let reverse = r.bool()?;
+    let limit = match (r.bool()?, r.u64()?) {
+        (true, n) => Some(n),
+        (false, 0) => None,
+        (false, n) => return bad(format!("limit {n} without has_limit (must be 0)")),
+    };
+    Ok(IdRange {
+        start,
+        end,
+        reverse,
+        limit,
+    })
 }
 
 fn name_op(w: &mut Writer, code: u8, name: &str) -> u8 {

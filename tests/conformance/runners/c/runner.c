@@ -517,20 +517,24 @@ static json store_stats_json(const docdb_store_stats *s) {
     return o;
 }
 
-/* A snapshot's documents as [id, data] pairs (`pairs`), or its ids. */
-static docdb_status snapshot_list(const docdb_snapshot *snap, bool pairs, json *out) {
-    docdb_snapshot_scan *scan = NULL;
-    docdb_status st;
+/* The range of a step's bound arguments (gte/gt, lte/lt, reverse, limit). */
+static docdb_range range_of(const json *args) {
+    docdb_range r;
+    const json *v;
+    memset(&r, 0, sizeof r);
+    if ((v = get(args, "gte"))) r.start_kind = DOCDB_BOUND_INCLUDED, r.start = (uint64_t)v->num;
+    if ((v = get(args, "gt"))) r.start_kind = DOCDB_BOUND_EXCLUDED, r.start = (uint64_t)v->num;
+    if ((v = get(args, "lte"))) r.end_kind = DOCDB_BOUND_INCLUDED, r.end = (uint64_t)v->num;
+    if ((v = get(args, "lt"))) r.end_kind = DOCDB_BOUND_EXCLUDED, r.end = (uint64_t)v->num;
+    if ((v = get(args, "reverse"))) r.reverse = v->b;
+    if ((v = get(args, "limit"))) r.has_limit = true, r.limit = (uint64_t)v->num;
+    return r;
+}
+
+/* Drains a scan into [id, data] pairs; st is the status of the call that made it (call
+ * that first: C leaves the order of a call's arguments unspecified). */
+static docdb_status scan_pairs(docdb_status st, docdb_snapshot_scan *scan, json *out) {
     *out = j_container(J_ARR);
-    if (!pairs) {
-        docdb_id_list ids = {NULL, 0, 0};
-        size_t i;
-        st = docdb_snapshot_ids(snap, &ids);
-        for (i = 0; st == DOCDB_OK && i < ids.len; i++) push(out, j_num((double)ids.ids[i]), NULL);
-        docdb_id_list_free(&ids);
-        return st;
-    }
-    st = docdb_snapshot_scan_new(snap, &scan);
     while (st == DOCDB_OK) {
         uint64_t id = 0;
         docdb_buf buf = {NULL, 0, 0};
@@ -546,6 +550,24 @@ static docdb_status snapshot_list(const docdb_snapshot *snap, bool pairs, json *
     }
     docdb_snapshot_scan_free(scan);
     return st;
+}
+
+/* A snapshot's documents as [id, data] pairs (`pairs`), or its ids. */
+static docdb_status snapshot_list(const docdb_snapshot *snap, bool pairs, json *out) {
+    docdb_snapshot_scan *scan = NULL;
+    docdb_status st;
+    *out = j_container(J_ARR);
+    if (!pairs) {
+        docdb_id_list ids = {NULL, 0, 0};
+        size_t i;
+        st = docdb_snapshot_ids(snap, &ids);
+        for (i = 0; st == DOCDB_OK && i < ids.len; i++) push(out, j_num((double)ids.ids[i]), NULL);
+        docdb_id_list_free(&ids);
+        return st;
+    }
+    json_free(out);
+    st = docdb_snapshot_scan_new(snap, &scan);
+    return scan_pairs(st, scan, out); /* st is computed first: scan is set */
 }
 
 /* The same over a snapshot of `db` taken now (the idiomatic iterations). */
@@ -799,6 +821,15 @@ static outcome dispatch(runner *r, const json *step, const uint8_t *bytes, size_
         else if (IS("db.iter")) o.st = db_list(db, 0, &o.value);
         else if (IS("db.items") || IS("db.items_async")) o.st = db_list(db, 1, &o.value);
         else if (IS("db.values")) o.st = db_list(db, 2, &o.value);
+        else if (IS("db.range")) {
+            docdb_range rg = range_of(args);
+            docdb_snapshot_scan *scan = NULL;
+            o.st = docdb_db_range_new(db, &rg, &scan);
+            o.st = scan_pairs(o.st, scan, &o.value);
+        } else if (IS("db.count")) {
+            docdb_range rg = range_of(args);
+            o.st = as_num(docdb_db_count(db, &rg, &n), &n, &o.value);
+        }
         else goto unknown;
         return o;
     }
@@ -821,6 +852,12 @@ static outcome dispatch(runner *r, const json *step, const uint8_t *bytes, size_
             o.st = as_num(docdb_txn_read_version(t, &n), &n, &o.value);
         else if (IS("txn.commit")) o.st = as_num(docdb_txn_commit(t, &n), &n, &o.value);
         else if (IS("txn.rollback")) o.st = docdb_txn_rollback(t);
+        else if (IS("txn.range")) {
+            docdb_range rg = range_of(args);
+            docdb_snapshot_scan *scan = NULL;
+            o.st = docdb_txn_range_new(t, &rg, &scan);
+            o.st = scan_pairs(o.st, scan, &o.value);
+        }
         else goto unknown;
         return o;
     }
@@ -836,7 +873,15 @@ static outcome dispatch(runner *r, const json *step, const uint8_t *bytes, size_
         else if (IS("snap.ids")) o.st = snapshot_list(p, false, &o.value);
         else if (IS("snap.scan") || IS("snap.items") || IS("snap.items_async"))
             o.st = snapshot_list(p, true, &o.value);
-        else if (IS("snap.close")) {
+        else if (IS("snap.range")) {
+            docdb_range rg = range_of(args);
+            docdb_snapshot_scan *scan = NULL;
+            o.st = docdb_snapshot_range_new(p, &rg, &scan);
+            o.st = scan_pairs(o.st, scan, &o.value);
+        } else if (IS("snap.count")) {
+            docdb_range rg = range_of(args);
+            o.st = as_num(docdb_snapshot_count(p, &rg, &n), &n, &o.value);
+        } else if (IS("snap.close")) {
             docdb_snapshot_free(h->p);
             h->freed = true;
         } else goto unknown;
