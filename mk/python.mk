@@ -32,7 +32,8 @@ python-install: python-wheel
 	$(PY) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps \
 		$(PY_WHEELS)/docdb-*.whl
 
-test-python: python-install
+# tests/test_remote.py runs target/release/docdb serve (the `cli` target).
+test-python: python-install cli
 	cd $(PY_DIR) && $(PY) -m pytest -q -p no:cacheprovider tests
 	cd $(PY_DIR) && $(PY) -m mypy --strict --cache-dir $(ROOT)/target/py/mypy-cache \
 		tests $(ROOT)/examples/python $(ROOT)/tests/conformance/runners/python

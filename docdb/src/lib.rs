@@ -32,18 +32,20 @@ macro_rules! forward {
 }
 
 mod database;
+mod range;
 mod snapshot;
 mod store;
 mod transaction;
 
 pub use database::Database;
+pub use range::{TxnPages, TxnScan};
 pub use snapshot::{OwnedScan, Scan, Snapshot};
 pub use store::Store;
 pub use transaction::Transaction;
 
 pub use docdb_client::{ConnectOptions, ServerStats};
 pub use docdb_core::{
-    check_dir, validate_name, BatchOp, CheckReport, DbInfo, DbStats, Error, ErrorKind, OptionType,
-    Options, Problem, Result, StatField, StatValue, StoreStats, Sync, MAX_DOCUMENT_SIZE_LIMIT,
-    VERSION,
+    check_dir, validate_name, BatchOp, CheckReport, DbInfo, DbStats, Error, ErrorKind, IdRange,
+    OptionType, Options, Problem, Result, StatField, StatValue, StoreStats, Sync,
+    MAX_DOCUMENT_SIZE_LIMIT, VERSION,
 };

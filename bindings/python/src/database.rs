@@ -1,6 +1,6 @@
 //! `docdb.Database`: one named database of a store, and its atomic batch.
 
-use docdb_core::{BatchOp, ErrorKind};
+use docdb::{BatchOp, ErrorKind};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
@@ -33,11 +33,11 @@ const READ_WITH_GIL_MAX: usize = 64 * 1024;
 /// batch() for that.
 #[pyclass(frozen, module = "docdb")]
 pub(crate) struct Database {
-    inner: docdb_core::Database,
+    inner: docdb::Database,
 }
 
 impl Database {
-    pub(crate) fn new(inner: docdb_core::Database) -> Self {
+    pub(crate) fn new(inner: docdb::Database) -> Self {
         Database { inner }
     }
 }
@@ -85,9 +85,9 @@ fn parse_op<'py>(py: Python<'py>, index: usize, item: &Bound<'py, PyAny>) -> PyR
         // An unknown name is a bad value, reported like an engine failure of that operation.
         return Err(error::to_pyerr(
             py,
-            docdb_core::Error::Batch {
+            docdb::Error::Batch {
                 index,
-                source: Box::new(docdb_core::Error::InvalidArgument(format!(
+                source: Box::new(docdb::Error::InvalidArgument(format!(
                     "unknown batch operation {name:?} (use 'create', 'update', 'put' or 'delete')"
                 ))),
             },
@@ -398,7 +398,7 @@ impl Database {
             return Err(PyTypeError::new_err("pop expected at most 2 arguments"));
         }
         let db = &self.inner;
-        let take = || -> docdb_core::Result<Vec<u8>> {
+        let take = || -> docdb::Result<Vec<u8>> {
             let mut tx = db.begin()?;
             let v = tx.read(doc_id.0)?;
             tx.delete(doc_id.0)?;
@@ -420,7 +420,7 @@ impl Database {
         let (id, v) = detach(py, || {
             let mut tx = db.begin()?;
             let Some(id) = db.snapshot()?.ids()?.into_iter().next() else {
-                return Err(docdb_core::Error::NotFound(format!(
+                return Err(docdb::Error::NotFound(format!(
                     "any document: database '{}' is empty",
                     db.name()
                 )));

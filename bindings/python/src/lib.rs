@@ -18,7 +18,7 @@ use pyo3::prelude::*;
 /// Native core of the `docdb` package; import `docdb` instead.
 #[pymodule]
 fn _docdb(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add("__version__", docdb_core::VERSION)?;
+    m.add("__version__", docdb::VERSION)?;
     m.add_class::<store::Store>()?;
     m.add_class::<database::Database>()?;
     m.add_class::<transaction::Transaction>()?;
@@ -32,16 +32,13 @@ fn _docdb(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(error::_engine_error, m)?)?;
     // Core's tables, so that the tests can compare this face with them (a kind, statistic
     // or option added to core fails those tests until the face has it).
-    let codes: Vec<&str> = docdb_core::ErrorKind::ALL
-        .iter()
-        .map(|k| k.as_str())
-        .collect();
+    let codes: Vec<&str> = docdb::ErrorKind::ALL.iter().map(|k| k.as_str()).collect();
     m.add("ERROR_CODES", codes)?;
     fn names<T>(fields: &[(&'static str, T)]) -> Vec<&'static str> {
         fields.iter().map(|f| f.0).collect()
     }
-    m.add("DB_STATS_FIELDS", names(docdb_core::DbStats::FIELDS))?;
-    m.add("STORE_STATS_FIELDS", names(docdb_core::StoreStats::FIELDS))?;
-    m.add("OPTION_NAMES", names(docdb_core::Options::FIELDS))?;
+    m.add("DB_STATS_FIELDS", names(docdb::DbStats::FIELDS))?;
+    m.add("STORE_STATS_FIELDS", names(docdb::StoreStats::FIELDS))?;
+    m.add("OPTION_NAMES", names(docdb::Options::FIELDS))?;
     Ok(())
 }

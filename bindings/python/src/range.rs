@@ -2,9 +2,7 @@
 //! `IdRange`, and the iterator of `Transaction.range`, which reads in pages because the
 //! engine's transaction scan borrows the transaction.
 
-use std::collections::VecDeque;
-
-use docdb_core::IdRange;
+use docdb::{IdRange, TxnPages};
 use parking_lot::Mutex;
 use pyo3::exceptions::{PyOverflowError, PyTypeError};
 use pyo3::prelude::*;
@@ -97,7 +95,7 @@ pub(crate) fn id_range(
         Some(Limit(n)) if n < 0 => {
             return Err(crate::error::to_pyerr(
                 py,
-                docdb_core::Error::InvalidArgument(format!("limit must be >= 0, got {n}")),
+                docdb::Error::InvalidArgument(format!("limit must be >= 0, got {n}")),
             ))
         }
         Some(Limit(n)) => Some(u64::try_from(n).unwrap_or(u64::MAX)),
@@ -105,69 +103,22 @@ pub(crate) fn id_range(
     Ok(range)
 }
 
-/// Most documents one page of a transaction's range holds...
-const PAGE_DOCS: usize = 64;
-/// ...and about how many bytes (at least one document): the memory an iterator holds.
-const PAGE_BYTES: usize = 1 << 20;
-
-/// What is left to read of a transaction's range, and the page read ahead.
-struct Pages {
-    /// The rest of the range after the last document read; `None` once it is all read.
-    rest: Option<IdRange>,
-    page: VecDeque<(u64, Vec<u8>)>,
-}
-
-impl Pages {
-    /// The next document, reading a page of the rest of the range as `tx` sees it now when
-    /// the previous page is used up.
-    fn next(&mut self, tx: &docdb_core::Transaction) -> docdb_core::Result<Option<(u64, Vec<u8>)>> {
-        if self.page.is_empty() {
-            if let Some(range) = self.rest.take() {
-                self.rest = self.fill(tx, range)?;
-            }
-        }
-        Ok(self.page.pop_front())
-    }
-
-    /// Reads one page of `range` into `self.page`; returns what remains after it.
-    fn fill(
-        &mut self,
-        tx: &docdb_core::Transaction,
-        range: IdRange,
-    ) -> docdb_core::Result<Option<IdRange>> {
-        let mut bytes = 0;
-        for doc in tx.range(&range)? {
-            let (id, data) = doc?;
-            bytes += data.len();
-            self.page.push_back((id, data));
-            if self.page.len() == PAGE_DOCS || bytes >= PAGE_BYTES {
-                let mut rest = range.after(id);
-                rest.limit = range.limit.map(|n| n - self.page.len() as u64);
-                return Ok(Some(rest));
-            }
-        }
-        Ok(None)
-    }
-}
-
 /// Iterator over the `(doc_id, data)` pairs of `Transaction.range()`, as the transaction
 /// sees them (its own writes included). It reads ahead a page of at most 64 documents
-/// (about 1 MiB): writes the transaction makes while iterating are seen only by the pages
-/// read after them. Raises ClosedError once the transaction is committed or rolled back.
+/// (about 1 MiB, `docdb::TxnPages`): writes the transaction makes while iterating are seen
+/// only by the pages read after them. Raises ClosedError once the transaction is committed
+/// or rolled back.
 #[pyclass(frozen, module = "docdb")]
 pub(crate) struct TransactionIterator {
     tx: Py<Transaction>,
-    pages: Mutex<Pages>,
+    pages: Mutex<TxnPages>,
 }
 
 impl TransactionIterator {
     pub(crate) fn new(tx: Py<Transaction>, range: IdRange) -> Self {
         TransactionIterator {
             tx,
-            pages: Mutex::new(Pages {
-                rest: Some(range),
-                page: VecDeque::new(),
-            }),
+            pages: Mutex::new(TxnPages::new(range)),
         }
     }
 }
@@ -182,14 +133,13 @@ impl TransactionIterator {
         let tx = self.tx.get();
         let next = detach(py, || {
             let mut pages = self.pages.lock();
-            if pages.rest.is_none() && pages.page.is_empty() {
+            if pages.is_done() {
                 return Ok(None);
             }
             let next = tx.run(|t| pages.next(t));
             if next.is_err() {
-                // Reported once; the iteration is over.
-                pages.rest = None;
-                pages.page.clear();
+                // Reported once (a finished transaction too); the iteration is over.
+                pages.close();
             }
             next
         })?;

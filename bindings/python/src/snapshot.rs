@@ -6,7 +6,7 @@ use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyType};
 
-use docdb_core::IdRange;
+use docdb::IdRange;
 
 use crate::convert::{detach, json_decode, DocId};
 use crate::range::{id_range, Edge, Limit};
@@ -21,12 +21,12 @@ use crate::range::{id_range, Edge, Limit};
 pub(crate) struct Snapshot {
     // The lock is held only to clone or take the Arc, never across an engine call; an
     // engine call in flight keeps its own clone, so close() never waits for it.
-    inner: Mutex<Option<Arc<docdb_core::Snapshot>>>,
+    inner: Mutex<Option<Arc<docdb::Snapshot>>>,
     version: u64,
 }
 
 impl Snapshot {
-    pub(crate) fn new(s: docdb_core::Snapshot) -> Self {
+    pub(crate) fn new(s: docdb::Snapshot) -> Self {
         Snapshot {
             version: s.version(),
             inner: Mutex::new(Some(Arc::new(s))),
@@ -42,17 +42,17 @@ impl Snapshot {
     fn iterate_range(slf: Bound<'_, Self>, range: IdRange) -> PyResult<SnapshotIterator> {
         let py = slf.py();
         let s = slf.get().get(py)?;
-        let docs = detach(py, || docdb_core::Snapshot::clone(&s).into_range(&range))?;
+        let docs = detach(py, || docdb::Snapshot::clone(&s).into_range(&range))?;
         Ok(SnapshotIterator::new(Some(slf.unbind()), docs))
     }
 
-    fn get(&self, py: Python<'_>) -> PyResult<Arc<docdb_core::Snapshot>> {
+    fn get(&self, py: Python<'_>) -> PyResult<Arc<docdb::Snapshot>> {
         let snap = self.inner.lock().clone();
         match snap {
             Some(s) => Ok(s),
             None => Err(crate::error::to_pyerr(
                 py,
-                docdb_core::Error::Closed(format!("snapshot at version {}", self.version)),
+                docdb::Error::Closed(format!("snapshot at version {}", self.version)),
             )),
         }
     }
@@ -194,11 +194,11 @@ pub(crate) struct SnapshotIterator {
     /// The Snapshot iterated, if any: `Database.range` iterates a snapshot of its own.
     snapshot: Option<Py<Snapshot>>,
     /// The engine's scan over a clone of the snapshot (same version); `None` once over.
-    docs: Mutex<Option<docdb_core::OwnedScan>>,
+    docs: Mutex<Option<docdb::OwnedScan>>,
 }
 
 impl SnapshotIterator {
-    pub(crate) fn new(snapshot: Option<Py<Snapshot>>, docs: docdb_core::OwnedScan) -> Self {
+    pub(crate) fn new(snapshot: Option<Py<Snapshot>>, docs: docdb::OwnedScan) -> Self {
         SnapshotIterator {
             snapshot,
             docs: Mutex::new(Some(docs)),

@@ -9,14 +9,14 @@ use crate::range::{id_range, Edge, Limit, TransactionIterator};
 
 /// Where a transaction is in its life; only `Active` holds the engine transaction.
 enum State {
-    Active(docdb_core::Transaction),
+    Active(docdb::Transaction),
     Committed,
     RolledBack,
 }
 
 impl State {
-    fn closed_error(&self) -> docdb_core::Error {
-        docdb_core::Error::Closed(match self {
+    fn closed_error(&self) -> docdb::Error {
+        docdb::Error::Closed(match self {
             State::Committed => "transaction (already committed)".into(),
             State::RolledBack => "transaction (already rolled back)".into(),
             State::Active(_) => "transaction".into(),
@@ -45,7 +45,7 @@ pub(crate) struct Transaction {
 }
 
 impl Transaction {
-    pub(crate) fn new(tx: docdb_core::Transaction) -> Self {
+    pub(crate) fn new(tx: docdb::Transaction) -> Self {
         Transaction {
             state: Mutex::new(State::Active(tx)),
         }
@@ -55,7 +55,7 @@ impl Transaction {
     fn with<T: Send>(
         &self,
         py: Python<'_>,
-        f: impl FnOnce(&mut docdb_core::Transaction) -> docdb_core::Result<T> + Send,
+        f: impl FnOnce(&mut docdb::Transaction) -> docdb::Result<T> + Send,
     ) -> PyResult<T> {
         detach(py, || self.run(f))
     }
@@ -63,8 +63,8 @@ impl Transaction {
     /// Runs `f` on the active transaction; the caller has released the GIL.
     pub(crate) fn run<T>(
         &self,
-        f: impl FnOnce(&mut docdb_core::Transaction) -> docdb_core::Result<T>,
-    ) -> docdb_core::Result<T> {
+        f: impl FnOnce(&mut docdb::Transaction) -> docdb::Result<T>,
+    ) -> docdb::Result<T> {
         match &mut *self.state.lock() {
             State::Active(tx) => f(tx),
             other => Err(other.closed_error()),
@@ -184,7 +184,7 @@ impl Transaction {
 
     /// Number of staged writes.
     fn pending(&self, py: Python<'_>) -> PyResult<usize> {
-        self.with(py, |tx| Ok(tx.pending()))
+        self.with(py, |tx| tx.pending())
     }
 
     /// The commit version this transaction reads at.
@@ -241,7 +241,10 @@ impl Transaction {
 
     fn __repr__(&self, py: Python<'_>) -> String {
         let state = py.detach(|| match &*self.state.lock() {
-            State::Active(tx) => format!("active, {} pending", tx.pending()),
+            State::Active(tx) => match tx.pending() {
+                Ok(n) => format!("active, {n} pending"),
+                Err(_) => "active".into(),
+            },
             State::Committed => "committed".into(),
             State::RolledBack => "rolled back".into(),
         });

@@ -73,6 +73,7 @@ class Error(Exception):
 
     code: Optional[str]
     batch_index: Optional[int]
+    outcome_unknown: bool
 
 class NotFoundError(Error, KeyError): ...
 class AlreadyExistsError(Error): ...
@@ -178,7 +179,7 @@ class StoreStats:
 
 @final
 class Store:
-    """An open DocDB data directory holding named databases."""
+    """An open DocDB data directory holding named databases, in this process or behind a server."""
 
     def __new__(
         cls,
@@ -196,8 +197,20 @@ class Store:
         index_shards: Optional[int] = None,
         cache_size: Optional[int] = None,
     ) -> Store: ...
+    @staticmethod
+    def connect(
+        url: str,
+        token: Optional[str] = None,
+        *,
+        ca_file: Union[str, os.PathLike[str], None] = None,
+        server_name: Optional[str] = None,
+        connect_timeout: Optional[float] = None,
+        request_timeout: Optional[float] = None,
+    ) -> Store: ...
     @property
-    def path(self) -> pathlib.Path: ...
+    def path(self) -> Optional[pathlib.Path]: ...
+    @property
+    def url(self) -> Optional[str]: ...
     @property
     def closed(self) -> bool: ...
     def create_db(self, name: str) -> Database: ...
