@@ -5,6 +5,8 @@ import type { DocId, RangeOptions } from './index'
 export {
   open,
   openAsync,
+  connect,
+  connectAsync,
   version,
   Store,
   Database,
@@ -16,6 +18,7 @@ export {
   RangeOptions,
   BatchOp,
   OpenOptions,
+  ConnectOptions,
   DbInfo,
   DbStats,
   StoreStats,
@@ -44,11 +47,14 @@ export declare const ERROR_CODES: readonly ErrorCode[]
 
 /** An error reported by the DocDB engine. Wrong argument types are TypeError instead. */
 export declare class DocDBError extends Error {
-  constructor(message: string, code: ErrorCode, batchIndex?: number | null)
+  constructor(message: string, code: ErrorCode, batchIndex?: number | null, outcomeUnknown?: boolean | null)
   readonly name: 'DocDBError'
   readonly code: ErrorCode
   /** For a failed `batch()`: the position of the operation that failed. */
   readonly batchIndex?: number
+  /** For UNAVAILABLE: whether the request may have been applied before the connection to
+   *  the server broke (it is never resent unless it cannot change anything). */
+  readonly outcomeUnknown?: boolean
 }
 
 /**

@@ -10,12 +10,17 @@ const { Store, Database, Transaction, Snapshot, SnapshotScan, TransactionScan } 
 /** Every `code` a DocDBError can carry (docs/errors.md): core's error kinds, then INTERNAL. */
 const ERROR_CODES = Object.freeze([...native._coreTables().errorCodes, 'INTERNAL'])
 
-/** An error reported by the DocDB engine: `code` is stable, `message` is for humans. */
+/**
+ * An error reported by the DocDB engine: `code` is stable, `message` is for humans.
+ * `batchIndex`: the failing operation of a batch. `outcomeUnknown` (UNAVAILABLE only): the
+ * connection to the server broke after the request was sent, so it may have been applied.
+ */
 class DocDBError extends Error {
-  constructor(message, code, batchIndex) {
+  constructor(message, code, batchIndex, outcomeUnknown) {
     super(message)
     this.code = code
     if (batchIndex !== undefined && batchIndex !== null) this.batchIndex = batchIndex
+    if (outcomeUnknown !== undefined && outcomeUnknown !== null) this.outcomeUnknown = outcomeUnknown
   }
 }
 Object.defineProperty(DocDBError.prototype, 'name', { value: 'DocDBError', writable: true, configurable: true })
@@ -224,6 +229,8 @@ Database.prototype[Symbol.asyncIterator] = async function* entriesAsync() {
 module.exports = {
   open: native.open,
   openAsync: native.openAsync,
+  connect: native.connect,
+  connectAsync: native.connectAsync,
   version: native.version,
   Store,
   Database,

@@ -53,3 +53,18 @@ export interface RangeOptions {
   /** At most this many documents (a non-negative integer; default: no limit). */
   limit?: number
 }
+
+/** Options of `connect()`; every key is optional (unknown keys throw a TypeError). */
+export interface ConnectOptions {
+  /** The server's shared secret (its `--token-file`), required over TCP. */
+  token?: string
+  /** PEM file of the authority (or self-signed certificate) that signed the server's
+   *  certificate, for `tls://` URLs. */
+  caFile?: string
+  /** The name to verify in the server's certificate (default: the URL's host). */
+  serverName?: string
+  /** Milliseconds allowed to connect and authenticate (default 10 000). */
+  connectTimeout?: number
+  /** Milliseconds a request may wait for its reply (default 300 000). */
+  requestTimeout?: number
+}

@@ -54,6 +54,21 @@ export interface RangeOptions {
   limit?: number
 }
 
+/** Options of `connect()`; every key is optional (unknown keys throw a TypeError). */
+export interface ConnectOptions {
+  /** The server's shared secret (its `--token-file`), required over TCP. */
+  token?: string
+  /** PEM file of the authority (or self-signed certificate) that signed the server's
+   *  certificate, for `tls://` URLs. */
+  caFile?: string
+  /** The name to verify in the server's certificate (default: the URL's host). */
+  serverName?: string
+  /** Milliseconds allowed to connect and authenticate (default 10 000). */
+  connectTimeout?: number
+  /** Milliseconds a request may wait for its reply (default 300 000). */
+  requestTimeout?: number
+}
+
 /**
  * Which binding artifact the generated loader actually loaded: `'native'` for
  * a native addon, otherwise the `platformArchABI` of the WASI flavor. Every
@@ -177,7 +192,8 @@ export declare class SnapshotScan {
 }
 
 /**
- * An open data directory holding named databases. Create it with `open()`.
+ * An open data directory holding named databases, in this process (`open()`) or behind a
+ * server (`connect()`): the same methods work on both.
  *
  * Opening a directory that this process already has open (in any worker thread) returns
  * a new handle on the same open store (`INVALID_ARGUMENT` if the options differ).
@@ -233,8 +249,10 @@ export declare class Store {
   closeAsync(): Promise<void>
   /** Whether `close()` was called. */
   get closed(): boolean
-  /** The data directory. */
-  get path(): string
+  /** The data directory, as given to `open()`; `null` for a store connected to a server. */
+  get path(): string | null
+  /** The server's URL, as given to `connect()`; `null` for a store opened in this process. */
+  get url(): string | null
 }
 
 /**
@@ -281,8 +299,8 @@ export declare class Transaction {
 /**
  * Cursor of `Transaction.scan()`, stepped by `Transaction.scanNext`. The engine's scan of
  * a transaction borrows it, so this cursor reads the range in pages of at most 64
- * documents (about 1 MiB), each continuing after the last id read: writes the
- * transaction makes while iterating are seen only by the pages read after them.
+ * documents (about 1 MiB, `docdb::TxnPages`), each continuing after the last id read:
+ * writes the transaction makes while iterating are seen only by the pages read after them.
  */
 export declare class TransactionScan {
   /** Ends the cursor early. */
@@ -299,13 +317,26 @@ export declare function _panic(): void
 export declare function _panicAsync(): Promise<void>
 
 /** Registers the `DocDBError` class for this Node environment (called once by `docdb.js`). */
-export declare function _setErrorClass(ctor: new (message: string, code: string, batchIndex: number | null) => Error): void
+export declare function _setErrorClass(ctor: new (message: string, code: string, batchIndex: number | null, outcomeUnknown: boolean | null) => Error): void
 
 /**
  * Throws the error that an engine error of kind `code` (an `ErrorKind::as_str()` value, or
  * `INTERNAL`) becomes; `batchIndex` wraps it in a failed batch at that position.
  */
 export declare function _throwSample(code: string, batchIndex?: number | undefined | null): void
+
+/**
+ * Connects to a `docdb serve` at `url` (`unix:///path/to.sock`, `tcp://host:port`,
+ * `tls://host:port`) and returns its `Store`: the same methods as a store from `open()`,
+ * with the same errors. Throws `UNAVAILABLE` if the server cannot be reached (later calls
+ * whose connection breaks throw it too, with `outcomeUnknown` when the request may have
+ * been applied; the next call reconnects), `INVALID_ARGUMENT` for a malformed URL or a
+ * wrong or missing token.
+ */
+export declare function connect(url: string, options?: ConnectOptions): Store
+
+/** `connect` on the libuv pool. */
+export declare function connectAsync(url: string, options?: ConnectOptions): Promise<Store>
 
 /**
  * Core's tables (error codes, statistics fields, option names), so that the tests can

@@ -329,6 +329,12 @@ impl Lease {
     }
 
     fn call(&mut self, req: Request) -> Result<Reply> {
+        // As locally: once its store is closed, a transaction or snapshot is closed too
+        // (the server rolls it back when the connection goes).
+        if self.pool.is_closed() {
+            self.conn = None;
+            return Err(Error::Closed("store".into()));
+        }
         let Some(c) = self.conn.as_mut() else {
             return Err(Error::Closed(
                 "transaction or snapshot whose connection to the server was lost (the server rolled it back)".into(),

@@ -387,3 +387,19 @@ fn transaction_pages_cross_page_edges() {
         tx.rollback();
     });
 }
+
+#[test]
+fn a_closed_store_closes_its_transactions_and_snapshots() {
+    on_both(|s| {
+        let d = s.create_db("c").unwrap();
+        d.put(1, b"x").unwrap();
+        let mut tx = d.begin().unwrap();
+        tx.put(2, b"y").unwrap();
+        let snap = d.snapshot().unwrap();
+        s.close().unwrap();
+        assert_eq!(kind(snap.read(1)), ErrorKind::Closed);
+        assert_eq!(kind(snap.count(&docdb::IdRange::all())), ErrorKind::Closed);
+        assert_eq!(kind(tx.read(1)), ErrorKind::Closed);
+        assert_eq!(kind(tx.commit()), ErrorKind::Closed);
+    });
+}

@@ -1,7 +1,7 @@
 // A typed use of the package, checked by `tsc --noEmit` (typecheck.test.js). The
 // `@ts-expect-error` lines prove that the declarations reject misuse: if a type became
 // too loose, the directive itself would be reported as unused and the check would fail.
-import { open, openAsync, DocDBError, type ErrorCode, type BatchOp, type Database } from '..'
+import { open, openAsync, connectAsync, DocDBError, type ErrorCode, type BatchOp, type Database, type Store } from '..'
 
 interface User {
   name: string
@@ -69,6 +69,12 @@ export async function example(dir: string): Promise<number> {
       void index
     }
   }
+
+  // A server's store has the same type; connecting to nobody throws UNAVAILABLE.
+  const connectTo = (url: string): Promise<Store> => connectAsync(url, { token: 's3cret', connectTimeout: 1000 })
+  void connectTo
+  const where: string | null = store.url ?? store.path
+  void where
 
   const other = await openAsync(`${dir}-other`)
   await other.closeAsync()

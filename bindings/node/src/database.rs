@@ -1,6 +1,6 @@
 //! `Database`: one logical database of a store.
 
-use docdb_core::BatchOp;
+use docdb::BatchOp;
 use napi::bindgen_prelude::{AsyncTask, Buffer, ToNapiValue, TypeName, Unknown};
 use napi::{Env, Result};
 use napi_derive::napi;
@@ -11,8 +11,8 @@ use crate::stats::DbStats;
 use crate::task::Job;
 use crate::transaction::Transaction;
 
-type Core = docdb_core::Database;
-type WriteFn = fn(&Core, u64, &[u8]) -> docdb_core::Result<()>;
+type Core = docdb::Database;
+type WriteFn = fn(&Core, u64, &[u8]) -> docdb::Result<()>;
 
 /// A handle to one database. Every plain operation is its own durable transaction.
 #[napi]
@@ -28,7 +28,7 @@ impl Database {
     fn job<T, F>(&self, f: F) -> Job<T>
     where
         T: ToNapiValue + TypeName + Send + 'static,
-        F: FnOnce(&Core) -> docdb_core::Result<T> + Send + 'static,
+        F: FnOnce(&Core) -> docdb::Result<T> + Send + 'static,
     {
         let db = self.inner.clone();
         Job::new(move || f(&db))

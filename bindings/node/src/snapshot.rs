@@ -10,9 +10,9 @@ use crate::args;
 use crate::error::closed;
 use crate::task::{inline, Job};
 
-type Core = docdb_core::Snapshot;
+type Core = docdb::Snapshot;
 
-fn closed_snapshot() -> docdb_core::Error {
+fn closed_snapshot() -> docdb::Error {
     closed("snapshot")
 }
 
@@ -31,7 +31,7 @@ impl Snapshot {
         }
     }
 
-    fn get(&self) -> docdb_core::Result<Arc<Core>> {
+    fn get(&self) -> docdb::Result<Arc<Core>> {
         self.inner.clone().ok_or_else(closed_snapshot)
     }
 
@@ -125,7 +125,7 @@ impl Snapshot {
 
 /// The engine's scan (over a clone of a snapshot, or the snapshot of `Database.scan`);
 /// `None` once over. Shared with the `nextAsync` job in flight.
-type Docs = Arc<Mutex<Option<docdb_core::OwnedScan>>>;
+type Docs = Arc<Mutex<Option<docdb::OwnedScan>>>;
 
 /// Cursor of `Snapshot.scan()` and `Database.scan()`: `next()` returns `[id, data]`, or
 /// `null` at the end; `nextAsync()` the same, read on the libuv pool. Each document is read
@@ -136,7 +136,7 @@ pub struct SnapshotScan {
 }
 
 impl SnapshotScan {
-    pub fn new(docs: docdb_core::OwnedScan) -> Self {
+    pub fn new(docs: docdb::OwnedScan) -> Self {
         SnapshotScan {
             docs: Arc::new(Mutex::new(Some(docs))),
         }

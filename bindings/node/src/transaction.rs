@@ -1,8 +1,6 @@
 //! `Transaction`: staged writes committed atomically (snapshot isolation).
 
-use std::collections::VecDeque;
-
-use docdb_core::IdRange;
+use docdb::TxnPages;
 use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, Unknown};
 use napi::{Env, Result};
 use napi_derive::napi;
@@ -11,7 +9,7 @@ use crate::args::{self, Call};
 use crate::error::closed;
 use crate::task::{inline, Job};
 
-type Core = docdb_core::Transaction;
+type Core = docdb::Transaction;
 
 /// A transaction from `Database.begin()`. It reads the snapshot taken at `begin` plus its
 /// own writes. `commit()` applies every staged write atomically or throws `CONFLICT` (and
@@ -28,11 +26,7 @@ impl Transaction {
         Transaction { inner: Some(inner) }
     }
 
-    fn with<T>(
-        &mut self,
-        env: &Env,
-        f: impl FnOnce(&mut Core) -> docdb_core::Result<T>,
-    ) -> Result<T> {
+    fn with<T>(&mut self, env: &Env, f: impl FnOnce(&mut Core) -> docdb::Result<T>) -> Result<T> {
         inline(env, || match self.inner.as_mut() {
             Some(txn) => f(txn),
             None => Err(closed("transaction (already committed or rolled back)")),
@@ -44,7 +38,7 @@ impl Transaction {
         env: &Env,
         id: Unknown,
         data: Unknown,
-        f: fn(&mut Core, u64, &[u8]) -> docdb_core::Result<()>,
+        f: fn(&mut Core, u64, &[u8]) -> docdb::Result<()>,
     ) -> Result<()> {
         let id = args::doc_id(env, &id, "id")?;
         let data = args::data(env, &data, "data", Call::Sync)?;
@@ -71,7 +65,10 @@ impl Transaction {
     /// Number of staged writes. Throws `CLOSED` once the transaction is finished.
     #[napi(getter)]
     pub fn pending(&mut self, env: Env) -> Result<u32> {
-        self.with(&env, |t| Ok(u32::try_from(t.pending()).unwrap_or(u32::MAX)))
+        self.with(
+            &env,
+            |t| Ok(u32::try_from(t.pending()?).unwrap_or(u32::MAX)),
+        )
     }
 
     /// The commit version this transaction reads at. Throws `CLOSED` once it is finished.
@@ -149,8 +146,7 @@ impl Transaction {
         let range = args::id_range(&env, options.as_ref())?;
         self.with(&env, |_| Ok(()))?;
         Ok(TransactionScan {
-            rest: Some(range),
-            page: VecDeque::new(),
+            pages: TxnPages::new(range),
         })
     }
 
@@ -161,11 +157,12 @@ impl Transaction {
         env: Env,
         scan: &mut TransactionScan,
     ) -> Result<Option<(BigInt, Buffer)>> {
-        if scan.rest.is_none() && scan.page.is_empty() {
+        if scan.pages.is_done() {
             return Ok(None);
         }
-        let next = self.with(&env, |txn| scan.next(txn));
+        let next = self.with(&env, |txn| scan.pages.next(txn));
         if next.is_err() {
+            // Reported once (a finished transaction too); the cursor is over.
             scan.close();
         }
         Ok(next?.map(|(id, data)| (BigInt::from(id), Buffer::from(data))))
@@ -197,47 +194,13 @@ impl Transaction {
     }
 }
 
-/// Most documents one page of a transaction's range holds...
-const PAGE_DOCS: usize = 64;
-/// ...and about how many bytes (at least one document).
-const PAGE_BYTES: usize = 1 << 20;
-
 /// Cursor of `Transaction.scan()`, stepped by `Transaction.scanNext`. The engine's scan of
 /// a transaction borrows it, so this cursor reads the range in pages of at most 64
-/// documents (about 1 MiB), each continuing after the last id read: writes the
-/// transaction makes while iterating are seen only by the pages read after them.
+/// documents (about 1 MiB, `docdb::TxnPages`), each continuing after the last id read:
+/// writes the transaction makes while iterating are seen only by the pages read after them.
 #[napi]
 pub struct TransactionScan {
-    /// The rest of the range after the last document read; `None` once it is all read.
-    rest: Option<IdRange>,
-    page: VecDeque<(u64, Vec<u8>)>,
-}
-
-impl TransactionScan {
-    fn next(&mut self, txn: &Core) -> docdb_core::Result<Option<(u64, Vec<u8>)>> {
-        if self.page.is_empty() {
-            if let Some(range) = self.rest.take() {
-                self.rest = self.read_page(txn, range)?;
-            }
-        }
-        Ok(self.page.pop_front())
-    }
-
-    /// Reads one page of `range`; returns the rest of the range after it.
-    fn read_page(&mut self, txn: &Core, range: IdRange) -> docdb_core::Result<Option<IdRange>> {
-        let mut bytes = 0;
-        for doc in txn.range(&range)? {
-            let (id, data) = doc?;
-            bytes += data.len();
-            self.page.push_back((id, data));
-            if self.page.len() == PAGE_DOCS || bytes >= PAGE_BYTES {
-                let mut rest = range.after(id);
-                rest.limit = range.limit.map(|n| n - self.page.len() as u64);
-                return Ok(Some(rest));
-            }
-        }
-        Ok(None)
-    }
+    pages: TxnPages,
 }
 
 #[napi]
@@ -245,7 +208,6 @@ impl TransactionScan {
     /// Ends the cursor early.
     #[napi]
     pub fn close(&mut self) {
-        self.rest = None;
-        self.page.clear();
+        self.pages.close();
     }
 }
