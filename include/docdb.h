@@ -215,9 +215,10 @@ typedef struct docdb_snapshot docdb_snapshot;
 typedef struct docdb_snapshot_scan docdb_snapshot_scan;
 
 /**
- * An open data directory (opaque). Created by `docdb_store_open`, closed by
- * `docdb_store_close`, released by `docdb_store_free`. Safe to use from several threads
- * at once.
+ * An open data directory (opaque): opened in this process by `docdb_store_open`, or
+ * served by a `docdb serve` process and reached with `docdb_store_connect`. Every function
+ * works the same on both. Closed by `docdb_store_close`, released by `docdb_store_free`.
+ * Safe to use from several threads at once.
  */
 typedef struct docdb_store docdb_store;
 
@@ -286,6 +287,43 @@ typedef struct docdb_options {
    */
   uint64_t cache_size;
 } docdb_options;
+
+/**
+ * Options of `docdb_store_connect`. Always start from `docdb_connect_options_default()`
+ * and change the fields you need. The strings are borrowed for the duration of the call
+ * only; NULL means "none".
+ */
+typedef struct docdb_connect_options {
+  /**
+   * The server's shared secret (the contents of its `--token-file`), UTF-8. Required by
+   * servers started with a token (always over TCP). Default NULL.
+   */
+  const char *token;
+  /**
+   * For `tls://` URLs: path of the PEM file of the certificate authority (or the
+   * self-signed certificate) that signed the server's certificate. Default NULL.
+   */
+  const char *tls_ca_file;
+  /**
+   * For `tls://` URLs: the name to verify in the server's certificate; NULL for the
+   * URL's host. Default NULL.
+   */
+  const char *tls_server_name;
+  /**
+   * Milliseconds allowed to connect and complete the handshake (> 0). Default 10000.
+   */
+  uint64_t connect_timeout_ms;
+  /**
+   * Milliseconds a request may wait for its reply before the connection is given up
+   * (the call then fails with `DOCDB_UNAVAILABLE`, its outcome unknown); 0 waits as long
+   * as the server keeps the connection open. Default 300000.
+   */
+  uint64_t request_timeout_ms;
+  /**
+   * Idle connections kept for reuse. Default 8.
+   */
+  uint64_t pool_size;
+} docdb_connect_options;
 
 /**
  * One entry of a `docdb_db_list`.
@@ -601,6 +639,11 @@ const char *docdb_errmsg(void);
 struct docdb_options docdb_options_default(void);
 
 /**
+ * The default connect options (the client's defaults). Cannot fail.
+ */
+struct docdb_connect_options docdb_connect_options_default(void);
+
+/**
  * Opens (creating it if needed) the data directory `path`.
  *
  * `opts` may be NULL for the defaults. On success `*out` receives a new handle that the
@@ -615,6 +658,27 @@ struct docdb_options docdb_options_default(void);
 docdb_status docdb_store_open(const char *path,
                               const struct docdb_options *opts,
                               struct docdb_store **out);
+
+/**
+ * Connects to the DocDB server at `url`: `unix:///path/to.sock`, `tcp://host:port` or
+ * `tls://host:port`. The handle is a `docdb_store` like one from `docdb_store_open`, and
+ * every function works on it the same way (the server holds the files; transactions and
+ * snapshots are held by the server until finished or freed). `opts` may be NULL for the
+ * defaults.
+ *
+ * `DOCDB_INVALID_ARGUMENT` for a malformed URL, bad options or a token the server refuses;
+ * `DOCDB_UNAVAILABLE` if the server cannot be reached. Later, a call whose connection is
+ * lost fails with `DOCDB_UNAVAILABLE` (its outcome unknown if it may have been applied),
+ * and the next call connects again. `docdb_store_backup` is refused
+ * (`DOCDB_INVALID_ARGUMENT`): back up on the server's host. `docdb_store_close` closes this
+ * client's connections; the server goes on.
+ *
+ * On success `*out` receives a new handle that the caller releases with
+ * `docdb_store_free`; on failure `*out` is unchanged.
+ */
+docdb_status docdb_store_connect(const char *url,
+                                 const struct docdb_connect_options *opts,
+                                 struct docdb_store **out);
 
 /**
  * Closes this handle; it fails with `DOCDB_CLOSED` afterwards. If other handles of this
@@ -642,7 +706,8 @@ void docdb_store_free(struct docdb_store *store);
 bool docdb_store_is_closed(const struct docdb_store *store);
 
 /**
- * The data directory the store was opened with, as given to `docdb_store_open`.
+ * The data directory the store was opened with, as given to `docdb_store_open` (for a
+ * store from `docdb_store_connect`, its URL).
  *
  * The string is borrowed from the handle: valid until `docdb_store_free`, not to be
  * freed. NULL if `store` is NULL.
@@ -720,7 +785,8 @@ docdb_status docdb_store_sync(const struct docdb_store *store);
  * file and directory of the copy is fsynced, and the copy is verified by opening it,
  * before this returns `DOCDB_OK`; it then opens with `docdb_store_open` like any store.
  * On failure nothing of the copy is left. `progress` may be NULL; `user_data` is passed
- * to it untouched.
+ * to it untouched. A store from `docdb_store_connect` answers `DOCDB_INVALID_ARGUMENT`:
+ * the copy is made on the server's host (`docdb backup`).
  */
 docdb_status docdb_store_backup(const struct docdb_store *store,
                                 const char *dest,

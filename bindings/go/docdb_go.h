@@ -27,6 +27,7 @@ static inline gd_res gd_res_of(docdb_status st) {
 	static inline gd_res gd_##name params { return gd_res_of(docdb_##name args); }
 
 GD_WRAP(store_open, (const char *p, const docdb_options *o, docdb_store **out), (p, o, out))
+GD_WRAP(store_connect, (const char *u, const docdb_connect_options *o, docdb_store **out), (u, o, out))
 GD_WRAP(store_close, (const docdb_store *s), (s))
 GD_WRAP(store_create_db, (const docdb_store *s, const char *n, docdb_db **out), (s, n, out))
 GD_WRAP(store_open_db, (const docdb_store *s, const char *n, docdb_db **out), (s, n, out))

@@ -74,8 +74,9 @@ func (o *Options) toC() C.docdb_options {
 // that no C field is missing in Go.
 func cStructs() map[string][2]reflect.Type {
 	return map[string][2]reflect.Type{
-		"docdb_options":     {reflect.TypeFor[Options](), reflect.TypeFor[C.docdb_options]()},
-		"docdb_db_stats":    {reflect.TypeFor[DBStats](), reflect.TypeFor[C.docdb_db_stats]()},
-		"docdb_store_stats": {reflect.TypeFor[StoreStats](), reflect.TypeFor[C.docdb_store_stats]()},
+		"docdb_options":         {reflect.TypeFor[Options](), reflect.TypeFor[C.docdb_options]()},
+		"docdb_connect_options": {reflect.TypeFor[ConnectOptions](), reflect.TypeFor[C.docdb_connect_options]()},
+		"docdb_db_stats":        {reflect.TypeFor[DBStats](), reflect.TypeFor[C.docdb_db_stats]()},
+		"docdb_store_stats":     {reflect.TypeFor[StoreStats](), reflect.TypeFor[C.docdb_store_stats]()},
 	}
 }

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 
-use docdb_core::{Error, IdRange, Result, Transaction};
+use docdb::{Error, IdRange, Result, Transaction};
 
 use crate::db::docdb_db;
 use crate::panic::call;

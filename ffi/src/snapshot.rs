@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use docdb_core::{ErrorKind, Result, Snapshot};
+use docdb::{ErrorKind, Result, Snapshot};
 
 use crate::buf::{docdb_buf, docdb_id_list};
 use crate::panic::{boundary, call};

@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use docdb_core::{Error, Result, Transaction};
+use docdb::{Error, Result, Transaction};
 
 use crate::buf::docdb_buf;
 use crate::panic::{boundary, call};
@@ -146,7 +146,7 @@ pub extern "C" fn docdb_txn_delete(txn: *const docdb_txn, id: u64) -> docdb_stat
 pub extern "C" fn docdb_txn_pending(txn: *const docdb_txn, out: *mut usize) -> docdb_status {
     call(|| {
         let (t, out) = (handle(txn)?, Out::new(out, "out")?);
-        out.set(t.with(|t| Ok(t.pending()))?);
+        out.set(t.with(|t| t.pending())?);
         Ok(())
     })
 }
