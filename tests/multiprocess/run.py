@@ -114,7 +114,7 @@ def main() -> None:
             if failures:
                 sys.exit("\n".join(failures))
             elapsed = time.monotonic() - started
-            conflicts = sum(int(r["conflicts"]) for r in results)  # type: ignore[call-overload]
+            conflicts = sum(int(str(r["conflicts"])) for r in results)
             print(
                 f"multiprocess: {len(LANGS)} processes ({LANGS.count('c')} C, "
                 f"{LANGS.count('python')} Python, {LANGS.count('node')} Node) ran 400 steps each "
