@@ -116,18 +116,31 @@ impl TxnPages {
         Ok(self.page.pop_front())
     }
 
-    /// Reads one page of `range`; `rest` becomes what remains after it.
+    /// Reads one page of `range`; `rest` becomes what remains after it. The page is asked
+    /// for with its own limit, so that a server sends no more than it.
     fn read_page(&mut self, txn: &Transaction, range: IdRange) -> Result<()> {
+        let want = range
+            .limit
+            .map_or(Self::PAGE_DOCS as u64, |n| n.min(Self::PAGE_DOCS as u64));
         let mut bytes = 0;
-        for doc in txn.range(&range)? {
+        let mut more = false;
+        for doc in txn.range(&range.limit(want))? {
             let (id, data) = doc?;
             bytes += data.len();
             self.page.push_back((id, data));
-            if self.page.len() == Self::PAGE_DOCS || bytes >= Self::PAGE_BYTES {
-                let mut rest = range.after(id);
-                rest.limit = range.limit.map(|n| n - self.page.len() as u64);
+            if bytes >= Self::PAGE_BYTES {
+                more = true;
+                break;
+            }
+        }
+        // A short page (not cut by its size) was the end of the range.
+        let got = self.page.len() as u64;
+        let left = range.limit.map(|n| n - got);
+        if (more || got == want) && left != Some(0) {
+            if let Some(&(last, _)) = self.page.back() {
+                let mut rest = range.after(last);
+                rest.limit = left;
                 self.rest = Some(rest);
-                return Ok(());
             }
         }
         Ok(())

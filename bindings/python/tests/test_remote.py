@@ -192,3 +192,30 @@ def test_tcp_needs_the_token(tmp_path: Path) -> None:
             assert store.open_db("over-tcp")[1] == b"x"
     finally:
         server.stop()
+
+
+def test_forked_workers_each_use_the_store_connected_before_fork(remote: docdb.Store) -> None:
+    # gunicorn's preload_app: the parent connects, the workers are forked from it.
+    db = remote.create_db("forked")
+    db.put(0, b"parent")
+    children = []
+    for w in range(4):
+        pid = os.fork()
+        if pid == 0:
+            code = 1
+            try:
+                for i in range(25):
+                    db.put(1000 * (w + 1) + i, b"w%d" % w)
+                with db.transaction() as tx:
+                    tx.put(1000 * (w + 1) + 99, tx.read(0))
+                code = 0
+            finally:
+                os._exit(code)
+        children.append(pid)
+    for pid in children:
+        _, status = os.waitpid(pid, 0)
+        assert os.waitstatus_to_exitcode(status) == 0
+    assert len(db) == 1 + 4 * 26
+    assert db[4099] == b"parent" and db[2024] == b"w1"
+    db.put(1, b"the parent still works")
+    assert db[1] == b"the parent still works"
