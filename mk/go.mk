@@ -39,8 +39,9 @@ test-go: go-pc bench-go cli
 # binding, run by `make test-conformance` (mk/conformance.mk); the runner fails if it finds
 # no scenarios.
 .PHONY: test-conformance-go
-test-conformance-go: go-pc
-	cd $(ROOT)/bindings/go && $(GO_ENV) $(GO) test -tags conformance -count=1 -run TestConformance ./...
+# TestConformance (in process) and TestConformanceRemote (every store served by `docdb serve`).
+test-conformance-go: go-pc cli
+	cd $(ROOT)/bindings/go && $(GO_ENV) DOCDB_EXE=$(DOCDB) $(GO) test -tags conformance -count=1 -run TestConformance ./...
 
 demo-go: go-pc
 	rm -rf $(ROOT)/target/demo-go

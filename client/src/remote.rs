@@ -329,8 +329,8 @@ impl Lease {
     }
 
     fn call(&mut self, req: Request) -> Result<Reply> {
-        // As locally: once its store is closed, a transaction or snapshot is closed too
-        // (the server rolls it back when the connection goes).
+        // A closed store closes its transactions and snapshots too, as locally: the
+        // connection is dropped, so the server rolls back and releases what it held.
         if self.pool.is_closed() {
             self.conn = None;
             return Err(Error::Closed("store".into()));

@@ -283,9 +283,17 @@ fn closing() {
     on_both(|s| {
         let d = s.create_db("c").unwrap();
         d.put(1, b"x").unwrap();
+        let mut txn = d.begin().unwrap();
+        txn.put(2, b"staged").unwrap();
+        let snap = d.snapshot().unwrap();
         assert!(!s.is_closed());
         s.close().unwrap();
         assert!(s.is_closed());
+        // Every handle obtained from a closed store is closed, remote ones included.
+        assert_eq!(kind(d.read(1)), ErrorKind::Closed);
+        assert_eq!(kind(snap.read(1)), ErrorKind::Closed);
+        assert_eq!(kind(txn.put(3, b"y")), ErrorKind::Closed);
+        assert_eq!(kind(txn.commit()), ErrorKind::Closed);
         assert_eq!(kind(s.list_dbs()), ErrorKind::Closed);
         assert_eq!(kind(s.open_db("c")), ErrorKind::Closed);
         s.close().unwrap();
