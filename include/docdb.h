@@ -277,7 +277,7 @@ typedef struct docdb_options {
    */
   uint64_t checkpoint_bytes;
   /**
-   * Index shards, a power of two (1 .. 65536). Default 256.
+   * Index shards, a power of two (1 .. 65536). Default 16.
    */
   uint64_t index_shards;
   /**

@@ -32,7 +32,7 @@ type Options struct {
 	CompactionDeadRatio    float64  // ...making up this fraction of the log (0 < r <= 1); default 0.5
 	AutoCompact            bool     // automatic compaction on or off; default true
 	CheckpointBytes        uint64   // log bytes between automatic checkpoints; default 256 MiB
-	IndexShards            uint64   // index shards, a power of two 1 .. 65536; default 256
+	IndexShards            uint64   // index shards, a power of two 1 .. 65536; default 16
 	CacheSize              uint64   // bytes of the record cache (warm reads without a system call); 0 = off; default 256 MiB
 }
 

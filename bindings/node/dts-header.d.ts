@@ -30,7 +30,7 @@ export interface OpenOptions {
   autoCompact?: boolean
   /** Log bytes between automatic checkpoints (default 256 MiB). */
   checkpointBytes?: number
-  /** Index shards, a power of two (default 256). */
+  /** Index shards, a power of two (default 16). */
   indexShards?: number
   /** Bytes of recently read documents kept in memory for the whole store, so that warm
    *  reads make no system call; 0 turns the cache off (default 256 MiB). */

@@ -313,6 +313,11 @@ impl<F: FileSystem> DbCore<F> {
             .visible_now(id, || self.visible.load(Ordering::Acquire)))
     }
 
+    /// A copy of the document at `loc` if the record cache holds it.
+    pub(crate) fn cached_copy(&self, loc: &Location<F>) -> Option<Vec<u8>> {
+        self.cache.get(&self.cache_key(loc), loc.len)
+    }
+
     /// Reads the newest visible version.
     pub(crate) fn read(&self, id: u64) -> Result<Vec<u8>> {
         let found = self.newest(id)?;

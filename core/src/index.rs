@@ -1,30 +1,33 @@
 //! The sharded in-memory index: document id -> location and version, plus the older
 //! versions that live snapshots may still read (MVCC).
 //!
-//! Each shard is a hash map behind its own `parking_lot::RwLock`; a lookup holds a shard's
-//! read lock only long enough to copy a location out, so readers never wait on disk I/O of
-//! writers, and writers never wait on readers' I/O.
+//! Each shard is an ordered map ([`crate::heads`]) behind its own `parking_lot::RwLock`; a
+//! lookup holds a shard's read lock only long enough to copy a location out, so readers
+//! never wait on disk I/O of writers, and writers never wait on readers' I/O. Shards are
+//! chosen by a hash of the id, so a range of ids is a merge of the shards
+//! ([`crate::id_stream`]).
 //!
 //! Memory is the index's budget (at most 64 bytes per document, measured by `make bench`), so a
-//! document's head is a 28-byte slot of 4-byte words: its id, version, segment number,
-//! offset and length, with no padding and no pointer. The segment number indexes a
+//! document's head is a 28-byte entry of 4-byte words next to its 8-byte id: version, segment
+//! number, offset and length, with no padding and no pointer. The segment number indexes a
 //! [`SegmentTable`] shared by the shards. Older versions, needed only while a snapshot may
 //! read them, live in a small side map of their shard.
 
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hash, Hasher};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::ops::ControlFlow;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use parking_lot::RwLock;
 
 use crate::fs::FileSystem;
+use crate::heads::HeadMap;
 use crate::log::segment::{Segment, UNREGISTERED};
-use crate::range::IdRange;
 
-/// Memory charged for each index entry: the 28-byte slot and its control byte at the hash
-/// table's lowest load just after growing (29 bytes at 7/16 load: 66 bytes), rounded up.
-/// The typical real cost is 33 to 66 bytes. Documented in `docs/architecture.md`.
+/// Memory charged for each index entry: its 28 bytes in a chunk at the lowest fill a split
+/// leaves (half full: 56 bytes), plus its share of the chunk's bookkeeping, rounded up.
+/// The typical real cost is 29 to 40 bytes. Documented in `docs/architecture.md`.
 pub(crate) const ENTRY_BYTES: u64 = 72;
 /// Memory charged for each older version kept for a live snapshot.
 pub(crate) const VERSION_BYTES: u64 = 32;
@@ -61,31 +64,10 @@ impl<F: FileSystem> Clone for Version<F> {
     }
 }
 
-/// A document id as a map key of 4-byte alignment, so that key and [`Head`] pack into 28
-/// bytes (a `u64` key would pad the slot to 32).
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct Key([u32; 2]);
-
-impl Key {
-    fn new(id: u64) -> Self {
-        Key([id as u32, (id >> 32) as u32])
-    }
-
-    fn id(self) -> u64 {
-        u64::from(self.0[0]) | (u64::from(self.0[1]) << 32)
-    }
-}
-
-impl Hash for Key {
-    fn hash<H: Hasher>(&self, state: &mut H) {
-        state.write_u64(self.id());
-    }
-}
-
 /// Segment number of a deletion marker (no location).
 const DELETED: u32 = u32::MAX;
 
-/// The newest version of a document, packed: see the module comment.
+/// The newest version of a document, packed (20 bytes): see the module comment.
 #[derive(Clone, Copy)]
 struct Head {
     version: [u32; 2],
@@ -122,7 +104,8 @@ impl<F: FileSystem> SegmentTable<F> {
 
 /// The shard of a document's id.
 struct Shard<F: FileSystem> {
-    heads: HashMap<Key, Head, BuildHasherDefault<IdHasher>>,
+    /// Newest versions, ordered by id.
+    heads: HeadMap<Head>,
     /// Older versions, newest first, of the documents that have any.
     older: HashMap<u64, Vec<Version<F>>, BuildHasherDefault<IdHasher>>,
 }
@@ -130,7 +113,7 @@ struct Shard<F: FileSystem> {
 impl<F: FileSystem> Default for Shard<F> {
     fn default() -> Self {
         Shard {
-            heads: HashMap::default(),
+            heads: HeadMap::default(),
             older: HashMap::default(),
         }
     }
@@ -162,6 +145,15 @@ impl<F: FileSystem> Shard<F> {
         let removable =
             !self.older.contains_key(&id) && !head.is_live() && head.version() <= oldest;
         (released, removable)
+    }
+
+    /// Whether `id`, whose newest version is `head`, is a document at `at`.
+    fn is_visible(&self, id: u64, head: &Head, at: u64) -> bool {
+        if head.version() <= at {
+            head.is_live()
+        } else {
+            self.older_at(id, at).is_some_and(|v| v.loc.is_some())
+        }
     }
 
     /// The newest of `id`'s older versions at or before `at`.
@@ -316,7 +308,7 @@ impl<F: FileSystem> Index<F> {
     }
 
     fn visible_in(&self, shard: &Shard<F>, id: u64, at: u64) -> Option<Version<F>> {
-        let head = shard.heads.get(&Key::new(id))?;
+        let head = shard.heads.get(id)?;
         if head.version() <= at {
             return Some(self.unpack(head));
         }
@@ -340,7 +332,7 @@ impl<F: FileSystem> Index<F> {
         self.shard(id)
             .read()
             .heads
-            .get(&Key::new(id))
+            .get(id)
             .map(|h| (h.version(), h.is_live()))
     }
 
@@ -348,11 +340,10 @@ impl<F: FileSystem> Index<F> {
     /// can still see.
     pub(crate) fn apply(&self, id: u64, new: Version<F>, oldest: u64) -> Applied {
         let new = self.pack(&new);
-        let key = Key::new(id);
         let mut shard = self.shard(id).write();
         let mut out = Applied::default();
-        let Some(head) = shard.heads.get_mut(&key) else {
-            shard.heads.insert(key, new);
+        let Some(head) = shard.heads.get_mut(id) else {
+            shard.heads.insert(id, new);
             out.entries_delta = 1;
             out.needs_gc = !new.is_live();
             return out;
@@ -365,7 +356,7 @@ impl<F: FileSystem> Index<F> {
         let (released, removable) = shard.prune(id, new, oldest);
         out.versions_delta -= released as i64;
         if removable {
-            shard.heads.remove(&key);
+            shard.heads.remove(id);
             out.entries_delta = -1;
         } else {
             out.needs_gc = shard.needs_gc(id, new);
@@ -376,14 +367,13 @@ impl<F: FileSystem> Index<F> {
     /// Prunes one entry (after snapshots ended). Returns `(versions released, entry removed,
     /// still needs gc)`.
     pub(crate) fn prune(&self, id: u64, oldest: u64) -> (u64, bool, bool) {
-        let key = Key::new(id);
         let mut shard = self.shard(id).write();
-        let Some(&head) = shard.heads.get(&key) else {
+        let Some(&head) = shard.heads.get(id) else {
             return (0, false, false);
         };
         let (released, removable) = shard.prune(id, head, oldest);
         if removable {
-            shard.heads.remove(&key);
+            shard.heads.remove(id);
             return (released, true, false);
         }
         (released, false, shard.needs_gc(id, head))
@@ -394,11 +384,11 @@ impl<F: FileSystem> Index<F> {
     pub(crate) fn load(&self, id: u64, new: Version<F>) {
         let new = self.pack(&new);
         let mut shard = self.shard(id).write();
-        match shard.heads.get_mut(&Key::new(id)) {
+        match shard.heads.get_mut(id) {
             Some(h) if h.version() > new.version() => {}
             Some(h) => *h = new,
             None => {
-                shard.heads.insert(Key::new(id), new);
+                shard.heads.insert(id, new);
             }
         }
     }
@@ -410,42 +400,71 @@ impl<F: FileSystem> Index<F> {
         }
     }
 
-    /// Documents visible at `at`, in ascending id order.
-    pub(crate) fn scan(&self, at: u64) -> Vec<(u64, Location<F>)> {
-        let mut out = Vec::new();
-        for shard in self.shards.iter() {
-            let shard = shard.read();
-            let table = self.segments.read();
-            for (key, head) in shard.heads.iter() {
-                let id = key.id();
-                let loc = if head.version() <= at {
-                    Self::location(&table, head)
-                } else {
-                    shard.older_at(id, at).and_then(|v| v.loc.clone())
-                };
-                if let Some(loc) = loc {
-                    out.push((id, loc));
-                }
+    /// Number of shards, for walks that visit each ([`crate::id_stream`]).
+    pub(crate) fn shard_count(&self) -> usize {
+        self.shards.len()
+    }
+
+    /// Appends to `out` at most `max` documents of shard `shard` visible at `at` with ids in
+    /// `lo..=hi`, ascending or (`reverse`) descending. Returns whether the shard may hold
+    /// more of them.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn shard_range(
+        &self,
+        shard: usize,
+        at: u64,
+        (lo, hi): (u64, u64),
+        reverse: bool,
+        max: usize,
+        out: &mut Vec<(u64, Location<F>)>,
+    ) -> bool {
+        let shard = self.shards[shard].read();
+        let table = self.segments.read();
+        let mut taken = 0;
+        shard.heads.walk(lo, hi, reverse, |id, head| {
+            if taken == max {
+                return ControlFlow::Break(());
             }
+            let loc = if head.version() <= at {
+                Self::location(&table, head)
+            } else {
+                shard.older_at(id, at).and_then(|v| v.loc.clone())
+            };
+            if let Some(loc) = loc {
+                out.push((id, loc));
+                taken += 1;
+            }
+            ControlFlow::Continue(())
+        });
+        taken == max
+    }
+
+    /// Every document visible at `at`, in the order of the log (segment, then offset).
+    pub(crate) fn storage_order(&self, at: u64) -> Vec<(u64, Location<F>)> {
+        let mut out = Vec::new();
+        for s in 0..self.shards.len() {
+            self.shard_range(s, at, (0, u64::MAX), false, usize::MAX, &mut out);
         }
-        out.sort_unstable_by_key(|(id, _)| *id);
+        out.sort_unstable_by_key(|(_, loc)| (loc.segment.seq, loc.offset));
         out
     }
 
-    /// Documents of `range` visible at `at`, in the range's order, up to its limit.
-    pub(crate) fn range(&self, at: u64, range: &IdRange) -> Vec<(u64, Location<F>)> {
-        let Some((lo, hi)) = range.inclusive() else {
-            return Vec::new();
-        };
-        let mut out = self.scan(at);
-        out.retain(|(id, _)| (lo..=hi).contains(id));
-        if range.reverse {
-            out.reverse();
+    /// Number of documents visible at `at` with ids in `lo..=hi`, counting at most `max`.
+    pub(crate) fn count(&self, at: u64, (lo, hi): (u64, u64), max: u64) -> u64 {
+        let mut n = 0;
+        for shard in self.shards.iter() {
+            let shard = shard.read();
+            shard.heads.walk(lo, hi, false, |id, head| {
+                if n == max {
+                    return ControlFlow::Break(());
+                }
+                if shard.is_visible(id, head, at) {
+                    n += 1;
+                }
+                ControlFlow::Continue(())
+            });
         }
-        if let Some(limit) = range.limit {
-            out.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
-        }
-        out
+        n
     }
 
     /// Calls `f(id, version, location)` for every live head.
@@ -453,11 +472,11 @@ impl<F: FileSystem> Index<F> {
         for shard in self.shards.iter() {
             let shard = shard.read();
             let table = self.segments.read();
-            for (key, head) in shard.heads.iter() {
+            shard.heads.for_each(|id, head| {
                 if let Some(loc) = Self::location(&table, head) {
-                    f(key.id(), head.version(), &loc);
+                    f(id, head.version(), &loc);
                 }
-            }
+            });
         }
     }
 
@@ -479,7 +498,7 @@ impl<F: FileSystem> Index<F> {
     pub(crate) fn relocate(&self, id: u64, version: u64, loc: Location<F>) -> bool {
         let segment = self.number(&loc.segment);
         let mut shard = self.shard(id).write();
-        match shard.heads.get_mut(&Key::new(id)) {
+        match shard.heads.get_mut(id) {
             Some(h) if h.version() == version && h.is_live() => {
                 h.segment = segment;
                 h.offset = loc.offset;
@@ -502,17 +521,11 @@ impl<F: FileSystem> Index<F> {
     pub(crate) fn for_each_visible(&self, at: u64, mut f: impl FnMut(u64)) {
         for shard in self.shards.iter() {
             let shard = shard.read();
-            for (key, head) in shard.heads.iter() {
-                let id = key.id();
-                let live = if head.version() <= at {
-                    head.is_live()
-                } else {
-                    shard.older_at(id, at).is_some_and(|v| v.loc.is_some())
-                };
-                if live {
+            shard.heads.for_each(|id, head| {
+                if shard.is_visible(id, head, at) {
                     f(id);
                 }
-            }
+            });
         }
     }
 }
@@ -522,15 +535,14 @@ mod tests {
     use super::*;
 
     #[test]
-    fn a_slot_is_28_bytes() {
-        // The memory target rests on this: 29 bytes per bucket with the control byte.
-        assert_eq!(std::mem::size_of::<(Key, Head)>(), 28);
+    fn a_head_is_20_bytes() {
+        // The memory target rests on this: 28 bytes per entry with its 8-byte id.
+        assert_eq!(std::mem::size_of::<Head>(), 20);
     }
 
     #[test]
-    fn keys_and_versions_round_trip() {
+    fn versions_round_trip() {
         for id in [0, 1, u64::from(u32::MAX), 1 << 32, u64::MAX - 1, u64::MAX] {
-            assert_eq!(Key::new(id).id(), id);
             let head = Head {
                 version: [id as u32, (id >> 32) as u32],
                 segment: 0,

@@ -35,6 +35,8 @@ mod db;
 mod error;
 mod fork;
 pub mod fs;
+mod heads;
+mod id_stream;
 mod index;
 mod log;
 mod maintenance;

@@ -42,7 +42,8 @@ pub struct Options {
     /// A checkpoint is written automatically once this many log bytes were appended since
     /// the last one, so that open time stays bounded. Default 256 MiB.
     pub checkpoint_bytes: u64,
-    /// Number of index shards (a power of two). Default 256.
+    /// Number of index shards (a power of two). Default 16: enough for eight writers and
+    /// readers to rarely meet on a lock, few enough for a range to merge cheaply.
     pub index_shards: usize,
     /// Bytes of recently read documents kept in memory, shared by all databases of the
     /// store, so that warm reads make no system call. 0 turns the cache off. Not part of
@@ -62,7 +63,7 @@ impl Default for Options {
             compaction_dead_ratio: 0.5,
             auto_compact: true,
             checkpoint_bytes: 256 << 20,
-            index_shards: 256,
+            index_shards: 16,
             cache_size: 256 << 20,
         }
     }

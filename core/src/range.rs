@@ -143,7 +143,10 @@ mod tests {
         assert_eq!(IdRange::new(3..7).inclusive(), Some((3, 6)));
         assert_eq!(IdRange::new(3..=7).inclusive(), Some((3, 7)));
         assert_eq!(IdRange::new(5..5).inclusive(), None);
-        assert_eq!(IdRange::new((Bound::Included(7), Bound::Included(3))).inclusive(), None);
+        assert_eq!(
+            IdRange::new((Bound::Included(7), Bound::Included(3))).inclusive(),
+            None
+        );
         assert_eq!(IdRange::new(..0).inclusive(), None);
         assert_eq!(IdRange::new(3..7).limit(0).inclusive(), None);
         let past_max = IdRange {

@@ -206,7 +206,7 @@ impl<F: FileSystem> Iterator for TxnScan<'_, F> {
 
     fn next(&mut self) -> Option<Self::Item> {
         while self.left > 0 {
-            let snap = self.cursor.peek_id();
+            let snap = self.cursor.peek_id(self.guard);
             let own = self.peek_own();
             let own_first = match (snap, own) {
                 (None, None) => return None,
@@ -214,7 +214,7 @@ impl<F: FileSystem> Iterator for TxnScan<'_, F> {
                 (None, Some(_)) => true,
                 (Some(s), Some((o, _))) if s == o => {
                     // The staged write replaces the snapshot's version.
-                    self.cursor.skip();
+                    self.cursor.skip(self.guard);
                     true
                 }
                 (Some(s), Some((o, _))) => (o < s) != self.reverse,

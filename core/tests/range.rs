@@ -69,7 +69,10 @@ fn bounds_direction_and_limit() {
     };
     assert_eq!(ids(snap.range(&excl).unwrap()), [30, 40]);
     // Empty and inverted bounds are empty ranges, not errors.
-    assert!(ids(snap.range(&IdRange::new((Bound::Included(50), Bound::Excluded(20)))).unwrap()).is_empty());
+    assert!(ids(snap
+        .range(&IdRange::new((Bound::Included(50), Bound::Excluded(20))))
+        .unwrap())
+    .is_empty());
     assert!(ids(snap.range(&IdRange::new(21..29)).unwrap()).is_empty());
     assert!(ids(snap.range(&IdRange::all().limit(0)).unwrap()).is_empty());
     // The bytes are the documents'.
@@ -248,4 +251,84 @@ proptest! {
             }
         }
     }
+}
+
+/// A range taken batch by batch stays the snapshot's while other threads delete, update,
+/// insert and compact.
+#[test]
+fn a_long_range_is_consistent_under_concurrent_writes_and_compaction() {
+    let (_d, _s, db) = store();
+    let n = 5_000u64;
+    for chunk in (0..n).collect::<Vec<_>>().chunks(1000) {
+        let ops: Vec<_> = chunk
+            .iter()
+            .map(|&id| docdb_core::BatchOp::Put(id, b"v0"))
+            .collect();
+        db.batch(&ops).unwrap();
+    }
+    let snap = db.snapshot().unwrap();
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut round = 0u64;
+            while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                for id in (round % 7..n).step_by(7) {
+                    if id % 2 == 0 {
+                        let _ = db.delete(id);
+                    } else {
+                        db.put(id, b"v1").unwrap();
+                    }
+                }
+                db.put(n + round, b"new").unwrap();
+                db.compact().unwrap();
+                round += 1;
+            }
+        });
+        for reverse in [false, true, false, true] {
+            let mut range = IdRange::all();
+            range.reverse = reverse;
+            let mut expect = 0..n;
+            for doc in snap.range(&range).unwrap() {
+                let (id, data) = doc.unwrap();
+                let want = if reverse {
+                    expect.next_back()
+                } else {
+                    expect.next()
+                };
+                assert_eq!(Some(id), want);
+                assert_eq!(data, b"v0");
+            }
+            assert!(expect.is_empty());
+        }
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    });
+}
+
+#[test]
+fn an_unordered_scan_visits_every_document_of_the_snapshot_once() {
+    let (_d, _s, db) = store();
+    let mut model = BTreeMap::new();
+    let mut id = 1u64;
+    for i in 0..3000u64 {
+        id = id
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        let key = id % 10_000;
+        db.put(key, &i.to_le_bytes()).unwrap();
+        model.insert(key, i.to_le_bytes().to_vec());
+    }
+    for key in (0..10_000).step_by(3) {
+        if model.remove(&key).is_some() {
+            db.delete(key).unwrap();
+        }
+    }
+    let snap = db.snapshot().unwrap();
+    db.put(20_000, b"later").unwrap();
+    let mut seen = BTreeMap::new();
+    snap.for_each_unordered(|id, data| {
+        assert!(seen.insert(id, data.to_vec()).is_none(), "{id} twice");
+        std::ops::ControlFlow::Continue(())
+    })
+    .unwrap();
+    assert_eq!(seen, model);
 }

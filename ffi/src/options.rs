@@ -45,7 +45,7 @@ pub struct docdb_options {
     pub auto_compact: bool,
     /// Log bytes after which a checkpoint is written automatically. Default 256 MiB.
     pub checkpoint_bytes: u64,
-    /// Index shards, a power of two (1 .. 65536). Default 256.
+    /// Index shards, a power of two (1 .. 65536). Default 16.
     pub index_shards: u64,
     /// Bytes of recently read documents kept in memory for the whole store, so that warm
     /// reads make no system call; 0 turns the cache off. Not part of `memory_limit`.

@@ -95,7 +95,7 @@ static void test_options_default(void) {
     CHECK(o.compaction_dead_ratio == 0.5);
     CHECK(o.auto_compact == true);
     CHECK(o.checkpoint_bytes == 256u << 20);
-    CHECK(o.index_shards == 256);
+    CHECK(o.index_shards == 16);
     CHECK(o.cache_size == 256u << 20);
 
     /* Out-of-range values are refused with INVALID_ARGUMENT, and nothing is opened. */

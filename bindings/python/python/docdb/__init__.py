@@ -172,7 +172,7 @@ def open(  # noqa: A001 - the natural name, like sqlite3.connect / dbm.open
             Database.compact() always works.
         checkpoint_bytes: write a checkpoint after this many log bytes (default 256 MiB),
             bounding the time of the next open.
-        index_shards: number of index shards, a power of two (default 256).
+        index_shards: number of index shards, a power of two (default 16).
         cache_size: bytes of recently read documents kept in memory for the whole store,
             so that warm reads make no system call (default 256 MiB; 0 turns the cache
             off; not part of memory_limit). Store.stats() reports cache_bytes,
