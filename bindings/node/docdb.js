@@ -195,11 +195,11 @@ Snapshot.prototype[Symbol.iterator] = function* entries() {
 Snapshot.prototype.entries = Snapshot.prototype[Symbol.iterator]
 
 /**
- * `for await (const [id, data] of snapshot)`: the ids are listed at once, each document is
- * read on the libuv pool (`readAsync`), so the event loop keeps running between reads.
+ * `for await (const [id, data] of snapshot)`: each document is read on the libuv pool
+ * (`SnapshotScan.nextAsync`), so the event loop keeps running between reads.
  */
-Snapshot.prototype[Symbol.asyncIterator] = async function* entriesAsync() {
-  for (const id of this.ids()) yield [id, await this.readAsync(id)]
+Snapshot.prototype[Symbol.asyncIterator] = function entriesAsync() {
+  return new DocRange(this.scan())[Symbol.asyncIterator]()
 }
 
 /**

@@ -262,3 +262,15 @@ test('bad range options are typed errors', (t) => {
   }
   tx.rollback()
 })
+
+test('for await over a snapshot or a database streams on the libuv pool', async (t) => {
+  const { store } = freshStore(t)
+  const db = store.createDb('r')
+  fill(db, step(0, 300, 1))
+  const snap = db.snapshot()
+  db.delete(5)
+  assert.deepEqual(await idsOfAsync(snap), step(0, 300, 1))
+  snap.close()
+  const viaDb = await idsOfAsync(db)
+  assert.deepEqual(viaDb, step(0, 300, 1).filter((i) => i !== 5))
+})
