@@ -1,6 +1,7 @@
-//! DocDB for Node.js: a thin napi-rs layer over `docdb`.
+//! DocDB for Node.js: a thin napi-rs layer over the `docdb` facade (a store opened in this
+//! process, or a server connected to).
 //!
-//! Each `#[napi]` class holds a core handle and only converts arguments ([`args`]), results
+//! Each `#[napi]` class holds a facade handle and only converts arguments ([`args`]), results
 //! and errors ([`error`]); every engine call runs through a [`task::Job`] shared by the
 //! synchronous method and its `...Async` twin. The JavaScript layer (`docdb.js`) adds the
 //! `DocDBError` class, JSON helpers, `transaction(fn)` and the snapshot iterator.

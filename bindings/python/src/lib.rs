@@ -1,8 +1,9 @@
 //! The native module `docdb._docdb` of the Python package `docdb` (see `python/docdb`).
 //!
-//! Each class is a thin wrapper over a handle of `docdb_core`: it converts arguments, runs
-//! the engine call without the GIL (`convert::detach`) and maps errors in one place
-//! (`error.rs`). No engine logic lives here.
+//! Each class is a thin wrapper over a handle of the `docdb` facade (a store opened in this
+//! process, or a server connected to): it converts arguments, runs the call without the GIL
+//! (`convert::detach`) and maps errors in one place (`error.rs`). No engine logic lives
+//! here.
 
 mod convert;
 mod database;
