@@ -26,8 +26,18 @@ func putD(t *testing.T, db *DB, id uint64) {
 	must(t, db.Put(id, fmt.Appendf(nil, "d%d", id)))
 }
 
-func TestRanges(t *testing.T) {
-	s, _ := openStore(t, nil)
+// onBoth runs f on a local store and on a store served by `docdb serve`.
+func onBoth(t *testing.T, f func(t *testing.T, s *Store)) {
+	t.Run("local", func(t *testing.T) {
+		s, _ := openStore(t, nil)
+		f(t, s)
+	})
+	t.Run("remote", func(t *testing.T) { f(t, connect(t, startServer(t))) })
+}
+
+func TestRanges(t *testing.T) { onBoth(t, testRanges) }
+
+func testRanges(t *testing.T, s *Store) {
 	db := openDB(t, s, "d")
 	for id := uint64(10); id <= 50; id += 10 {
 		putD(t, db, id)
@@ -108,8 +118,9 @@ func TestRanges(t *testing.T) {
 	must(t, sc.Close())
 }
 
-func TestTxnRange(t *testing.T) {
-	s, _ := openStore(t, nil)
+func TestTxnRange(t *testing.T) { onBoth(t, testTxnRange) }
+
+func testTxnRange(t *testing.T, s *Store) {
 	db := openDB(t, s, "d")
 	for id := uint64(10); id <= 40; id += 10 {
 		putD(t, db, id)

@@ -289,11 +289,44 @@ impl Database {
         }
     }
 
-    /// The documents of `range` as they are now (one snapshot, held by the iterator and
-    /// released when it ends or is dropped), in the range's order, up to its limit;
-    /// fetched a page at a time.
+    /// The documents of `range` as they are now, in the range's order, up to its limit;
+    /// fetched a page at a time. A range that fits in its first page costs one request;
+    /// a longer one reads every page from one snapshot, which the server holds (on a
+    /// connection of its own) until the iterator ends or is dropped.
     pub fn range(&self, range: &IdRange) -> Result<OwnedScan> {
-        self.snapshot()?.into_range(range)
+        let mut lease = Lease::new(&self.pool)?;
+        let reply = lease.call(Request::DbRange {
+            db: self.info.id,
+            range: *range,
+            max_docs: PAGE_DOCS,
+            max_bytes: PAGE_BYTES,
+        })?;
+        let Reply::RangePage {
+            snap,
+            entries,
+            done,
+        } = reply
+        else {
+            return Err(unexpected(reply));
+        };
+        let source = if done {
+            // Nothing is held on the server: the connection goes back to the pool.
+            if let Some(c) = lease.conn.take() {
+                self.pool.checkin(c);
+            }
+            RangeSource::Done
+        } else {
+            RangeSource::Snap(Arc::new(SnapInner {
+                lease: Mutex::new(lease),
+                handle: snap,
+                version: 0,
+            }))
+        };
+        let mut pages = RangePages::new(source, range);
+        pages.accept(entries, done)?;
+        Ok(OwnedScan {
+            pages: Paged::Range(pages),
+        })
     }
 
     /// Takes a snapshot, held by the server on a connection of its own until the last
@@ -659,10 +692,12 @@ impl Drop for Pages {
     }
 }
 
-/// Where the pages of a range come from: a snapshot or a transaction held by the server.
+/// Where the pages of a range come from: a snapshot or a transaction held by the server,
+/// or nowhere (a one-shot range whose first page was its last).
 enum RangeSource<'a> {
     Snap(Arc<SnapInner>),
     Txn(&'a Transaction),
+    Done,
 }
 
 /// A range read page by page with keyset continuation: each request asks for what is left
@@ -676,13 +711,18 @@ struct RangePages<'a> {
 }
 
 impl<'a> RangePages<'a> {
-    fn open(source: RangeSource<'a>, range: &IdRange) -> Result<Self> {
-        let mut pages = RangePages {
+    fn new(source: RangeSource<'a>, range: &IdRange) -> Self {
+        RangePages {
             source,
             rest: *range,
             buffered: VecDeque::new(),
-            done: range.limit == Some(0),
-        };
+            done: false,
+        }
+    }
+
+    /// Fetches the first page now, so that errors come from the call that opens the range.
+    fn open(source: RangeSource<'a>, range: &IdRange) -> Result<Self> {
+        let mut pages = RangePages::new(source, range);
         pages.fetch()?;
         Ok(pages)
     }
@@ -708,10 +748,16 @@ impl<'a> RangePages<'a> {
                 max_docs,
                 max_bytes,
             }),
+            RangeSource::Done => return Ok(()),
         }?;
         let Reply::Page { entries, done } = reply else {
             return Err(unexpected(reply));
         };
+        self.accept(entries, done)
+    }
+
+    /// Takes a page in: buffers it and moves what is left of the range past it.
+    fn accept(&mut self, entries: Vec<ScanEntry>, done: bool) -> Result<()> {
         self.check_page(&entries)?;
         if let Some(last) = entries.last() {
             self.rest = self.rest.after(last.id);

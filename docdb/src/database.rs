@@ -1,8 +1,8 @@
 //! [`Database`]: one named database of a local or remote store.
 
-use docdb_core::{BatchOp, DbStats, Result};
+use docdb_core::{BatchOp, DbStats, IdRange, Result};
 
-use crate::{Snapshot, Transaction};
+use crate::{OwnedScan, Snapshot, Transaction};
 
 /// A database of a [`crate::Store`]. Cheap to clone; `Send + Sync`.
 #[derive(Clone, Debug)]
@@ -78,6 +78,15 @@ impl Database {
         match self {
             Database::Local(d) => d.snapshot().map(Snapshot::Local),
             Database::Remote(d) => d.snapshot().map(Snapshot::Remote),
+        }
+    }
+
+    /// The documents of `range` as they are now (one snapshot, held by the iterator), in
+    /// the range's order, up to its limit.
+    pub fn range(&self, range: &IdRange) -> Result<OwnedScan> {
+        match self {
+            Database::Local(d) => d.range(range).map(OwnedScan::Local),
+            Database::Remote(d) => d.range(range).map(OwnedScan::Remote),
         }
     }
 

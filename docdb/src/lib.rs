@@ -41,7 +41,7 @@ pub use database::Database;
 pub use range::{TxnPages, TxnScan};
 pub use snapshot::{OwnedScan, Scan, Snapshot};
 pub use store::Store;
-pub use transaction::Transaction;
+pub use transaction::{Transaction, TxnScan};
 
 pub use docdb_client::{ConnectOptions, ServerStats};
 pub use docdb_core::{

@@ -2,7 +2,7 @@
 
 use std::ops::ControlFlow;
 
-use docdb_core::Result;
+use docdb_core::{IdRange, Result};
 
 /// A read-only view of a database at one commit version. Cheap to clone; `Send + Sync`.
 #[derive(Clone, Debug)]
@@ -53,6 +53,28 @@ impl Snapshot {
         }
     }
 
+    /// The documents of `range`, in its order, up to its limit (remotely fetched a page at
+    /// a time, each continuing after the last id received).
+    pub fn range(&self, range: &IdRange) -> Result<Scan<'_>> {
+        match self {
+            Snapshot::Local(s) => s.range(range).map(Scan::Local),
+            Snapshot::Remote(s) => s.range(range).map(Scan::Remote),
+        }
+    }
+
+    /// Like [`Snapshot::range`], but the iterator owns the snapshot.
+    pub fn into_range(self, range: &IdRange) -> Result<OwnedScan> {
+        match self {
+            Snapshot::Local(s) => s.into_range(range).map(OwnedScan::Local),
+            Snapshot::Remote(s) => s.into_range(range).map(OwnedScan::Remote),
+        }
+    }
+
+    /// Number of documents of `range` (up to its limit); no document is read.
+    pub fn count(&self, range: &IdRange) -> Result<u64> {
+        forward!(self, s => s.count(range))
+    }
+
     /// Calls `f(id, bytes)` for every document in ascending id order; stops early on
     /// `ControlFlow::Break`.
     pub fn for_each(&self, f: impl FnMut(u64, &[u8]) -> ControlFlow<()>) -> Result<()> {
@@ -60,7 +82,7 @@ impl Snapshot {
     }
 }
 
-/// Iterator over `(id, bytes)` of a [`Snapshot`], ascending by id.
+/// Iterator over `(id, bytes)` of a [`Snapshot`]: ascending by id, or in a range's order.
 pub enum Scan<'a> {
     Local(docdb_core::Scan<'a>),
     Remote(docdb_client::Scan<'a>),
@@ -74,7 +96,8 @@ impl Iterator for Scan<'_> {
     }
 }
 
-/// An owned scan (see [`Snapshot::into_scan`]).
+/// An owned scan (see [`Snapshot::into_scan`], [`Snapshot::into_range`] and
+/// [`crate::Database::range`]).
 pub enum OwnedScan {
     Local(docdb_core::OwnedScan),
     Remote(docdb_client::OwnedScan),

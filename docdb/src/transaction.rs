@@ -1,6 +1,6 @@
 //! [`Transaction`]: snapshot isolation, local or held by the server.
 
-use docdb_core::Result;
+use docdb_core::{IdRange, Result};
 
 /// A transaction of a [`crate::Database`]. Dropping it without `commit` rolls it back (a
 /// remote one also rolls back if its connection is lost).
@@ -39,6 +39,15 @@ impl Transaction {
         forward!(self, t => t.delete(id))
     }
 
+    /// The documents of `range` as this transaction sees them (its snapshot with its own
+    /// staged writes and deletions), in the range's order, up to its limit.
+    pub fn range(&self, range: &IdRange) -> Result<TxnScan<'_>> {
+        match self {
+            Transaction::Local(t) => t.range(range).map(TxnScan::Local),
+            Transaction::Remote(t) => t.range(range).map(TxnScan::Remote),
+        }
+    }
+
     /// Number of staged writes. A `Result` because a remote transaction's writes are held
     /// by the server (a local one never fails).
     pub fn pending(&self) -> Result<usize> {
@@ -57,5 +66,19 @@ impl Transaction {
     /// Discards every staged write.
     pub fn rollback(self) {
         forward!(self, t => t.rollback())
+    }
+}
+
+/// Iterator over `(id, bytes)` of a range as a [`Transaction`] sees it.
+pub enum TxnScan<'a> {
+    Local(docdb_core::TxnScan<'a>),
+    Remote(docdb_client::TxnScan<'a>),
+}
+
+impl Iterator for TxnScan<'_> {
+    type Item = Result<(u64, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        forward!(self, s => s.next())
     }
 }

@@ -4,7 +4,7 @@
 use std::ops::ControlFlow;
 use std::time::{Duration, Instant};
 
-use docdb::{BatchOp, ConnectOptions, ErrorKind, Options, Store};
+use docdb::{BatchOp, ConnectOptions, ErrorKind, IdRange, Options, Store};
 use docdb_server::{InProcess, ServeArgs};
 
 /// A store of each kind, on fresh directories; the server stops when this is dropped.
@@ -218,6 +218,57 @@ fn snapshots_and_scans() {
     });
 }
 
+fn ids(it: impl Iterator<Item = docdb::Result<(u64, Vec<u8>)>>) -> Vec<u64> {
+    it.map(|r| r.unwrap().0).collect()
+}
+
+#[test]
+fn ranges() {
+    on_both(|s| {
+        let d = s.create_db("r").unwrap();
+        // More documents than a remote page (1024), so paging is crossed both ways.
+        let docs: Vec<(u64, Vec<u8>)> = (0..1500u64)
+            .map(|i| (i * 2, format!("doc{i}").into_bytes()))
+            .collect();
+        let ops: Vec<_> = docs.iter().map(|(id, b)| BatchOp::Put(*id, b)).collect();
+        d.batch(&ops).unwrap();
+        let snap = d.snapshot().unwrap();
+        d.put(1, b"later").unwrap();
+        let all = snap.range(&IdRange::all()).unwrap();
+        assert_eq!(all.map(Result::unwrap).collect::<Vec<_>>(), docs);
+        let r = IdRange::new(11..=2901).reverse().limit(1200);
+        let want: Vec<u64> = (12..=2900).rev().step_by(2).take(1200).collect();
+        assert_eq!(ids(snap.range(&r).unwrap()), want);
+        assert_eq!(ids(snap.clone().into_range(&r).unwrap()), want);
+        assert_eq!(snap.count(&r).unwrap(), 1200);
+        assert_eq!(snap.count(&IdRange::new(10..10)).unwrap(), 0);
+        assert_eq!(
+            ids(snap.range(&IdRange::all().limit(0)).unwrap()),
+            [0u64; 0]
+        );
+        // Keyset paging over the database as it is now.
+        let mut page = IdRange::new(..7).limit(2);
+        let mut seen = Vec::new();
+        loop {
+            let got = ids(d.range(&page).unwrap());
+            let Some(&last) = got.last() else { break };
+            seen.extend(got);
+            page = page.after(last);
+        }
+        assert_eq!(seen, [0, 1, 2, 4, 6]);
+        // A transaction's view: its own writes and deletions.
+        let mut t = d.begin().unwrap();
+        t.put(3, b"own").unwrap();
+        t.delete(2).unwrap();
+        assert_eq!(ids(t.range(&IdRange::new(..=4)).unwrap()), [0, 1, 3, 4]);
+        t.rollback();
+        // A closed store: CLOSED.
+        s.close().unwrap();
+        let e = d.range(&IdRange::all()).err().expect("closed");
+        assert_eq!(e.kind(), ErrorKind::Closed);
+    });
+}
+
 #[test]
 fn maintenance_and_statistics() {
     on_both(|s| {
@@ -292,6 +343,11 @@ fn closing() {
         // Every handle obtained from a closed store is closed, remote ones included.
         assert_eq!(kind(d.read(1)), ErrorKind::Closed);
         assert_eq!(kind(snap.read(1)), ErrorKind::Closed);
+        assert_eq!(kind(snap.count(&IdRange::all())), ErrorKind::Closed);
+        assert_eq!(
+            kind(txn.range(&IdRange::all()).map(|_| ())),
+            ErrorKind::Closed
+        );
         assert_eq!(kind(txn.put(3, b"y")), ErrorKind::Closed);
         assert_eq!(kind(txn.commit()), ErrorKind::Closed);
         assert_eq!(kind(s.list_dbs()), ErrorKind::Closed);

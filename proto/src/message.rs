@@ -153,6 +153,14 @@ pub enum Request {
     DbSync {
         db: u64,
     },
+    /// The first page of `range` in the database as it is now; the server keeps the
+    /// snapshot for the next pages only if the range goes on (see `Reply::RangePage`).
+    DbRange {
+        db: u64,
+        range: IdRange,
+        max_docs: u32,
+        max_bytes: u32,
+    },
     Begin {
         db: u64,
     },
@@ -265,6 +273,15 @@ pub enum Reply {
         entries: Vec<ScanEntry>,
         done: bool,
     },
+    /// The first page of a `DbRange`. Unless `done`, `snap` is a snapshot handle the server
+    /// now holds for this connection (the view of the whole range): the client reads the
+    /// next pages with `SnapRange` and releases it with `SnapClose`. When `done`, `snap` is 0
+    /// and nothing is held.
+    RangePage {
+        snap: u64,
+        entries: Vec<ScanEntry>,
+        done: bool,
+    },
     StoreStats(StoreStats),
     DbStats(DbStats),
     HelloOk(HelloOk),
@@ -296,6 +313,7 @@ pub mod op {
     pub const DB_STATS: u8 = 0x29;
     pub const DB_CHECKPOINT: u8 = 0x2A;
     pub const DB_SYNC: u8 = 0x2B;
+    pub const DB_RANGE: u8 = 0x2C;
     pub const BEGIN: u8 = 0x30;
     pub const TXN_READ: u8 = 0x31;
     pub const TXN_CONTAINS: u8 = 0x32;
@@ -334,6 +352,7 @@ pub mod tag {
     pub const DB_STATS: u8 = 0x8A;
     pub const HELLO_OK: u8 = 0x8B;
     pub const SERVER_STATS: u8 = 0x8C;
+    pub const RANGE_PAGE: u8 = 0x8D;
 }
 
 const BATCH_CREATE: u8 = 1;
@@ -384,6 +403,17 @@ impl Request {
             Request::DbStats { db } => one(&mut w, op::DB_STATS, *db),
             Request::DbCheckpoint { db } => one(&mut w, op::DB_CHECKPOINT, *db),
             Request::DbSync { db } => one(&mut w, op::DB_SYNC, *db),
+            Request::DbRange {
+                db,
+                range,
+                max_docs,
+                max_bytes,
+            } => {
+                write_range(w.u64(*db), range)
+                    .u32(*max_docs)
+                    .u32(*max_bytes);
+                op::DB_RANGE
+            }
             Request::Begin { db } => one(&mut w, op::BEGIN, *db),
             Request::TxnRead { txn, id } => two(&mut w, op::TXN_READ, *txn, *id),
             Request::TxnContains { txn, id } => two(&mut w, op::TXN_CONTAINS, *txn, *id),
@@ -521,6 +551,12 @@ impl Request {
             op::DB_STATS => Request::DbStats { db: r.u64()? },
             op::DB_CHECKPOINT => Request::DbCheckpoint { db: r.u64()? },
             op::DB_SYNC => Request::DbSync { db: r.u64()? },
+            op::DB_RANGE => Request::DbRange {
+                db: r.u64()?,
+                range: read_range(r)?,
+                max_docs: r.u32()?,
+                max_bytes: r.u32()?,
+            },
             op::BEGIN => Request::Begin { db: r.u64()? },
             op::TXN_READ => Request::TxnRead {
                 txn: r.u64()?,
@@ -719,11 +755,16 @@ impl Reply {
                 tag::HANDLE
             }
             Reply::Page { entries, done } => {
-                w.u8(u8::from(*done)).u32(entries.len() as u32);
-                for e in entries {
-                    w.u64(e.id).bytes(&e.data);
-                }
+                write_page(&mut w, entries, *done);
                 tag::PAGE
+            }
+            Reply::RangePage {
+                snap,
+                entries,
+                done,
+            } => {
+                write_page(w.u64(*snap), entries, *done);
+                tag::RANGE_PAGE
             }
             Reply::StoreStats(s) => {
                 encode_store_stats(s, &mut w);
@@ -793,16 +834,17 @@ impl Reply {
                 version: r.u64()?,
             },
             tag::PAGE => {
-                let done = r.bool()?;
-                let n = r.count(12)?;
-                let mut entries = Vec::with_capacity(n);
-                for _ in 0..n {
-                    entries.push(ScanEntry {
-                        id: r.u64()?,
-                        data: r.bytes()?.to_vec(),
-                    });
-                }
+                let (entries, done) = read_page(&mut r)?;
                 Reply::Page { entries, done }
+            }
+            tag::RANGE_PAGE => {
+                let snap = r.u64()?;
+                let (entries, done) = read_page(&mut r)?;
+                Reply::RangePage {
+                    snap,
+                    entries,
+                    done,
+                }
             }
             tag::STORE_STATS => Reply::StoreStats(decode_store_stats(&mut r)?),
             tag::DB_STATS => Reply::DbStats(decode_db_stats(&mut r)?),
@@ -824,6 +866,27 @@ impl Reply {
         r.finish()?;
         Ok(reply)
     }
+}
+
+/// A page body: done `bool`, count `u32`, count × (id `u64`, data `bytes`).
+fn write_page(w: &mut Writer, entries: &[ScanEntry], done: bool) {
+    w.u8(u8::from(done)).u32(entries.len() as u32);
+    for e in entries {
+        w.u64(e.id).bytes(&e.data);
+    }
+}
+
+fn read_page(r: &mut Reader<'_>) -> Result<(Vec<ScanEntry>, bool), DecodeError> {
+    let done = r.bool()?;
+    let n = r.count(12)?;
+    let mut entries = Vec::with_capacity(n);
+    for _ in 0..n {
+        entries.push(ScanEntry {
+            id: r.u64()?,
+            data: r.bytes()?.to_vec(),
+        });
+    }
+    Ok((entries, done))
 }
 
 /// Every field of `DbStats`, in declaration order. The destructuring makes a field added

@@ -230,6 +230,28 @@ fn samples() -> Vec<(&'static str, u64, Msg)> {
             }),
         ),
         (
+            "request db_range",
+            23,
+            Req(Request::DbRange {
+                db: 1,
+                range: IdRange::new(100..).limit(2),
+                max_docs: 1024,
+                max_bytes: 4 << 20,
+            }),
+        ),
+        (
+            "reply range_page",
+            23,
+            Rep(Reply::RangePage {
+                snap: 4,
+                entries: vec![ScanEntry {
+                    id: 100,
+                    data: b"c".to_vec(),
+                }],
+                done: false,
+            }),
+        ),
+        (
             "request txn_range",
             21,
             Req(Request::TxnRange {

@@ -187,7 +187,8 @@ impl Session {
                 max_bytes,
             } => {
                 let (range, page) = self.page_limits(range, max_docs, max_bytes);
-                range_page(self.txn(txn)?.txn.range(&range)?, page)?
+                let (entries, done) = range_page(self.txn(txn)?.txn.range(&range)?, page)?;
+                Reply::Page { entries, done }
             }
             R::SnapRange {
                 snap,
@@ -196,7 +197,32 @@ impl Session {
                 max_bytes,
             } => {
                 let (range, page) = self.page_limits(range, max_docs, max_bytes);
-                range_page(self.snap(snap)?.range(&range)?, page)?
+                let (entries, done) = range_page(self.snap(snap)?.range(&range)?, page)?;
+                Reply::Page { entries, done }
+            }
+            R::DbRange {
+                db,
+                range,
+                max_docs,
+                max_bytes,
+            } => {
+                let (range, page) = self.page_limits(range, max_docs, max_bytes);
+                let snapshot = self.db(db)?.snapshot()?;
+                let (entries, done) = range_page(snapshot.range(&range)?, page)?;
+                // Kept only when there is more to read: a range of one page holds nothing.
+                let snap = if done {
+                    0
+                } else {
+                    self.check_handles()?;
+                    let handle = self.handle_id();
+                    self.snaps.insert(handle, snapshot);
+                    handle
+                };
+                Reply::RangePage {
+                    snap,
+                    entries,
+                    done,
+                }
             }
             R::SnapCount { snap, range } => Reply::U64(self.snap(snap)?.count(&range)?),
         })
@@ -369,7 +395,10 @@ struct PageCaps {
 /// One page of a range, read from the start of `docs` (a range already cut to
 /// `caps.docs + 1` documents): at least one document, then more while they fit the caps.
 /// `done` when the range has no document after the page, so the client does not ask again.
-fn range_page(docs: impl Iterator<Item = Result<(u64, Vec<u8>)>>, caps: PageCaps) -> Result<Reply> {
+fn range_page(
+    docs: impl Iterator<Item = Result<(u64, Vec<u8>)>>,
+    caps: PageCaps,
+) -> Result<(Vec<ScanEntry>, bool)> {
     let mut docs = docs.peekable();
     let mut entries = Vec::new();
     let mut bytes = 0u64;
@@ -386,7 +415,7 @@ fn range_page(docs: impl Iterator<Item = Result<(u64, Vec<u8>)>>, caps: PageCaps
         bytes += next_len;
         entries.push(ScanEntry { id, data });
     };
-    Ok(Reply::Page { entries, done })
+    Ok((entries, done))
 }
 
 fn unit(r: Result<()>) -> Result<Reply> {

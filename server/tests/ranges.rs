@@ -178,10 +178,17 @@ fn ranges_of_a_closed_store_and_of_released_handles_fail_typed() {
     let e = snap.range(&IdRange::all()).err().expect("closed");
     assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
     assert_eq!(snap.count(&range).unwrap_err().kind(), ErrorKind::Closed);
-    // A closed client store: CLOSED too.
+    // A closed client store: CLOSED too, for its snapshots and transactions as well.
     let db = store.create_db("e").unwrap();
+    fill(&db, 10);
+    let snap = db.snapshot().unwrap();
+    let tx = db.begin().unwrap();
     store.close().unwrap();
     let e = db.range(&IdRange::all()).err().expect("closed");
+    assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
+    let e = snap.range(&IdRange::all()).err().expect("closed");
+    assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
+    let e = tx.range(&IdRange::all()).err().expect("closed");
     assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
 }
 
@@ -331,4 +338,63 @@ fn a_server_killed_mid_range_ends_the_range_with_unavailable() {
     server.spawn();
     let db = store.open_db("d").unwrap();
     assert_eq!(db.range(&IdRange::new(..30)).unwrap().count(), 10);
+}
+
+#[test]
+fn a_one_shot_range_holds_a_snapshot_only_while_it_has_pages_to_come() {
+    let server = Server::start(&[]);
+    let store = server.connect();
+    let db = store.create_db("d").unwrap();
+    fill(&db, 3000);
+    let mut raw = Raw::ready(&server);
+    let ask = |range: IdRange| Request::DbRange {
+        db: db.id(),
+        range,
+        max_docs: 100,
+        max_bytes: 1 << 20,
+    };
+    // One page: nothing is held.
+    let Reply::RangePage {
+        snap,
+        entries,
+        done,
+    } = raw.call(&ask(IdRange::new(..300)))
+    else {
+        panic!("range page")
+    };
+    assert_eq!((snap, entries.len(), done), (0, 100, true));
+    assert_eq!(db.stats().unwrap().active_readers, 0);
+    // More pages: the snapshot is held for them, and later commits stay out of them.
+    let Reply::RangePage {
+        snap,
+        entries,
+        done,
+    } = raw.call(&ask(IdRange::new(..=300)))
+    else {
+        panic!("range page")
+    };
+    assert!(snap != 0 && !done && entries.len() == 100);
+    assert_eq!(db.stats().unwrap().active_readers, 1);
+    db.put(299, b"later").unwrap(); // inside the range, after the snapshot: not seen
+    let (rest, done) = page_of(raw.call(&Request::SnapRange {
+        snap,
+        range: IdRange::new(..=300).after(entries[99].id),
+        max_docs: 100,
+        max_bytes: 1 << 20,
+    }));
+    assert_eq!((rest.len(), done), (1, true));
+    assert_eq!(rest[0].id, 300);
+    assert!(matches!(
+        raw.call(&Request::SnapClose { snap }),
+        Reply::Unit
+    ));
+    assert_eq!(db.stats().unwrap().active_readers, 0);
+    // Through the client: a short range holds nothing while it is iterated.
+    let mut short = db.range(&IdRange::new(..30)).unwrap();
+    assert_eq!(db.stats().unwrap().active_readers, 0);
+    assert_eq!(short.next().unwrap().unwrap().0, 0);
+    // A dropped database is CLOSED, as locally.
+    store.drop_db("d").unwrap();
+    let e = db.range(&IdRange::all()).err().expect("closed");
+    assert_eq!(e.kind(), ErrorKind::Closed, "{e}");
 }

@@ -1597,26 +1597,6 @@ static void test_backup(void) {
     docdb_store_free(s);
 }
 
-/* Drains `scan` into ids[] (at most cap), checking each document is "d<id>"; frees it. */
-static size_t drain_ids(docdb_snapshot_scan *scan, uint64_t *ids, size_t cap) {
-    size_t n = 0;
-    for (;;) {
-        uint64_t id = 0;
-        bool done = false;
-        docdb_buf doc = {NULL, 0, 0};
-        char want[32];
-        OK(docdb_snapshot_scan_next(scan, &id, &doc, &done));
-        if (done || !t_ok) break;
-        snprintf(want, sizeof want, "d%llu", (unsigned long long)id);
-        CHECK(doc.len == strlen(want) && memcmp(doc.data, want, doc.len) == 0);
-        docdb_buf_free(&doc);
-        if (n < cap) ids[n] = id;
-        n++;
-    }
-    docdb_snapshot_scan_free(scan);
-    return n;
-}
-
 static int ids_are(const uint64_t *got, size_t n, const uint64_t *want, size_t wn) {
     return n == wn && (n == 0 || memcmp(got, want, n * sizeof *got) == 0);
 }
@@ -1644,26 +1624,26 @@ static void test_ranges(void) {
     /* NULL and a zero-initialised range are every document, ascending. */
     static const uint64_t all[] = {10, 20, 30, 40, 50};
     OK(docdb_snapshot_range_new(snap, NULL, &scan));
-    n = drain_ids(scan, got, 16);
+    n = drain_scan(scan, "d", 0, got, 16);
     CHECK(ids_are(got, n, all, 5));
     docdb_range r;
     memset(&r, 0, sizeof r);
     OK(docdb_snapshot_range_new(snap, &r, &scan));
-    n = drain_ids(scan, got, 16);
+    n = drain_scan(scan, "d", 0, got, 16);
     CHECK(ids_are(got, n, all, 5));
 
     /* Inclusive and exclusive bounds; reverse; a limit. */
     r.start_kind = DOCDB_BOUND_INCLUDED, r.start = 20;
     r.end_kind = DOCDB_BOUND_EXCLUDED, r.end = 50;
     OK(docdb_snapshot_range_new(snap, &r, &scan));
-    n = drain_ids(scan, got, 16);
+    n = drain_scan(scan, "d", 0, got, 16);
     static const uint64_t mid[] = {20, 30, 40};
     CHECK(ids_are(got, n, mid, 3));
     OK(docdb_snapshot_count(snap, &r, &count));
     CHECK(count == 3);
     r.reverse = true, r.has_limit = true, r.limit = 2;
     OK(docdb_snapshot_range_new(snap, &r, &scan));
-    n = drain_ids(scan, got, 16);
+    n = drain_scan(scan, "d", 0, got, 16);
     static const uint64_t down[] = {40, 30};
     CHECK(ids_are(got, n, down, 2));
     OK(docdb_snapshot_count(snap, &r, &count));
@@ -1671,7 +1651,7 @@ static void test_ranges(void) {
     /* has_limit with limit 0 reads nothing; without has_limit the limit is ignored. */
     r.limit = 0;
     OK(docdb_snapshot_range_new(snap, &r, &scan));
-    CHECK(drain_ids(scan, got, 16) == 0);
+    CHECK(drain_scan(scan, "d", 0, got, 16) == 0);
     OK(docdb_snapshot_count(snap, &r, &count));
     CHECK(count == 0);
     r.has_limit = false;
@@ -1682,7 +1662,7 @@ static void test_ranges(void) {
     r.start_kind = DOCDB_BOUND_EXCLUDED, r.start = 40;
     r.end_kind = DOCDB_BOUND_INCLUDED, r.end = 20;
     OK(docdb_snapshot_range_new(snap, &r, &scan));
-    CHECK(drain_ids(scan, got, 16) == 0);
+    CHECK(drain_scan(scan, "d", 0, got, 16) == 0);
 
     /* Keyset paging, pages of 2, descending: every document once. */
     memset(&r, 0, sizeof r);
@@ -1691,7 +1671,7 @@ static void test_ranges(void) {
     uint64_t pages[16];
     for (int page = 0; page < 10; page++) {
         OK(docdb_snapshot_range_new(snap, &r, &scan));
-        n = drain_ids(scan, got, 16);
+        n = drain_scan(scan, "d", 0, got, 16);
         if (n == 0) break;
         memcpy(pages + seen, got, n * sizeof *got);
         seen += n;
@@ -1724,7 +1704,7 @@ static void test_ranges(void) {
     r.start_kind = DOCDB_BOUND_INCLUDED, r.start = 40;
     OK(docdb_db_range_new(db, &r, &scan));
     put_d(db, 70);
-    n = drain_ids(scan, got, 16);
+    n = drain_scan(scan, "d", 0, got, 16);
     static const uint64_t now[] = {40, 50, 60};
     CHECK(ids_are(got, n, now, 3));
     OK(docdb_db_count(db, &r, &count));
@@ -1743,17 +1723,17 @@ static void test_ranges(void) {
     memset(&r, 0, sizeof r);
     r.end_kind = DOCDB_BOUND_INCLUDED, r.end = 1000;
     OK(docdb_txn_range_new(t, &r, &scan));
-    n = drain_ids(scan, got, 16);
+    n = drain_scan(scan, "d", 0, got, 16);
     static const uint64_t own[] = {10, 20, 35, 40, 50, 60, 70, 1000};
     CHECK(ids_are(got, n, own, 8));
     r.end_kind = DOCDB_BOUND_UNBOUNDED, r.start_kind = DOCDB_BOUND_INCLUDED, r.start = 1000;
     r.has_limit = true, r.limit = 555;
     OK(docdb_txn_range_new(t, &r, &scan));
-    n = drain_ids(scan, got, 1);
+    n = drain_scan(scan, "d", 0, got, 1);
     CHECK(n == 555 && got[0] == 1000);
     r.reverse = true, r.has_limit = false;
     OK(docdb_txn_range_new(t, &r, &scan));
-    n = drain_ids(scan, got, 1);
+    n = drain_scan(scan, "d", 0, got, 1);
     CHECK(n == 600 && got[0] == 1599);
     /* A scan of a finished transaction is CLOSED at its next document, then over. */
     OK(docdb_txn_range_new(t, NULL, &scan));

@@ -309,6 +309,68 @@ static void test_server_killed(void) {
     docdb_store_free(s);
 }
 
+/* Ranges over the server: more documents than a server page (1,024) and than a
+ * transaction batch of the C scan (256), from a snapshot, the database and a transaction. */
+static void test_remote_ranges(void) {
+    docdb_store *s = connect_ok();
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "ranges", &db));
+    enum { N = 3000 };
+    static docdb_batch_op ops[N];
+    static char data[N][16];
+    for (int i = 0; i < N; i++) {
+        snprintf(data[i], sizeof data[i], "r%d", 2 * i);
+        ops[i].kind = DOCDB_BATCH_PUT, ops[i].id = 2 * (uint64_t)i;
+        ops[i].data = B(data[i]), ops[i].len = strlen(data[i]);
+    }
+    OK(docdb_db_batch(db, ops, N, NULL, NULL));
+    docdb_snapshot *snap = NULL;
+    OK(docdb_db_snapshot(db, &snap));
+    OK(docdb_db_put(db, 1, B("r1"), 2)); /* after the snapshot */
+
+    docdb_snapshot_scan *scan = NULL;
+    uint64_t first = 0, count = 0;
+    OK(docdb_snapshot_range_new(snap, NULL, &scan));
+    CHECK(drain_scan(scan, "r", 1, &first, 1) == N && first == 0);
+    docdb_range r;
+    memset(&r, 0, sizeof r);
+    r.start_kind = DOCDB_BOUND_EXCLUDED, r.start = 10;
+    r.end_kind = DOCDB_BOUND_INCLUDED, r.end = 5000;
+    r.reverse = true, r.has_limit = true, r.limit = 2000;
+    OK(docdb_snapshot_range_new(snap, &r, &scan));
+    CHECK(drain_scan(scan, "r", -1, &first, 1) == 2000 && first == 5000);
+    OK(docdb_snapshot_count(snap, &r, &count));
+    CHECK(count == 2000);
+    r.has_limit = false;
+    OK(docdb_snapshot_count(snap, &r, &count));
+    CHECK(count == 2495); /* 12, 14, ..., 5000 */
+
+    /* The database as it is now (id 1 included), in one scan over several pages. */
+    OK(docdb_db_range_new(db, NULL, &scan));
+    CHECK(drain_scan(scan, "r", 1, &first, 1) == N + 1 && first == 0);
+    OK(docdb_db_count(db, NULL, &count));
+    CHECK(count == N + 1);
+
+    /* A transaction's view, with its own writes, over several batches and pages. */
+    docdb_txn *t = NULL;
+    OK(docdb_db_begin(db, &t));
+    OK(docdb_txn_delete(t, 0));
+    OK(docdb_txn_put(t, 3, B("r3"), 2));
+    memset(&r, 0, sizeof r);
+    r.end_kind = DOCDB_BOUND_EXCLUDED, r.end = 4000;
+    OK(docdb_txn_range_new(t, &r, &scan));
+    CHECK(drain_scan(scan, "r", 1, &first, 1) == 2001 && first == 1); /* 1, 2, 3, 4, ..., 3998 */
+    OK(docdb_txn_rollback(t));
+    docdb_txn_free(t);
+
+    docdb_snapshot_free(snap);
+    OK(docdb_store_close(s));
+    EXPECT(docdb_db_range_new(db, NULL, &scan), DOCDB_CLOSED);
+    EXPECT(docdb_db_count(db, NULL, &count), DOCDB_CLOSED);
+    docdb_db_free(db);
+    docdb_store_free(s);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s PATH/TO/docdb\n", argv[0]);
@@ -340,6 +402,7 @@ int main(int argc, char **argv) {
     }
     RUN(test_wrong_token);
     RUN(test_remote_operations);
+    RUN(test_remote_ranges);
     RUN(test_two_clients_share_one_store);
     RUN(test_server_killed);
 
