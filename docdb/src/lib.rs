@@ -32,16 +32,16 @@ macro_rules! forward {
 }
 
 mod database;
-mod range;
 mod snapshot;
 mod store;
 mod transaction;
+mod txn_pages;
 
 pub use database::Database;
-pub use range::{TxnPages, TxnScan};
 pub use snapshot::{OwnedScan, Scan, Snapshot};
 pub use store::Store;
 pub use transaction::{Transaction, TxnScan};
+pub use txn_pages::TxnPages;
 
 pub use docdb_client::{ConnectOptions, ServerStats};
 pub use docdb_core::{

@@ -1,73 +1,13 @@
-//! Ordered ranges by id ([`IdRange`]) on every handle, local or remote, and
-//! [`TxnPages`], the form of a transaction's range for faces that cannot hold a borrow.
+//! [`TxnPages`]: a transaction's range for faces that cannot hold a borrow.
 
 use std::collections::VecDeque;
 
 use docdb_core::{IdRange, Result};
 
-use crate::{Database, OwnedScan, Scan, Snapshot, Transaction};
-
-impl Snapshot {
-    /// The documents of `range`, in its order, up to its limit (remotely fetched a page at
-    /// a time).
-    pub fn range(&self, range: &IdRange) -> Result<Scan<'_>> {
-        match self {
-            Snapshot::Local(s) => s.range(range).map(Scan::Local),
-            Snapshot::Remote(s) => s.range(range).map(Scan::Remote),
-        }
-    }
-
-    /// Like [`Snapshot::range`], but the iterator owns the snapshot.
-    pub fn into_range(self, range: &IdRange) -> Result<OwnedScan> {
-        match self {
-            Snapshot::Local(s) => s.into_range(range).map(OwnedScan::Local),
-            Snapshot::Remote(s) => s.into_range(range).map(OwnedScan::Remote),
-        }
-    }
-
-    /// Number of documents of `range` (up to its limit); no document is read.
-    pub fn count(&self, range: &IdRange) -> Result<u64> {
-        forward!(self, s => s.count(range))
-    }
-}
-
-impl Database {
-    /// The documents of `range` as they are now: one snapshot, held by the iterator.
-    pub fn range(&self, range: &IdRange) -> Result<OwnedScan> {
-        match self {
-            Database::Local(d) => d.range(range).map(OwnedScan::Local),
-            Database::Remote(d) => d.range(range).map(OwnedScan::Remote),
-        }
-    }
-}
-
-impl Transaction {
-    /// The documents of `range` as this transaction sees them: its snapshot with its own
-    /// staged writes and deletions applied.
-    pub fn range(&self, range: &IdRange) -> Result<TxnScan<'_>> {
-        match self {
-            Transaction::Local(t) => t.range(range).map(TxnScan::Local),
-            Transaction::Remote(t) => t.range(range).map(TxnScan::Remote),
-        }
-    }
-}
-
-/// Iterator over `(id, bytes)` of a range as a [`Transaction`] sees it.
-pub enum TxnScan<'a> {
-    Local(docdb_core::TxnScan<'a>),
-    Remote(docdb_client::TxnScan<'a>),
-}
-
-impl Iterator for TxnScan<'_> {
-    type Item = Result<(u64, Vec<u8>)>;
-
-    fn next(&mut self) -> Option<Self::Item> {
-        forward!(self, s => s.next())
-    }
-}
+use crate::Transaction;
 
 /// A transaction's range read a page at a time, each page continuing after the last id of
-/// the previous one ([`IdRange::after`]): a [`TxnScan`] borrows its transaction, which a
+/// the previous one ([`IdRange::after`]): a [`crate::TxnScan`] borrows its transaction, which a
 /// language face's iterator object cannot hold while the transaction stays usable. Writes
 /// the transaction makes meanwhile are seen by the pages read after them.
 #[derive(Debug)]
@@ -105,6 +45,14 @@ impl TxnPages {
     /// The next document as `txn` sees it, reading a page when the previous one is used
     /// up. An error ends the iteration.
     pub fn next(&mut self, txn: &Transaction) -> Result<Option<(u64, Vec<u8>)>> {
+        self.fill(txn)?;
+        Ok(self.page.pop_front())
+    }
+
+    /// Reads the next page now if none is held: a face calls it when the range is opened,
+    /// so that a finished transaction or a closed store is reported there, as by a local
+    /// range. An error ends the iteration.
+    pub fn fill(&mut self, txn: &Transaction) -> Result<()> {
         if self.page.is_empty() {
             if let Some(range) = self.rest.take() {
                 if let Err(e) = self.read_page(txn, range) {
@@ -113,7 +61,7 @@ impl TxnPages {
                 }
             }
         }
-        Ok(self.page.pop_front())
+        Ok(())
     }
 
     /// Reads one page of `range`; `rest` becomes what remains after it. The page is asked
