@@ -371,37 +371,6 @@ fn unreachable_server_is_unavailable() {
 }
 
 #[test]
-fn ranges_and_counts() {
-    use docdb::IdRange;
-    on_both(|s| {
-        let d = s.create_db("r").unwrap();
-        let ops: Vec<_> = (0..100u64).map(|i| (i * 2, i.to_le_bytes())).collect();
-        let ops: Vec<_> = ops.iter().map(|(id, b)| BatchOp::Put(*id, b)).collect();
-        d.batch(&ops).unwrap();
-        let ids = |it: &mut dyn Iterator<Item = docdb::Result<(u64, Vec<u8>)>>| -> Vec<u64> {
-            it.map(|r| r.unwrap().0).collect()
-        };
-        let snap = d.snapshot().unwrap();
-        assert_eq!(
-            ids(&mut snap.range(&IdRange::new(10..20)).unwrap()),
-            [10, 12, 14, 16, 18]
-        );
-        assert_eq!(snap.count(&IdRange::new(10..=20)).unwrap(), 6);
-        let down = IdRange::new(..7).reverse();
-        assert_eq!(
-            ids(&mut snap.clone().into_range(&down).unwrap()),
-            [6, 4, 2, 0]
-        );
-        assert_eq!(ids(&mut d.range(&IdRange::all().limit(2)).unwrap()), [0, 2]);
-        let mut tx = d.begin().unwrap();
-        tx.delete(2).unwrap();
-        tx.put(3, b"mine").unwrap();
-        assert_eq!(ids(&mut tx.range(&IdRange::new(..6)).unwrap()), [0, 3, 4]);
-        tx.rollback();
-    });
-}
-
-#[test]
 fn transaction_pages_cross_page_edges() {
     use docdb::{IdRange, TxnPages};
     on_both(|s| {
@@ -449,21 +418,5 @@ fn transaction_pages_cross_page_edges() {
         want.push(999_999);
         assert_eq!(rest, want);
         tx.rollback();
-    });
-}
-
-#[test]
-fn a_closed_store_closes_its_transactions_and_snapshots() {
-    on_both(|s| {
-        let d = s.create_db("c").unwrap();
-        d.put(1, b"x").unwrap();
-        let mut tx = d.begin().unwrap();
-        tx.put(2, b"y").unwrap();
-        let snap = d.snapshot().unwrap();
-        s.close().unwrap();
-        assert_eq!(kind(snap.read(1)), ErrorKind::Closed);
-        assert_eq!(kind(snap.count(&docdb::IdRange::all())), ErrorKind::Closed);
-        assert_eq!(kind(tx.read(1)), ErrorKind::Closed);
-        assert_eq!(kind(tx.commit()), ErrorKind::Closed);
     });
 }
