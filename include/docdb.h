@@ -1117,8 +1117,8 @@ docdb_status docdb_db_count(const struct docdb_db *db,
  * Starts a scan of the documents of `range` (NULL: all) as the transaction sees them: its
  * snapshot with its own writes and deletions applied, in the range's order, up to its
  * limit. Advance and release it as any `docdb_snapshot_scan`; it may outlive the `txn`
- * handle. Documents are fetched from the transaction a page (256) at a time, each page
- * continuing after the last id returned: a write made to the transaction while the scan
+ * handle. Documents are fetched from the transaction a page (64 documents, about 1 MiB)
+ * at a time, each page continuing after the last id returned: a write made to the transaction while the scan
  * runs shows in the pages fetched after it. Once the transaction is committed, rolled
  * back or freed, `docdb_snapshot_scan_next` fails with `DOCDB_CLOSED` and the scan is over;
  * after any other error the scan is over too.

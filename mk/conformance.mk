@@ -19,8 +19,10 @@ test-conformance-c: lib-c cli
 	$(C_VALGRIND) $(C_OUT)/conformance $(CONF_DIR)/scenarios/*.json
 	$(C_VALGRIND) $(C_OUT)/conformance --remote $(DOCDB) $(CONF_DIR)/scenarios/*.json
 
-test-conformance-python: python-install
+# Python and Node run every scenario in both modes: in-process, then remote (each store
+# served by target/release/docdb serve; tests/conformance/README.md, "Remote mode").
+test-conformance-python: python-install cli
 	cd $(CONF_DIR)/runners/python && $(PY) -m pytest -q -p no:cacheprovider test_conformance.py
 
-test-conformance-node: node-build
+test-conformance-node: node-build cli
 	node --test $(CONF_DIR)/runners/node/

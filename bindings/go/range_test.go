@@ -129,7 +129,7 @@ func testTxnRange(t *testing.T, s *Store) {
 	must(t, err)
 	must(t, tx.Delete(20))
 	must(t, tx.Put(25, []byte("d25")))
-	// More documents than one page of the C scan (256).
+	// More documents than one page of the C scan (64).
 	for id := uint64(1000); id < 1600; id++ {
 		must(t, tx.Put(id, fmt.Appendf(nil, "d%d", id)))
 	}

@@ -35,11 +35,13 @@ mod database;
 mod snapshot;
 mod store;
 mod transaction;
+mod txn_pages;
 
 pub use database::Database;
 pub use snapshot::{OwnedScan, Scan, Snapshot};
 pub use store::Store;
 pub use transaction::{Transaction, TxnScan};
+pub use txn_pages::TxnPages;
 
 pub use docdb_client::{ConnectOptions, ServerStats};
 pub use docdb_core::{

@@ -369,3 +369,54 @@ fn unreachable_server_is_unavailable() {
         ErrorKind::InvalidArgument
     );
 }
+
+#[test]
+fn transaction_pages_cross_page_edges() {
+    use docdb::{IdRange, TxnPages};
+    on_both(|s| {
+        let d = s.create_db("p").unwrap();
+        let ops: Vec<_> = (0..300u64).map(|i| BatchOp::Put(i * 2, b"s")).collect();
+        d.batch(&ops).unwrap();
+        let mut tx = d.begin().unwrap();
+        let mut expected: std::collections::BTreeSet<u64> = (0..300).map(|i| i * 2).collect();
+        for id in (1..600).step_by(7) {
+            tx.put(id, b"t").unwrap();
+            expected.insert(id);
+        }
+        for id in (0..600).step_by(10) {
+            tx.delete(id).unwrap();
+            expected.remove(&id);
+        }
+        let drain = |range: IdRange| {
+            let mut pages = TxnPages::new(range);
+            let mut out = Vec::new();
+            while let Some((id, _)) = pages.next(&tx).unwrap() {
+                out.push(id);
+            }
+            assert!(pages.is_done());
+            out
+        };
+        let all: Vec<u64> = expected.iter().copied().collect();
+        assert!(all.len() > 3 * TxnPages::PAGE_DOCS);
+        assert_eq!(drain(IdRange::all()), all);
+        let down: Vec<u64> = all.iter().rev().take(130).copied().collect();
+        assert_eq!(drain(IdRange::all().reverse().limit(130)), down);
+        // Writes made while iterating are seen by the pages read after them (here the
+        // second page), never behind the last id returned.
+        for id in 1000..1100 {
+            tx.put(id, b"a").unwrap();
+        }
+        let mut pages = TxnPages::new(IdRange::new(1000..));
+        assert_eq!(pages.next(&tx).unwrap().map(|(id, _)| id), Some(1000));
+        tx.put(999_999, b"b").unwrap();
+        tx.put(1000, b"changed behind").unwrap();
+        let mut rest = Vec::new();
+        while let Some((id, _)) = pages.next(&tx).unwrap() {
+            rest.push(id);
+        }
+        let mut want: Vec<u64> = (1001..1100).collect();
+        want.push(999_999);
+        assert_eq!(rest, want);
+        tx.rollback();
+    });
+}

@@ -1,11 +1,10 @@
 //! `docdb_range` (which ids an ordered read visits) and the range scans of snapshots,
 //! databases and transactions, which reuse `docdb_snapshot_scan` and its next/free.
 
-use std::collections::VecDeque;
 use std::ops::Bound;
 use std::sync::{Arc, Mutex};
 
-use docdb::{Error, IdRange, Result, Transaction};
+use docdb::{Error, IdRange, Result, Transaction, TxnPages};
 
 use crate::db::docdb_db;
 use crate::panic::call;
@@ -151,8 +150,8 @@ pub extern "C" fn docdb_db_count(
 /// Starts a scan of the documents of `range` (NULL: all) as the transaction sees them: its
 /// snapshot with its own writes and deletions applied, in the range's order, up to its
 /// limit. Advance and release it as any `docdb_snapshot_scan`; it may outlive the `txn`
-/// handle. Documents are fetched from the transaction a page (256) at a time, each page
-/// continuing after the last id returned: a write made to the transaction while the scan
+/// handle. Documents are fetched from the transaction a page (64 documents, about 1 MiB)
+/// at a time, each page continuing after the last id returned: a write made to the transaction while the scan
 /// runs shows in the pages fetched after it. Once the transaction is committed, rolled
 /// back or freed, `docdb_snapshot_scan_next` fails with `DOCDB_CLOSED` and the scan is over;
 /// after any other error the scan is over too.
@@ -164,65 +163,49 @@ pub extern "C" fn docdb_txn_range_new(
 ) -> docdb_status {
     call(|| {
         let (t, out) = (arg(txn, "txn")?, Out::new(out, "out")?);
-        let mut pages = TxnPages {
+        let mut scan = TxnRange {
             txn: t.shared(),
-            rest: range_of(range)?,
-            page: VecDeque::new(),
-            done: false,
+            pages: TxnPages::new(range_of(range)?),
         };
         // The first page now, so that a finished transaction or a closed store fails here.
-        pages.fetch()?;
-        out.set(docdb_snapshot_scan::into_raw(Box::new(pages)));
+        scan.with_txn(|t, pages| pages.fill(t))?;
+        out.set(docdb_snapshot_scan::into_raw(Box::new(scan)));
         Ok(())
     })
 }
 
-/// Documents of one transaction page.
-const TXN_PAGE: u64 = 256;
-
-/// A range of a transaction read a page at a time (keyset), so the scan needs no borrow of
-/// the transaction between calls and never outlives it unsafely.
-struct TxnPages {
+/// A range of a transaction read a page at a time (`docdb::TxnPages`, keyset), so the scan
+/// needs no borrow of the transaction between calls and never outlives it unsafely.
+struct TxnRange {
     txn: Arc<Mutex<Option<Transaction>>>,
-    /// What is left: the range after the last id fetched, its limit less what was fetched.
-    rest: IdRange,
-    page: VecDeque<(u64, Vec<u8>)>,
-    done: bool,
+    pages: TxnPages,
 }
 
-impl TxnPages {
-    fn fetch(&mut self) -> Result<()> {
+impl TxnRange {
+    /// Runs `f` on the live transaction; a finished one ends the scan with its error.
+    fn with_txn<T>(
+        &mut self,
+        f: impl FnOnce(&Transaction, &mut TxnPages) -> Result<T>,
+    ) -> Result<T> {
         let guard = self.txn.lock().unwrap_or_else(|e| e.into_inner());
-        let t = guard.as_ref().ok_or_else(txn::finished)?;
-        let n = self.rest.limit.map_or(TXN_PAGE, |l| l.min(TXN_PAGE));
-        let page: Vec<_> = t.range(&self.rest.limit(n))?.collect::<Result<_>>()?;
-        if let Some(&(last, _)) = page.last() {
-            self.rest = self.rest.after(last);
-            self.rest.limit = self.rest.limit.map(|l| l - page.len() as u64);
+        match guard.as_ref() {
+            Some(t) => f(t, &mut self.pages),
+            None => {
+                self.pages.close();
+                Err(txn::finished())
+            }
         }
-        self.done = (page.len() as u64) < n || self.rest.limit == Some(0);
-        self.page = page.into();
-        Ok(())
     }
 }
 
-impl Iterator for TxnPages {
+impl Iterator for TxnRange {
     type Item = Result<(u64, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if self.pages.is_done() {
+            return None;
+        }
         // Checked on every document: a finished transaction's scan ends at once.
-        let live = self.txn.lock().unwrap_or_else(|e| e.into_inner()).is_some();
-        if !live {
-            self.done = true;
-            self.page.clear();
-            return Some(Err(txn::finished()));
-        }
-        if self.page.is_empty() && !self.done {
-            if let Err(e) = self.fetch() {
-                self.done = true;
-                return Some(Err(e));
-            }
-        }
-        self.page.pop_front().map(Ok)
+        self.with_txn(|t, pages| pages.next(t)).transpose()
     }
 }
