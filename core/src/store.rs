@@ -215,6 +215,10 @@ impl<F: FileSystem> Store<F> {
         // Remove what a crash left behind: directories of dropped databases, and of a
         // create_db that never reached the catalog (ids at or past `next_id`). Any other
         // unknown directory means the catalog does not describe this data: refuse to guess.
+        // The catalog that says so is made durable first: after a `drop_db` whose directory
+        // fsync failed, the new catalog may still be only in the page cache, and a power
+        // loss could bring the old one back (the database active) after its files are gone.
+        fs.sync_dir(&dir).map_err(io("syncing"))?;
         let catalog_path = dir.join(crate::catalog::CATALOG_FILE);
         for name in fs.list_dir(&dir).map_err(io("listing"))? {
             let Some(id) = name.strip_prefix("db-").and_then(|s| s.parse::<u64>().ok()) else {

@@ -797,3 +797,62 @@ fn preallocated_zeros_are_not_a_torn_tail() {
     drop((db, store));
     after_power_losses(sc, &fs, "s", &must, &Docs::new());
 }
+
+/// Found by a long run of the crash sequences (seed 0xf79c90dd23a with
+/// `DOCDB_SEQ_CASES=30000`): `drop_db`'s catalog rename succeeded but the fsync of the store
+/// directory failed, so the drop took effect in memory while the old catalog could still
+/// come back. The next `Store::open` read the new catalog from the page cache and removed
+/// the dropped database's files before making that catalog durable; a power loss in
+/// between kept the removal (inside the database's directory) and lost the rename: the
+/// database was active again, with its acknowledged commits gone. Open now fsyncs the store
+/// directory before it removes anything the catalog says is dropped.
+#[test]
+fn dropped_database_files_are_removed_only_once_the_catalog_is_durable() {
+    let sc = "drop_db with failed directory fsync, next open killed while removing, power loss";
+    // The first process: `t` holds an acknowledged document; dropping it fails at the
+    // fsync of the store directory, after the catalog rename.
+    let first = || {
+        let fs = FaultFs::new(dir());
+        let store = open(&fs, Sync::Full);
+        store.create_db("a").unwrap();
+        let t = store.create_db("t").unwrap();
+        t.put(1, &doc(1, 200)).unwrap();
+        fs.fail_at_next(OpKind::SyncDir, "store", FaultKind::Eio);
+        assert!(
+            store.drop_db("t").is_err(),
+            "{sc}: the failed fsync is reported"
+        );
+        fs.kill();
+        drop((t, store));
+        fs.restart()
+    };
+    let opens = {
+        let fs = first();
+        let start = fs.ops();
+        drop(open(&fs, Sync::Full));
+        fs.ops() - start
+    };
+    let mut states = 0;
+    for k in 0..opens {
+        let fs = first();
+        fs.crash_at(fs.ops() + k);
+        let _ = Store::open_with(fs.clone(), DIR, opts(Sync::Full));
+        fs.kill();
+        for seed in 0..16 {
+            let image = fs.power_loss(seed);
+            let store = Store::open_with(image, DIR, opts(Sync::Full))
+                .unwrap_or_else(|e| panic!("{sc}: crash at open op {k}, seed {seed}: {e}"));
+            // Either the drop took effect, or `t` is whole.
+            match store.open_db("t") {
+                Ok(t) => assert_eq!(
+                    t.read(1).ok(),
+                    Some(doc(1, 200)),
+                    "{sc}: crash at open op {k}, seed {seed}: `t` is back without its document"
+                ),
+                Err(e) => assert_eq!(e.kind(), ErrorKind::NotFound, "{sc}: {e}"),
+            }
+            states += 1;
+        }
+    }
+    assert!(states >= 16 * 8, "{sc}: {states} states");
+}
