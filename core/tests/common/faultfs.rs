@@ -283,7 +283,7 @@ struct State {
 pub struct Coverage {
     /// Writes over bytes that were durable zeros (DocDB's preallocated space).
     pub overwrites: std::sync::atomic::AtomicU64,
-    /// Power losses that found at least one write of data over durable bytes pending (not
+    /// Power losses that found at least one write of data over durable zeros pending (not
     /// yet fsynced).
     pub torn_overwrites: std::sync::atomic::AtomicU64,
 }
@@ -481,10 +481,18 @@ impl State {
             coverage: Arc::clone(&self.coverage),
             ..State::default()
         };
+        // A record pending over durable zeros (preallocated space).
         let pending_overwrite = self.files.values().any(|n| {
             n.pending.iter().any(|p| {
-                matches!(p, Pending::Write { offset, bytes } if *offset < n.durable.len() as u64
-                    && bytes.iter().any(|&b| b != 0))
+                let Pending::Write { offset, bytes } = p else {
+                    return false;
+                };
+                let d = &n.durable;
+                let under =
+                    (*offset as usize).min(d.len())..(*offset as usize + bytes.len()).min(d.len());
+                !under.is_empty()
+                    && d[under].iter().all(|&b| b == 0)
+                    && bytes.iter().any(|&b| b != 0)
             })
         });
         if pending_overwrite {
