@@ -122,6 +122,12 @@ fn machine(cfg: &Config, s: &Samples) -> String {
     );
     let _ = writeln!(
         m,
+        "| 4 KiB overwrite of written blocks + fdatasync | {} /s (median; reps {}) |",
+        num(med(s, "overwrite", "disk").unwrap_or(f64::NAN)),
+        spread(s, "overwrite", "disk")
+    );
+    let _ = writeln!(
+        m,
         "| Sequential write + final fsync | {} MiB/s (median; reps {}) |",
         num(med(s, "seq", "disk").unwrap_or(f64::NAN)),
         spread(s, "seq", "disk")
@@ -325,6 +331,7 @@ pub fn render(
     sep += "---:|---:|---|";
     let _ = writeln!(o, "{head}\n{sep}");
     let fsync = m("fsync", "disk");
+    let overwrite = m("overwrite", "disk");
     let seq_docs = m("seq", "disk") * 1024.0; // 1 KiB documents per second
     for (key, label, unit, higher) in ROWS {
         let mut row = format!("| {label} | {unit} |");
@@ -336,7 +343,7 @@ pub fn render(
             vs_best(s, &peers, key, *higher).map_or("–".into(), |r| format!("{}x", num(r)));
         let phys = match *key {
             "a" => format!("{}x of seq. write", num(d / seq_docs)),
-            "b" => format!("{}x of fdatasync", num(d / fsync)),
+            "b" => format!("{}x of overwrite+fdatasync", num(d / overwrite)),
             "c" => format!("{}x of fdatasync", num(d / fsync)),
             _ => "–".into(),
         };
@@ -431,11 +438,21 @@ pub fn render(
         ),
         a >= 0.8 * seq_docs,
     );
-    let b = m("b", "docdb");
+    let (b, (bb, bbn)) = (m("b", "docdb"), best("b"));
     target(
-        "(b) single commits >= 0.9x append+fdatasync",
-        format!("{} vs {} /s = {}x", num(b), num(fsync), num(b / fsync)),
-        b >= 0.9 * fsync,
+        "(b) single commits >= 1.0x best peer",
+        format!("{} vs {bbn} {} /s = {}x", num(b), num(bb), num(b / bb)),
+        b >= bb,
+    );
+    target(
+        "(b) single commits >= 0.9x overwrite+fdatasync",
+        format!(
+            "{} vs {} /s = {}x",
+            num(b),
+            num(overwrite),
+            num(b / overwrite)
+        ),
+        b >= 0.9 * overwrite,
     );
     let c = m("c", "docdb");
     target(

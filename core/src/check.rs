@@ -17,7 +17,7 @@ use crate::checkpoint::{Checkpoint, CHECKPOINT_FILE};
 use crate::error::{Error, Result};
 use crate::fs::{FileHandle, FileSystem, OsFs};
 use crate::log::record::Place;
-use crate::log::recovery::{valid_record_after, ChunkReader};
+use crate::log::recovery::{data_end, valid_record_after, ChunkReader};
 use crate::log::segment::{parse_segment_name, segment_name, Segment, SEGMENT_HEADER_LEN};
 
 const LOCK_FILE: &str = "LOCK";
@@ -397,14 +397,24 @@ impl<'a, F: FileSystem> Checker<'a, F> {
                 };
                 if torn {
                     let from = open_txn.map_or(pos, |(_, at)| at);
-                    self.report.note(
-                        &seg.path,
-                        from,
-                        format!(
-                            "incomplete final transaction ({} bytes, a torn write); the next open cuts it off",
-                            len - from
-                        ),
-                    );
+                    // Zeros to the end are preallocated space (`log/writer.rs`), not damage.
+                    let data_end = match data_end(&mut reader, from) {
+                        Ok(end) => end,
+                        Err(e) => {
+                            read_error(&mut self.report, pos, e);
+                            break;
+                        }
+                    };
+                    if data_end > from {
+                        self.report.note(
+                            &seg.path,
+                            from,
+                            format!(
+                                "incomplete final transaction ({} bytes, a torn write); the next open cuts it off",
+                                data_end - from
+                            ),
+                        );
+                    }
                     open_txn = None;
                     break;
                 }

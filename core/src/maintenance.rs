@@ -49,21 +49,29 @@ pub(crate) fn close<F: FileSystem>(db: &DbCore<F>) -> Result<()> {
     let result = match db.check_writable() {
         // The log first, then the checkpoint: a checkpoint that cannot be written
         // (a full disk) loses nothing once the log is durable, and says so.
-        Ok(()) => match db.sync_log() {
-            Err(e) => Err(e),
-            Ok(_) => checkpoint::write(db, &[]).map_err(|e| match e {
-                Error::Io { context, source } => Error::Io {
-                    context: format!(
-                        "{context} (closing {}: every commit is durable in \
-                         the log, which the next open replays; only the \
-                         checkpoint that would shorten that replay is missing)",
-                        db.describe()
-                    ),
-                    source,
-                },
-                e => e,
-            }),
-        },
+        // Preallocated space (`log/writer.rs`) is cut off first, so that a closed store
+        // holds its records only; if the cut fails, the zeros stay until the next open
+        // cuts them, and the close reports it after doing the rest.
+        Ok(()) => {
+            let trimmed = db.log().trim();
+            match db.sync_log() {
+                Err(e) => Err(e),
+                Ok(_) => checkpoint::write(db, &[])
+                    .map_err(|e| match e {
+                        Error::Io { context, source } => Error::Io {
+                            context: format!(
+                                "{context} (closing {}: every commit is durable in \
+                                 the log, which the next open replays; only the \
+                                 checkpoint that would shorten that replay is missing)",
+                                db.describe()
+                            ),
+                            source,
+                        },
+                        e => e,
+                    })
+                    .and(trimmed),
+            }
+        }
         // A poisoned database cannot be synced: its latest commits are not known
         // durable, so close must not report success.
         Err(e @ Error::Poisoned(_)) => Err(e),

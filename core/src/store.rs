@@ -215,6 +215,10 @@ impl<F: FileSystem> Store<F> {
         // Remove what a crash left behind: directories of dropped databases, and of a
         // create_db that never reached the catalog (ids at or past `next_id`). Any other
         // unknown directory means the catalog does not describe this data: refuse to guess.
+        // The catalog that says so is made durable first: after a `drop_db` whose directory
+        // fsync failed, the new catalog may still be only in the page cache, and a power
+        // loss could bring the old one back (the database active) after its files are gone.
+        fs.sync_dir(&dir).map_err(io("syncing"))?;
         let catalog_path = dir.join(crate::catalog::CATALOG_FILE);
         for name in fs.list_dir(&dir).map_err(io("listing"))? {
             let Some(id) = name.strip_prefix("db-").and_then(|s| s.parse::<u64>().ok()) else {
@@ -668,7 +672,8 @@ impl<F: FileSystem> StoreInner<F> {
 
 impl<F: FileSystem> Drop for StoreInner<F> {
     /// Dropped without `close`: no checkpoint (the next open replays the log), but in
-    /// `Sync::Normal` the logs are fsynced so a clean exit loses nothing on power loss.
+    /// `Sync::Normal` the logs are fsynced so a clean exit loses nothing on power loss;
+    /// preallocated log space is cut off.
     /// Background work is stopped and joined before the lock is released.
     fn drop(&mut self) {
         if !self.opened_in_this_process() {
@@ -680,8 +685,14 @@ impl<F: FileSystem> Drop for StoreInner<F> {
             return;
         }
         for db in self.open.get_mut().values() {
-            if self.opts.sync == Sync::Normal && db.check_writable().is_ok() {
-                let _ = db.sync_log();
+            if db.check_writable().is_ok() {
+                // Preallocated space is cut off as at close (in `Sync::Full` the cut is not
+                // fsynced: zeros that come back end the log like a torn tail). A failure
+                // leaves zeros that the next open cuts.
+                let _ = db.log().trim();
+                if self.opts.sync == Sync::Normal {
+                    let _ = db.sync_log();
+                }
             }
             // Closing makes a running compaction stop at its next record.
             db.mark_closed(false);

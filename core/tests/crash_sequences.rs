@@ -45,6 +45,9 @@ struct Figures {
     wrong_bytes: u64,
     partial: u64,
     other: u64,
+    /// Writes of records over preallocated zeros, and power losses that hit one pending.
+    overwrites: u64,
+    torn_overwrites: u64,
     failures: Vec<String>,
 }
 
@@ -82,7 +85,8 @@ impl Figures {
         eprintln!(
             "{name}: {} cases, {} crash states, {} acknowledged commits verified, losses {}, \
              stores that failed to open {}, wrong bytes {}, partial transactions {}, other \
-             violations (panics included) {}, {secs:.1}s",
+             violations (panics included) {}; {} writes over preallocated zeros, {} power losses \
+             with such writes pending, {secs:.1}s",
             self.cases,
             self.states,
             self.verified,
@@ -90,7 +94,9 @@ impl Figures {
             self.failed_open,
             self.wrong_bytes,
             self.partial,
-            self.other
+            self.other,
+            self.overwrites,
+            self.torn_overwrites
         );
         if !self.failures.is_empty() {
             eprintln!(
@@ -104,6 +110,13 @@ impl Figures {
             self.losses + self.failed_open + self.wrong_bytes + self.partial + self.other,
             self.failures
         );
+        // The sweep must reach what preallocated segments rely on.
+        if self.cases >= 100 {
+            assert!(
+                self.overwrites > 0 && self.torn_overwrites > 0,
+                "{name}: no record written over preallocated space, or no power loss hit one"
+            );
+        }
     }
 }
 
@@ -170,9 +183,15 @@ fn step(r: &mut Run, rng: &mut Rng, temps: &mut Vec<String>, next_temp: &mut u64
 }
 
 /// Runs one case; returns whether every crash state of it verified.
-fn run_case(seed: u64, big: bool, fig: &mut Figures) -> bool {
+fn run_case(
+    seed: u64,
+    big: bool,
+    fig: &mut Figures,
+    coverage: &std::cell::RefCell<Option<std::sync::Arc<common::faultfs::Coverage>>>,
+) -> bool {
     let mut rng = Rng::new(seed);
     let mut fs = FaultFs::new(dir());
+    *coverage.borrow_mut() = Some(fs.coverage());
     let mut r = Run::new(fs.clone(), Sync::Full, false);
     let mut temps = Vec::new();
     let mut next_temp = 0;
@@ -320,7 +339,15 @@ fn run_case(seed: u64, big: bool, fig: &mut Figures) -> bool {
 
 /// Runs one case; a panic (of the engine or the harness) is a failure of that seed.
 fn run_guarded(seed: u64, big: bool, fig: &mut Figures) {
-    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_case(seed, big, fig)));
+    let coverage = std::cell::RefCell::new(None);
+    let run = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+        run_case(seed, big, fig, &coverage)
+    }));
+    if let Some(c) = coverage.into_inner() {
+        let c: std::sync::Arc<common::faultfs::Coverage> = c;
+        fig.overwrites += c.overwrites.load(std::sync::atomic::Ordering::Relaxed);
+        fig.torn_overwrites += c.torn_overwrites.load(std::sync::atomic::Ordering::Relaxed);
+    }
     if let Err(panic) = run {
         let msg = panic
             .downcast_ref::<String>()

@@ -117,6 +117,8 @@ pub(crate) fn recover<F: FileSystem>(
         writer: LogWriter {
             active,
             end,
+            // `open_tail` leaves the tail exactly `end` long: nothing preallocated yet.
+            allocated: end,
             segments,
             next_seq,
             last_version: log.last_version,
@@ -433,9 +435,12 @@ fn replay_segment<F: FileSystem>(
     }
     let mut truncated = 0;
     if txn_start < len {
-        // A torn tail: the last transaction never completed. Cut it off so new records
-        // follow the last complete transaction (`make_durable` then fsyncs the cut).
-        truncated = len - txn_start;
+        // A torn tail, or preallocated zeros (`log/writer.rs`), or both: the last
+        // transaction never completed. Cut it off so new records follow the last complete
+        // transaction (`make_durable` then fsyncs the cut): nothing past the recovered end
+        // is reachable again, whatever an earlier process wrote there. Only the bytes that
+        // are not zeros count as a torn tail.
+        truncated = data_end(&mut reader, txn_start).map_err(io)? - txn_start;
         seg.file
             .set_len(txn_start)
             .map_err(|e| Error::io(format!("truncating torn tail of {}", seg.path.display()), e))?;
@@ -447,6 +452,26 @@ fn replay_segment<F: FileSystem>(
         max_version,
         truncated,
     })
+}
+
+/// Where the bytes from `from` to the end of the file stop holding anything but zeros:
+/// what lies past it is preallocated space.
+pub(crate) fn data_end<H: FileHandle>(
+    reader: &mut ChunkReader<'_, H>,
+    from: u64,
+) -> std::io::Result<u64> {
+    let mut end = reader.len;
+    while end > from {
+        let start = end.saturating_sub(CHUNK as u64).max(from);
+        let Some(bytes) = reader.get(start, (end - start) as usize)? else {
+            break;
+        };
+        if let Some(last) = bytes.iter().rposition(|&b| b != 0) {
+            return Ok(start + last as u64 + 1);
+        }
+        end = start;
+    }
+    Ok(from)
 }
 
 /// Whether a valid record after `bad` proves that the bytes at `bad` had been fsynced

@@ -1,5 +1,13 @@
 //! The append side of a database's log: the active segment, rotation, and the set of
 //! segment files that make up the database.
+//!
+//! Small durable commits go into preallocated space: the active segment is grown ahead of
+//! need by writing zeros (real writes, so the blocks are allocated and written, not
+//! unwritten extents), and records then overwrite those zeros. The fdatasync of a commit
+//! that neither grows the file nor fills a hole has no file-system metadata to commit, which
+//! is what makes it fast (docs/performance.md, proposal 2). The zeros are written together
+//! with the commit that needs them and made durable by that commit's fsync, so growing costs
+//! no extra fsync. Why this is safe: docs/failure_modes.md, "Preallocated space".
 
 use std::collections::BTreeMap;
 use std::io;
@@ -21,6 +29,21 @@ const WRITE_CHUNK: usize = 4 << 20;
 const PARALLEL_MIN: u64 = 16 << 20;
 const MAX_WRITERS: usize = 4;
 
+/// The most a segment is grown ahead of its end at a time (less for small segments:
+/// [`prealloc_chunk`]).
+const PREALLOC_CHUNK: u64 = 1 << 20;
+
+/// Commits up to this size go into preallocated space; larger ones are appended (zeros
+/// written first would double their bytes for little gain: their fsync is dominated by
+/// their data, not by the metadata commit).
+const PREALLOC_MAX_COMMIT: u64 = 16 << 10;
+
+/// How far a segment of `segment_size` bytes is grown past a commit that needs room: a
+/// quarter of it, at most [`PREALLOC_CHUNK`].
+pub(crate) fn prealloc_chunk(segment_size: u64) -> u64 {
+    (segment_size / 4).clamp(512, PREALLOC_CHUNK)
+}
+
 /// One record of a commit: a document id and its payload (`None`: a deletion).
 pub(crate) type RecordRef<'a> = (u64, Option<&'a [u8]>);
 
@@ -33,6 +56,9 @@ pub(crate) struct LogWriter<F: FileSystem> {
     pub active: Arc<Segment<F>>,
     /// Append offset in the active segment.
     pub end: u64,
+    /// The active segment's length as this process made it: `[end, allocated)` holds
+    /// zeros this process wrote, never a record (preallocated space).
+    pub allocated: u64,
     /// Every segment of the database, by sequence number (the active one included).
     pub segments: BTreeMap<u64, Arc<Segment<F>>>,
     pub next_seq: u64,
@@ -69,7 +95,11 @@ impl<F: FileSystem> LogWriter<F> {
     /// header, which recovery removes. A failed fsync (never retried: the kernel may have
     /// dropped its pages) is `Dirty`: a new segment that might come back with a valid
     /// header would make recovery take it for the tail and trust the sealed one.
+    ///
+    /// The sealed segment is first cut to its end (its preallocated zeros removed): every
+    /// segment but the tail must hold nothing but whole records.
     pub(crate) fn rotate(&mut self, fs: &F, dir: &Path) -> Result<(), AppendError> {
+        self.trim().map_err(AppendError::Clean)?;
         self.active.sync_to(self.end).map_err(AppendError::Dirty)?;
         let seq = self.next_seq;
         let path = dir.join(segment_name(seq));
@@ -86,6 +116,56 @@ impl<F: FileSystem> LogWriter<F> {
         self.segments.insert(seq, Arc::clone(&seg));
         self.active = seg;
         self.end = SEGMENT_HEADER_LEN;
+        self.allocated = SEGMENT_HEADER_LEN;
+        Ok(())
+    }
+
+    /// Cuts the active segment's preallocated space off (not fsynced: zeros that come back
+    /// after a crash end the log like any torn tail).
+    pub(crate) fn trim(&mut self) -> Result<()> {
+        if self.allocated > self.end {
+            self.active
+                .file
+                .set_len(self.end)
+                .map_err(|e| Error::io(format!("trimming {}", self.active.path.display()), e))?;
+            self.allocated = self.end;
+        }
+        Ok(())
+    }
+
+    /// Makes sure a commit of `size` bytes lands in preallocated space, growing the active
+    /// segment to `chunk` bytes past it with zeros if it would not (at most to `limit`, the
+    /// segment size). Only for commits up to [`PREALLOC_MAX_COMMIT`].
+    ///
+    /// The zeros are not fsynced here: the commit's own fsync makes them durable along with
+    /// its records. A failed write is cut off again (`Clean`), or poisons (`Dirty`) if the
+    /// cut fails.
+    pub(crate) fn preallocate(
+        &mut self,
+        size: u64,
+        chunk: u64,
+        limit: u64,
+    ) -> Result<(), AppendError> {
+        let need = self.end + size;
+        if need <= self.allocated || size > PREALLOC_MAX_COMMIT {
+            return Ok(());
+        }
+        let from = self.allocated.max(self.end);
+        let to = (need + chunk).min(limit.max(need)).next_multiple_of(512);
+        let zeros = vec![0u8; (to - from).min(WRITE_CHUNK as u64) as usize];
+        let file = &self.active.file;
+        let written = (from..to).step_by(zeros.len()).try_for_each(|at| {
+            let n = (to - at).min(zeros.len() as u64) as usize;
+            file.write_all_at(&zeros[..n], at)
+        });
+        if let Err(e) = written {
+            let err = Error::io(format!("preallocating {}", self.active.path.display()), e);
+            return match file.set_len(from) {
+                Ok(()) => Err(AppendError::Clean(err)),
+                Err(_) => Err(AppendError::Dirty(err)),
+            };
+        }
+        self.allocated = to;
         Ok(())
     }
 
@@ -136,13 +216,22 @@ impl<F: FileSystem> LogWriter<F> {
         };
         if let Err(e) = written {
             let err = Error::io(format!("appending to {}", self.active.path.display()), e);
-            // Cut any partial record off so the next append starts at a record boundary.
+            // Cut any partial record off so the next append starts at a record boundary,
+            // and make the cut durable before anything is written there again: otherwise a
+            // power loss could keep the failed commit's records (with the version the next
+            // commit gets) behind a shorter later one, and recovery would read them as its
+            // continuation. The preallocated space goes with the cut.
+            self.allocated = at;
             return match self.active.file.set_len(at) {
-                Ok(()) => Err(AppendError::Clean(err)),
+                Ok(()) => match self.active.sync_to(at) {
+                    Ok(()) => Err(AppendError::Clean(err)),
+                    Err(_) => Err(AppendError::Dirty(err)),
+                },
                 Err(_) => Err(AppendError::Dirty(err)),
             };
         }
         self.end += size;
+        self.allocated = self.allocated.max(self.end);
         Ok(at)
     }
 

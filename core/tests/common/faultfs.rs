@@ -22,6 +22,11 @@
 //!   records); the size may be the durable one, cover what survived, or run ahead of the
 //!   data. Each directory keeps a random prefix of its changes (journaled metadata).
 //! - [`FaultFs::image`] keeps the older deterministic crash modes ([`Survive`]).
+//! - Overwrites in place (a write over bytes already durable, as DocDB's preallocated log
+//!   space takes its records) are modelled by the same rules: each sector of such a write
+//!   that a power loss drops keeps its durable content (zeros, or whatever was fsynced
+//!   there), never garbage. [`FaultFs::coverage`] counts them, so that a sweep can show it
+//!   reached them.
 
 #![allow(dead_code)] // each test binary uses a different part of it
 
@@ -269,6 +274,18 @@ struct State {
     locks: HashMap<PathBuf, u64>,
     /// The current process; handles of earlier ones are dead.
     generation: u64,
+    /// Shared by every tree derived from this one (restarts, power losses, images).
+    coverage: Arc<Coverage>,
+}
+
+/// What a run of the simulated disk went through, for sweeps to report.
+#[derive(Debug, Default)]
+pub struct Coverage {
+    /// Writes over bytes that were durable zeros (DocDB's preallocated space).
+    pub overwrites: std::sync::atomic::AtomicU64,
+    /// Power losses that found at least one write of data over durable zeros pending (not
+    /// yet fsynced).
+    pub torn_overwrites: std::sync::atomic::AtomicU64,
 }
 
 const ROOT: u64 = 0;
@@ -421,6 +438,7 @@ impl State {
     fn image(&self, survive: Survive) -> State {
         let mut out = State {
             next_ino: self.next_ino,
+            coverage: Arc::clone(&self.coverage),
             ..State::default()
         };
         let mut stack = vec![ROOT];
@@ -460,8 +478,28 @@ impl State {
         let mut rng = Rng::new(how.seed);
         let mut out = State {
             next_ino: self.next_ino,
+            coverage: Arc::clone(&self.coverage),
             ..State::default()
         };
+        // A record pending over durable zeros (preallocated space).
+        let pending_overwrite = self.files.values().any(|n| {
+            n.pending.iter().any(|p| {
+                let Pending::Write { offset, bytes } = p else {
+                    return false;
+                };
+                let d = &n.durable;
+                let under =
+                    (*offset as usize).min(d.len())..(*offset as usize + bytes.len()).min(d.len());
+                !under.is_empty()
+                    && d[under].iter().all(|&b| b == 0)
+                    && bytes.iter().any(|&b| b != 0)
+            })
+        });
+        if pending_overwrite {
+            self.coverage
+                .torn_overwrites
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         let mut stack = vec![(ROOT, PathBuf::from("/"))];
         while let Some((d, path)) = stack.pop() {
             let dir = &self.dirs[&d];
@@ -707,6 +745,11 @@ impl FaultFs {
         self.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// What this tree and every tree derived from it went through so far.
+    pub fn coverage(&self) -> Arc<Coverage> {
+        Arc::clone(&self.lock().coverage)
+    }
+
     /// Operations performed so far.
     pub fn ops(&self) -> u64 {
         self.lock().ops
@@ -924,6 +967,11 @@ impl FileHandle for FaultFile {
             None => data.len(),
         };
         let node = st.files.get_mut(&self.ino).expect("inode");
+        // Preallocated space taking records: a write over durable zeros.
+        let durable = &node.durable;
+        let under = offset.min(durable.len() as u64) as usize
+            ..(offset + n as u64).min(durable.len() as u64) as usize;
+        let overwrite = !under.is_empty() && durable[under].iter().all(|&b| b == 0);
         if n > 0 {
             let op = Pending::Write {
                 offset,
@@ -931,6 +979,11 @@ impl FileHandle for FaultFile {
             };
             apply_pending(&mut node.data, &op);
             node.pending.push(op);
+        }
+        if overwrite {
+            st.coverage
+                .overwrites
+                .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         match fault {
             Some(FaultKind::Enospc) => Err(enospc()),
