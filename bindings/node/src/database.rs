@@ -8,7 +8,7 @@ use napi_derive::napi;
 use crate::args::{self, Call};
 use crate::snapshot::Snapshot;
 use crate::stats::DbStats;
-use crate::task::Job;
+use crate::task::{self, Job};
 use crate::transaction::Transaction;
 
 type Core = docdb_core::Database;
@@ -132,14 +132,12 @@ impl Database {
     ) -> Result<f64> {
         let id = args::doc_id(&env, &id, "id")?;
         let mut target = args::target(&env, &target)?;
-        let doc = self.job(move |db| db.read(id)).run(env)?;
         // SAFETY: this call is synchronous, so no JavaScript runs while the slice lives and
         // nothing else touches the typed array's memory; the slice is the view's own range.
         let dest = unsafe { target.as_mut() };
-        if let Some(dest) = dest.get_mut(..doc.len()) {
-            dest.copy_from_slice(&doc);
-        }
-        Ok(doc.len() as f64)
+        // Inline rather than a `Job`: no boxed closure, and a cached document is copied
+        // straight from the record cache into `target` (`Database::read_into`).
+        task::inline(&env, || self.inner.read_into(id, dest)).map(|len| len as f64)
     }
 
     /// Replaces a whole document. Throws `NOT_FOUND` if absent.
