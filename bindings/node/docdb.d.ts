@@ -51,6 +51,12 @@ export declare class DocDBError extends Error {
 
 declare module './index' {
   interface Database {
+    /**
+     * Reads a document into `target` and returns its length. A document longer than
+     * `target` is not copied: the return value is then larger than `target.length`, and
+     * `target` is unchanged. Throws `NOT_FOUND` if absent.
+     */
+    readInto(id: DocId, target: Uint8Array): number
     /** Same as `len()`. */
     count(): number
     /** `create(id, Buffer.from(JSON.stringify(value)))`. */

@@ -843,6 +843,7 @@ module.exports.Transaction = nativeBinding.Transaction
 module.exports._coreTables = nativeBinding._coreTables
 module.exports._panic = nativeBinding._panic
 module.exports._panicAsync = nativeBinding._panicAsync
+module.exports._readIntoFunction = nativeBinding._readIntoFunction
 module.exports._setErrorClass = nativeBinding._setErrorClass
 module.exports._throwSample = nativeBinding._throwSample
 module.exports.open = nativeBinding.open

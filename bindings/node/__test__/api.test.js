@@ -118,6 +118,16 @@ test('readInto: ids of both types, reads from disk, bad arguments, a closed stor
   assert.throws(() => db.readInto(7, new DataView(new ArrayBuffer(16))), TypeError)
   assert.throws(() => db.readInto(7, new ArrayBuffer(16)), TypeError)
   assert.throws(() => db.readInto(7, [0, 0]), TypeError)
+  assert.throws(() => db.readInto(), TypeError)
+  // A plain Node-API function (src/fast_read.rs): any receiver but a Database is refused.
+  const snapshot = db.snapshot()
+  for (const other of [snapshot, store, {}, Object.create(docdb.Database.prototype), undefined]) {
+    assert.throws(() => db.readInto.call(other, 7, Buffer.alloc(16)), {
+      name: 'TypeError',
+      message: 'readInto must be called on a Database',
+    })
+  }
+  snapshot.close()
   store.close()
   const target = Buffer.alloc(16, 0x22)
   throwsCode(() => db.readInto(7, target), 'CLOSED')
