@@ -60,6 +60,12 @@ test('read: small and large documents, readInto', (t) => {
   docs.forEach((d, i) => db.put(i, d))
   const first = db.read(2)
   docs.forEach((d, i) => assert.deepEqual(db.read(i), d, `document of ${d.length} bytes`))
+  // Sizes going down and alternating (read sizes its buffer from the previous document).
+  for (const i of [5, 4, 3, 2, 1, 0, 3, 1, 3, 3, 2, 4, 0]) {
+    const got = db.read(i)
+    assert.deepEqual(got, docs[i], `document of ${docs[i].length} bytes`)
+    assert.equal(got.length, docs[i].length)
+  }
   // Each read returns its own buffer: later reads do not change an earlier result.
   assert.deepEqual(first, docs[2])
   first.fill(0)
