@@ -164,6 +164,35 @@ typedef uint32_t docdb_batch_kind;
 #endif // __cplusplus
 
 /**
+ * How a `docdb_range` end is bounded (values of `start_kind` and `end_kind`).
+ */
+enum docdb_bound
+#if defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+  : uint32_t
+#endif // defined(__cplusplus) || __STDC_VERSION__ >= 202311L
+ {
+  /**
+   * No bound: from the lowest id, or up to the highest. The id is ignored.
+   */
+  DOCDB_BOUND_UNBOUNDED = 0,
+  /**
+   * The id itself is in the range (`>=` for the start, `<=` for the end).
+   */
+  DOCDB_BOUND_INCLUDED = 1,
+  /**
+   * The id itself is not (`>` for the start, `<` for the end).
+   */
+  DOCDB_BOUND_EXCLUDED = 2,
+};
+#ifndef __cplusplus
+#if __STDC_VERSION__ >= 202311L
+typedef enum docdb_bound docdb_bound;
+#else
+typedef uint32_t docdb_bound;
+#endif // __STDC_VERSION__ >= 202311L
+#endif // __cplusplus
+
+/**
  * A handle to one database of a store (opaque). Obtained from `docdb_store_create_db`,
  * `_open_db` or `_open_or_create_db`; closed by `docdb_db_close`, released by
  * `docdb_db_free`. Safe to use from several threads at once.
@@ -178,16 +207,18 @@ typedef struct docdb_db docdb_db;
 typedef struct docdb_snapshot docdb_snapshot;
 
 /**
- * An iterator over the documents of a snapshot in ascending id order (opaque), from
- * `docdb_snapshot_scan_new`; released by `docdb_snapshot_scan_free`. Calls from several
- * threads are serialised (each document is returned once).
+ * An iterator over the documents of a snapshot in ascending id order, or of a range in
+ * its order (opaque), from `docdb_snapshot_scan_new` or the `_range_new` functions;
+ * released by `docdb_snapshot_scan_free`. Calls from several threads are serialised (each
+ * document is returned once).
  */
 typedef struct docdb_snapshot_scan docdb_snapshot_scan;
 
 /**
- * An open data directory (opaque). Created by `docdb_store_open`, closed by
- * `docdb_store_close`, released by `docdb_store_free`. Safe to use from several threads
- * at once.
+ * An open data directory (opaque): opened in this process by `docdb_store_open`, or
+ * served by a `docdb serve` process and reached with `docdb_store_connect`. Every function
+ * works the same on both. Closed by `docdb_store_close`, released by `docdb_store_free`.
+ * Safe to use from several threads at once.
  */
 typedef struct docdb_store docdb_store;
 
@@ -246,7 +277,7 @@ typedef struct docdb_options {
    */
   uint64_t checkpoint_bytes;
   /**
-   * Index shards, a power of two (1 .. 65536). Default 256.
+   * Index shards, a power of two (1 .. 65536). Default 16.
    */
   uint64_t index_shards;
   /**
@@ -256,6 +287,43 @@ typedef struct docdb_options {
    */
   uint64_t cache_size;
 } docdb_options;
+
+/**
+ * Options of `docdb_store_connect`. Always start from `docdb_connect_options_default()`
+ * and change the fields you need. The strings are borrowed for the duration of the call
+ * only; NULL means "none".
+ */
+typedef struct docdb_connect_options {
+  /**
+   * The server's shared secret (the contents of its `--token-file`), UTF-8. Required by
+   * servers started with a token (always over TCP). Default NULL.
+   */
+  const char *token;
+  /**
+   * For `tls://` URLs: path of the PEM file of the certificate authority (or the
+   * self-signed certificate) that signed the server's certificate. Default NULL.
+   */
+  const char *tls_ca_file;
+  /**
+   * For `tls://` URLs: the name to verify in the server's certificate; NULL for the
+   * URL's host. Default NULL.
+   */
+  const char *tls_server_name;
+  /**
+   * Milliseconds allowed to connect and complete the handshake (> 0). Default 10000.
+   */
+  uint64_t connect_timeout_ms;
+  /**
+   * Milliseconds a request may wait for its reply before the connection is given up
+   * (the call then fails with `DOCDB_UNAVAILABLE`, its outcome unknown); 0 waits as long
+   * as the server keeps the connection open. Default 300000.
+   */
+  uint64_t request_timeout_ms;
+  /**
+   * Idle connections kept for reuse. Default 8.
+   */
+  uint64_t pool_size;
+} docdb_connect_options;
 
 /**
  * One entry of a `docdb_db_list`.
@@ -489,6 +557,49 @@ typedef struct docdb_id_list {
   size_t capacity;
 } docdb_id_list;
 
+/**
+ * A range of document ids to read in order (core's `IdRange`). A zero-initialised
+ * `docdb_range` (`docdb_range r = {0};`) is every id, ascending, without a limit, as is
+ * passing NULL where a range is asked for.
+ *
+ * `start` is always the lowest id and `end` the highest, whatever the direction. Bounds
+ * that leave no id (start after end) are an empty range, not an error. Keyset pagination:
+ * after a page that ended at id `last`, read the next one with `start_kind =
+ * DOCDB_BOUND_EXCLUDED, start = last` (or, when `reverse`, `end_kind =
+ * DOCDB_BOUND_EXCLUDED, end = last`).
+ */
+typedef struct docdb_range {
+  /**
+   * One of `docdb_bound` (an integer so that any value C passes is checked).
+   */
+  uint32_t start_kind;
+  /**
+   * The lowest id, unless `start_kind` is `DOCDB_BOUND_UNBOUNDED`.
+   */
+  uint64_t start;
+  /**
+   * One of `docdb_bound`.
+   */
+  uint32_t end_kind;
+  /**
+   * The highest id, unless `end_kind` is `DOCDB_BOUND_UNBOUNDED`.
+   */
+  uint64_t end;
+  /**
+   * Descending: from `end` down to `start`.
+   */
+  bool reverse;
+  /**
+   * Whether `limit` applies. false: no limit (`limit` is ignored); true: at most
+   * `limit` documents, so `has_limit = true, limit = 0` reads none.
+   */
+  bool has_limit;
+  /**
+   * At most this many documents when `has_limit` is true.
+   */
+  uint64_t limit;
+} docdb_range;
+
 #ifdef __cplusplus
 extern "C" {
 #endif // __cplusplus
@@ -528,6 +639,11 @@ const char *docdb_errmsg(void);
 struct docdb_options docdb_options_default(void);
 
 /**
+ * The default connect options (the client's defaults). Cannot fail.
+ */
+struct docdb_connect_options docdb_connect_options_default(void);
+
+/**
  * Opens (creating it if needed) the data directory `path`.
  *
  * `opts` may be NULL for the defaults. On success `*out` receives a new handle that the
@@ -542,6 +658,27 @@ struct docdb_options docdb_options_default(void);
 docdb_status docdb_store_open(const char *path,
                               const struct docdb_options *opts,
                               struct docdb_store **out);
+
+/**
+ * Connects to the DocDB server at `url`: `unix:///path/to.sock`, `tcp://host:port` or
+ * `tls://host:port`. The handle is a `docdb_store` like one from `docdb_store_open`, and
+ * every function works on it the same way (the server holds the files; transactions and
+ * snapshots are held by the server until finished or freed). `opts` may be NULL for the
+ * defaults.
+ *
+ * `DOCDB_INVALID_ARGUMENT` for a malformed URL, bad options or a token the server refuses;
+ * `DOCDB_UNAVAILABLE` if the server cannot be reached. Later, a call whose connection is
+ * lost fails with `DOCDB_UNAVAILABLE` (its outcome unknown if it may have been applied),
+ * and the next call connects again. `docdb_store_backup` is refused
+ * (`DOCDB_INVALID_ARGUMENT`): back up on the server's host. `docdb_store_close` closes this
+ * client's connections; the server goes on.
+ *
+ * On success `*out` receives a new handle that the caller releases with
+ * `docdb_store_free`; on failure `*out` is unchanged.
+ */
+docdb_status docdb_store_connect(const char *url,
+                                 const struct docdb_connect_options *opts,
+                                 struct docdb_store **out);
 
 /**
  * Closes this handle; it fails with `DOCDB_CLOSED` afterwards. If other handles of this
@@ -569,7 +706,8 @@ void docdb_store_free(struct docdb_store *store);
 bool docdb_store_is_closed(const struct docdb_store *store);
 
 /**
- * The data directory the store was opened with, as given to `docdb_store_open`.
+ * The data directory the store was opened with, as given to `docdb_store_open` (for a
+ * store from `docdb_store_connect`, its URL).
  *
  * The string is borrowed from the handle: valid until `docdb_store_free`, not to be
  * freed. NULL if `store` is NULL.
@@ -647,7 +785,8 @@ docdb_status docdb_store_sync(const struct docdb_store *store);
  * file and directory of the copy is fsynced, and the copy is verified by opening it,
  * before this returns `DOCDB_OK`; it then opens with `docdb_store_open` like any store.
  * On failure nothing of the copy is left. `progress` may be NULL; `user_data` is passed
- * to it untouched.
+ * to it untouched. A store from `docdb_store_connect` answers `DOCDB_INVALID_ARGUMENT`:
+ * the copy is made on the server's host (`docdb backup`).
  */
 docdb_status docdb_store_backup(const struct docdb_store *store,
                                 const char *dest,
@@ -937,6 +1076,56 @@ docdb_status docdb_snapshot_scan_next(const struct docdb_snapshot_scan *scan,
  * Releases the scan. NULL is a no-op; freeing twice is undefined behaviour.
  */
 void docdb_snapshot_scan_free(struct docdb_snapshot_scan *scan);
+
+/**
+ * Starts a scan of the documents of `range` (NULL: all of them) in the snapshot, in the
+ * range's order, up to its limit. `*out` receives a `docdb_snapshot_scan`: advance it
+ * with `docdb_snapshot_scan_next` and release it with `docdb_snapshot_scan_free`, as a
+ * scan from `docdb_snapshot_scan_new` (same rules: it keeps the snapshot's view alive
+ * even if the snapshot handle is freed first). `DOCDB_INVALID_ARGUMENT` for a bound kind
+ * that is not a `docdb_bound`.
+ */
+docdb_status docdb_snapshot_range_new(const struct docdb_snapshot *snapshot,
+                                      const struct docdb_range *range,
+                                      struct docdb_snapshot_scan **out);
+
+/**
+ * Sets `*out` to the number of documents of `range` (NULL: all) in the snapshot, up to
+ * its limit; no document is read.
+ */
+docdb_status docdb_snapshot_count(const struct docdb_snapshot *snapshot,
+                                  const struct docdb_range *range,
+                                  uint64_t *out);
+
+/**
+ * One-shot form of `docdb_snapshot_range_new`: a scan of `range` (NULL: all) over a
+ * snapshot of the database taken now, which the scan holds until it is freed.
+ */
+docdb_status docdb_db_range_new(const struct docdb_db *db,
+                                const struct docdb_range *range,
+                                struct docdb_snapshot_scan **out);
+
+/**
+ * One-shot form of `docdb_snapshot_count`: the number of documents of `range` (NULL: all)
+ * in the database as it is now.
+ */
+docdb_status docdb_db_count(const struct docdb_db *db,
+                            const struct docdb_range *range,
+                            uint64_t *out);
+
+/**
+ * Starts a scan of the documents of `range` (NULL: all) as the transaction sees them: its
+ * snapshot with its own writes and deletions applied, in the range's order, up to its
+ * limit. Advance and release it as any `docdb_snapshot_scan`; it may outlive the `txn`
+ * handle. Documents are fetched from the transaction a page (64 documents, about 1 MiB)
+ * at a time, each page continuing after the last id returned: a write made to the transaction while the scan
+ * runs shows in the pages fetched after it. Once the transaction is committed, rolled
+ * back or freed, `docdb_snapshot_scan_next` fails with `DOCDB_CLOSED` and the scan is over;
+ * after any other error the scan is over too.
+ */
+docdb_status docdb_txn_range_new(const struct docdb_txn *txn,
+                                 const struct docdb_range *range,
+                                 struct docdb_snapshot_scan **out);
 
 /**
  * Releases the bytes of a buffer filled by DocDB and resets it to `{NULL, 0, 0}`.

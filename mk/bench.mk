@@ -4,6 +4,9 @@
 # rot; its figures are meaningless). Sizes: `make bench BENCH_ARGS="--docs 50000 --reps 5"`
 # or DOCDB_BENCH_<SIZE> variables (`target/release/docdb-bench --help`). The peers (redb,
 # heed, sled, fjall, rusqlite) are dependencies of bench/ only, built in release.
+# Server mode compares DocDB's server with Redis over Unix sockets: bench-redis installs
+# Debian's redis-server and redis-tools (redis-benchmark) as root with apt-get if missing;
+# without apt-get or root it says so, and the report marks the Redis rows as not run.
 
 TESTS += bench-smoke
 
@@ -11,7 +14,7 @@ BENCH_BIN := $(ROOT)/target/release/docdb-bench
 BENCH_ARGS ?=
 BENCH_PY_STAMP := $(ROOT)/.venv/.docdb-bench-tools
 
-.PHONY: bench bench-build bench-smoke bench-python-deps bench-node-deps
+.PHONY: bench bench-build bench-smoke bench-python-deps bench-node-deps bench-redis
 
 bench-build:
 	$(CARGO) build --release -p docdb-bench
@@ -24,16 +27,25 @@ $(BENCH_PY_STAMP): $(ROOT)/bench/requirements.txt | python-venv
 
 bench-python-deps: $(BENCH_PY_STAMP)
 
+bench-redis:
+	@if command -v redis-server >/dev/null && command -v redis-benchmark >/dev/null; then :; \
+	elif command -v apt-get >/dev/null && [ "$$(id -u)" = 0 ]; then \
+		apt-get update -qq && apt-get install -y -qq redis-server redis-tools >/dev/null || \
+		echo "bench-redis: WARNING: apt-get could not install redis-server and redis-tools; the Redis comparison will be missing"; \
+	else \
+		echo "bench-redis: WARNING: redis-server/redis-benchmark missing and apt-get unavailable (or not root): the Redis comparison will be missing"; \
+	fi
+
 # The bindings are built by their own fragments (python-install, node-build, bench-go); the
 # Python and Node scripts in bench/ load those build products; bench/go is a Go program.
-bench: bench-build python-install node-build bench-python-deps bench-node-deps bench-go
+bench: bench-build python-install node-build bench-python-deps bench-node-deps bench-go bench-redis
 	$(BENCH_BIN) --dir $(ROOT)/target/bench-data --out $(ROOT)/docs/performance.md \
 		--analysis $(ROOT)/bench/analysis.md \
 		--python $(ROOT)/.venv/bin/python --node node --go $(GO_BENCH_BIN) $(BENCH_ARGS)
 
 # Runs the binding scripts too when their build products are already there (as after
 # test-python / test-node), without building them: the smoke test stays a few seconds.
-bench-smoke: bench-build
+bench-smoke: bench-build bench-redis
 	$(BENCH_BIN) --smoke --dir $(ROOT)/target/bench-smoke-data \
 		--out $(ROOT)/target/bench-smoke.md --analysis $(ROOT)/bench/analysis.md \
 		$$($(ROOT)/.venv/bin/python -c 'import docdb' 2>/dev/null && \

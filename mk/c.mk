@@ -1,5 +1,5 @@
 # The C face: libdocdb.so / libdocdb.a from ffi/, the generated include/docdb.h,
-# the C tests in tests/c/ (under valgrind), the C demo in examples/c/, and `make install`.
+# the C tests in tests/c/ (under valgrind; test_remote against `docdb serve`), the C demo in examples/c/, and `make install`.
 # Needs only cc, c++, valgrind and pkg-config from the machine; cbindgen comes from
 # crates.io through the docdb-ffi-header crate (pinned by Cargo.lock).
 
@@ -42,7 +42,7 @@ c-tools:
 	@command -v valgrind >/dev/null && command -v pkg-config >/dev/null || \
 		{ apt-get update -qq && apt-get install -y -qq valgrind pkg-config; }
 
-test-c: c-tools header-check lib-c
+test-c: c-tools header-check lib-c cli
 	mkdir -p $(C_OUT)
 	$(C_CC) $(C_CFLAGS) -o $(C_OUT)/header_c $(ROOT)/tests/c/header_c.c $(C_LDFLAGS)
 	$(C_CXX) -std=c++11 -Wall -Wextra -Werror -pedantic -I$(ROOT)/include \
@@ -52,6 +52,8 @@ test-c: c-tools header-check lib-c
 	sh $(ROOT)/tests/c/install_test.sh
 	$(C_CC) $(C_CFLAGS) -g -o $(C_OUT)/test_docdb $(ROOT)/tests/c/test_docdb.c $(C_LDFLAGS)
 	$(C_VALGRIND) $(C_OUT)/test_docdb
+	$(C_CC) $(C_CFLAGS) -g -o $(C_OUT)/test_remote $(ROOT)/tests/c/test_remote.c $(C_LDFLAGS)
+	$(C_VALGRIND) $(C_OUT)/test_remote $(DOCDB)
 
 demo-c: lib-c
 	mkdir -p $(C_OUT)

@@ -39,7 +39,8 @@ node-regen: node-deps
 	cd $(NODE_DIR) && npx napi build --platform --release --strip -o $(NODE_GEN)
 	cp $(NODE_GEN)/index.js $(NODE_GEN)/index.d.ts $(NODE_GEN)/*.node $(NODE_DIR)/
 
-test-node: node-build
+# __test__/remote.test.js runs target/release/docdb serve (the `cli` target).
+test-node: node-build cli
 	cd $(NODE_DIR) && node --test __test__/*.test.js
 
 demo-node: node-build

@@ -32,10 +32,12 @@ python-install: python-wheel
 	$(PY) -m pip install --quiet --disable-pip-version-check --force-reinstall --no-deps \
 		$(PY_WHEELS)/docdb-*.whl
 
-test-python: python-install
+# tests/test_remote.py runs target/release/docdb serve (the `cli` target).
+test-python: python-install cli
 	cd $(PY_DIR) && $(PY) -m pytest -q -p no:cacheprovider tests
 	cd $(PY_DIR) && $(PY) -m mypy --strict --cache-dir $(ROOT)/target/py/mypy-cache \
-		tests $(ROOT)/examples/python $(ROOT)/tests/conformance/runners/python
+		tests $(ROOT)/examples/python $(ROOT)/tests/conformance/runners/python \
+		$(ROOT)/tests/multiprocess
 	cd $(ROOT)/target && $(PY) -m mypy.stubtest docdb._docdb
 
 # The source path users take: `pip install ./bindings/python` in a clean venv (pip fetches

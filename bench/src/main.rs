@@ -6,8 +6,11 @@
 //! Sizes come from flags (`--docs 200000`) or the environment (`DOCDB_BENCH_DOCS=200000`);
 //! `--smoke` makes every default tiny. See `--help`.
 
+mod chart;
+mod remote;
 mod report;
 mod stores;
+mod ycsb;
 
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
@@ -18,6 +21,9 @@ use std::time::{Duration, Instant};
 use stores::{Kv, Res};
 
 const DOC: usize = 1024;
+
+/// Parts of the run `--only` can pick (all by default).
+const SECTIONS: &[&str] = &["physical", "core", "layouts", "ycsb", "bindings", "reopen"];
 
 /// Every size, with its full-run and smoke defaults.
 const SIZES: &[(&str, u64, u64, &str)] = &[
@@ -75,6 +81,48 @@ const SIZES: &[(&str, u64, u64, &str)] = &[
         20,
         "binding runs: single-document durable commits",
     ),
+    (
+        "ycsb_records",
+        200_000,
+        2_000,
+        "YCSB: records loaded before the workloads",
+    ),
+    (
+        "ycsb_ops",
+        50_000,
+        500,
+        "YCSB: operations of B, C, D and E (95-100% reads or scans)",
+    ),
+    (
+        "ycsb_write_ops",
+        20_000,
+        200,
+        "YCSB: operations of A and F (half are durable commits)",
+    ),
+    (
+        "ycsb_cap",
+        10,
+        5,
+        "YCSB: seconds at most per workload and store",
+    ),
+    (
+        "srv_docs",
+        10_000,
+        200,
+        "server mode: documents (Redis: keys) loaded",
+    ),
+    (
+        "srv_reads",
+        50_000,
+        1_000,
+        "server mode: random point reads per client count",
+    ),
+    (
+        "srv_clients",
+        8,
+        4,
+        "server mode: concurrent clients, a connection each",
+    ),
 ];
 
 pub struct Config {
@@ -89,6 +137,8 @@ pub struct Config {
     /// The Go benchmark program (bench/go, built by `make bench-go`).
     go: Option<PathBuf>,
     scripts: PathBuf,
+    /// The sections to run (`--only`).
+    only: Vec<String>,
 }
 
 impl Config {
@@ -98,17 +148,22 @@ impl Config {
     fn n(&self, k: &str) -> usize {
         self.sizes[k] as usize
     }
+    fn runs(&self, section: &str) -> bool {
+        self.only.iter().any(|s| s == section)
+    }
 }
 
 fn usage() -> String {
     let mut s = String::from(
         "usage: docdb-bench [--smoke] [--dir DIR] [--out FILE.md] [--analysis FILE.md]\n\
-         \x20      [--stores docdb,redb,...] [--python PY] [--node NODE] [--go PROGRAM] [--scripts DIR] [--SIZE N]...\n\
+         \x20      [--stores docdb,redb,...] [--python PY] [--node NODE] [--go PROGRAM] [--scripts DIR]\n\
+         \x20      [--only SECTION,...] [--SIZE N]...\n\
          sizes (flag or env DOCDB_BENCH_<SIZE>; full default / smoke default):\n",
     );
     for (k, full, smoke, what) in SIZES {
         s += &format!("  --{k:<13} {full:>9} / {smoke:<6} {what}\n");
     }
+    s += &format!("sections (--only): {}\n", SECTIONS.join(","));
     s += &format!("stores compiled in: {}\n", stores::available().join(","));
     s
 }
@@ -140,6 +195,7 @@ fn parse_args(args: &[String]) -> Res<Config> {
         node: None,
         go: None,
         scripts: root.join("bench"),
+        only: SECTIONS.iter().map(|s| s.to_string()).collect(),
     };
     let mut it = args.iter();
     while let Some(a) = it.next() {
@@ -158,6 +214,12 @@ fn parse_args(args: &[String]) -> Res<Config> {
             "--go" => cfg.go = Some(PathBuf::from(val()?)),
             "--scripts" => cfg.scripts = PathBuf::from(val()?),
             "--stores" => cfg.stores = val()?.split(',').map(str::to_string).collect(),
+            "--only" => {
+                cfg.only = val()?.split(',').map(str::to_string).collect();
+                if let Some(bad) = cfg.only.iter().find(|s| !SECTIONS.contains(&s.as_str())) {
+                    return Err(format!("unknown section {bad}\n{}", usage()).into());
+                }
+            }
             flag => {
                 let key = flag.strip_prefix("--").unwrap_or(flag);
                 let Some((k, ..)) = SIZES.iter().find(|(k, ..)| *k == key) else {
@@ -167,8 +229,13 @@ fn parse_args(args: &[String]) -> Res<Config> {
             }
         }
     }
-    if cfg.get("reps") == 0 || cfg.get("threads") == 0 || cfg.get("update_batch") == 0 {
-        return Err("reps, threads and update_batch must be at least 1".into());
+    if ["reps", "threads", "update_batch", "srv_docs", "srv_clients"]
+        .iter()
+        .any(|k| cfg.get(k) == 0)
+    {
+        return Err(
+            "reps, threads, update_batch, srv_docs and srv_clients must be at least 1".into(),
+        );
     }
     Ok(cfg)
 }
@@ -343,21 +410,12 @@ fn workloads(cfg: &Config, name: &str, rep: u64, s: &mut Samples) -> Res<()> {
     record(s, "e", name, updates as f64 / t);
     drop(batches);
 
-    // (f) full scan.
-    let ((n, bytes), t) = timed(|| kv.scan())?;
-    if n != docs || bytes != docs * DOC as u64 {
-        return Err(format!("{name}: scan saw {n} documents, {bytes} bytes").into());
-    }
-    record(s, "f", name, docs as f64 / t);
-    // The same scan after an explicit compaction, for stores that have one: (e)'s random
-    // updates left DocDB's log out of id order, and compaction writes it back in id order.
-    if kv.compact()? {
-        let ((n, _), t) = timed(|| kv.scan())?;
-        if n != docs {
-            return Err(format!("{name}: scan after compaction saw {n} documents").into());
-        }
-        record(s, "f-compacted", name, docs as f64 / t);
-    }
+    // (f) full scan in id order, layout 1: ascending bulk load plus (e)'s random updates.
+    full_scan(&*kv, name, docs, "f", s)?;
+    // Layout 3: the same data after the store's explicit compaction (DocDB's writes it back
+    // in id order); LMDB and sled have none and scan their layout of layout 1 again.
+    kv.compact()?;
+    full_scan(&*kv, name, docs, "f-compacted", s)?;
 
     // (b) single-document durable commits from one thread, new ids.
     let single = cfg.n("single");
@@ -399,6 +457,121 @@ fn workloads(cfg: &Config, name: &str, rep: u64, s: &mut Samples) -> Res<()> {
     kv.close()?;
     std::fs::remove_dir_all(&dir)?;
     Ok(())
+}
+
+/// A full scan in id order, checked and recorded under `key`.
+fn full_scan(kv: &dyn Kv, name: &str, docs: u64, key: &str, s: &mut Samples) -> Res<()> {
+    let ((n, bytes), t) = timed(|| kv.scan())?;
+    if n != docs || bytes != docs * DOC as u64 {
+        return Err(format!("{name}: scan ({key}) saw {n} documents, {bytes} bytes").into());
+    }
+    record(s, key, name, docs as f64 / t);
+    Ok(())
+}
+
+/// (f) layout 2: a bulk load (one durable transaction, as (a)) of ids in random order, then
+/// a full scan in id order.
+fn random_order_scan(cfg: &Config, name: &str, rep: u64, s: &mut Samples) -> Res<()> {
+    let dir = cfg.dir.join(format!("{name}-random"));
+    fresh(&dir)?;
+    let kv = stores::open(name, &dir)?;
+    let docs = cfg.get("docs");
+    let mut rng = Rng::new(0xf00d ^ rep);
+    let mut ids: Vec<u64> = (0..docs).collect();
+    for i in (1..ids.len()).rev() {
+        ids.swap(i, rng.below(i as u64 + 1) as usize);
+    }
+    let data = rng.payloads(docs as usize);
+    let load = items(ids.into_iter(), &data);
+    let (_, t) = timed(|| kv.write_txn(&load))?;
+    record(s, "a-random", name, docs as f64 / t);
+    drop(load);
+    drop(data);
+    full_scan(&*kv, name, docs, "f-random", s)?;
+    kv.close()?;
+    std::fs::remove_dir_all(&dir)?;
+    Ok(())
+}
+
+/// YCSB A-F on every store: each store loads `ycsb_records`, then each workload's
+/// operations (the same for every store) run on each store in turn, on the same data as
+/// YCSB's recommended order. Workload by workload rather than store by store, with the
+/// store order rotating, so that a slow spell of the shared disk (these workloads are
+/// fsync-bound) falls on every store's run of a workload rather than on one store's.
+fn ycsb_all(
+    cfg: &Config,
+    plan: &[(usize, Vec<ycsb::Op>)],
+    s: &mut Samples,
+    say: &dyn Fn(&str),
+) -> Res<()> {
+    let records = cfg.get("ycsb_records");
+    let mut open = Vec::new();
+    for name in &cfg.stores {
+        say(&format!("{name} YCSB load"));
+        let dir = cfg.dir.join(format!("{name}-ycsb"));
+        fresh(&dir)?;
+        let kv = stores::open(name, &dir)?;
+        let mut rng = Rng::new(0x9c5b);
+        let (_, t) = timed(|| ycsb::load(&*kv, records, ycsb::LOAD_BATCH, &mut rng))?;
+        record(s, "ycsb-load", name, records as f64 / t);
+        open.push((name, kv, dir));
+    }
+    let cap = cfg.get("ycsb_cap") as f64;
+    for (turn, (w, ops)) in plan.iter().enumerate() {
+        let wl = &ycsb::WORKLOADS[*w];
+        say(&format!("YCSB {} on every store", wl.name));
+        for i in 0..open.len() {
+            let (name, kv, _) = &open[(i + turn) % open.len()];
+            let mut rng = Rng::new(0x9c5b + *w as u64);
+            let out = ycsb::run(&**kv, ops, cap, &mut rng)?;
+            let key = format!("ycsb-{}", wl.name);
+            record(s, &key, name, out.done as f64 / out.secs);
+            record(s, &format!("{key}-done"), name, out.done as f64);
+        }
+    }
+    for (_, kv, dir) in open {
+        kv.close()?;
+        std::fs::remove_dir_all(&dir)?;
+    }
+    Ok(())
+}
+
+/// Draws every workload's operations once, records the generator checks, and returns them
+/// in run order.
+fn ycsb_plan(cfg: &Config, s: &mut Samples) -> Vec<(usize, Vec<ycsb::Op>)> {
+    let mut records = cfg.get("ycsb_records");
+    let mut plan = Vec::new();
+    for (i, wl) in ycsb::WORKLOADS.iter().enumerate() {
+        let n = if matches!(wl.name, "A" | "F") {
+            cfg.get("ycsb_write_ops")
+        } else {
+            cfg.get("ycsb_ops")
+        };
+        let ops = wl.generate(records, n, 0x7c5b + i as u64);
+        // The checks rank keys by their counts: on a draw of a few operations per record
+        // the hottest 1% would just be the keys drawn at all, so they use a larger one.
+        let sample = wl.generate(records, (5 * records).max(n), 0xc4ec + i as u64);
+        let c = wl.check(&sample, records);
+        record(
+            s,
+            &format!("ycsb-{}-checked", wl.name),
+            "generator",
+            sample.len() as f64,
+        );
+        let key = |what: &str| format!("ycsb-{}-{what}", wl.name);
+        record(s, &key("hot1"), "generator", c.hot1);
+        record(s, &key("hot10"), "generator", c.hot10);
+        if let Some(m) = c.mean_scan {
+            record(s, &key("scanlen"), "generator", m);
+        }
+        record(s, &key("ops"), "generator", ops.len() as f64);
+        records += ops
+            .iter()
+            .filter(|o| matches!(o, ycsb::Op::Insert(_)))
+            .count() as u64;
+        plan.push((i, ops));
+    }
+    plan
 }
 
 /// Runs this binary as a child (open times and memory need a fresh process).
@@ -595,6 +768,8 @@ fn main() {
     let r = match args.first().map(String::as_str) {
         Some("child-load") => child_load(&args[1..]),
         Some("child-open") => child_open(&args[1..]),
+        Some("child-serve") => remote::child_serve(&args[1..]),
+        Some("child-remote-commit") => remote::child_commit(&args[1..]),
         _ => run(&args),
     };
     if let Err(e) = r {
@@ -616,18 +791,33 @@ fn run(args: &[String]) -> Res<()> {
     let say = |what: &str| {
         eprintln!("[{:6.1}s] {what}", started.elapsed().as_secs_f64());
     };
+    let redis = remote::find_redis();
+    if let Err(why) = &redis {
+        eprintln!("docdb-bench: WARNING: no Redis comparison: {why}");
+    }
     // Repetitions outermost and stores interleaved, so that background noise (a shared
     // machine) spreads over every store rather than hitting one.
     for rep in 0..cfg.get("reps") {
-        say(&format!("rep {}: physical limits", rep + 1));
-        physical(&cfg, &mut s)?;
+        if cfg.runs("physical") {
+            say(&format!("rep {}: physical limits", rep + 1));
+            physical(&cfg, &mut s)?;
+        }
         // The order rotates too: the first store of a rep meets a different page cache
         // and disk state (reclaim, writeback of the previous store) than the last.
         let k = cfg.stores.len();
         for i in 0..k {
             let name = &cfg.stores[(i + rep as usize) % k];
-            say(&format!("rep {}: {name} (a)-(f)", rep + 1));
-            workloads(&cfg, name, rep, &mut s)?;
+            if cfg.runs("core") {
+                say(&format!("rep {}: {name} (a)-(f)", rep + 1));
+                workloads(&cfg, name, rep, &mut s)?;
+            }
+            if cfg.runs("layouts") {
+                say(&format!("rep {}: {name} (f) random-order load", rep + 1));
+                random_order_scan(&cfg, name, rep, &mut s)?;
+            }
+        }
+        if !cfg.runs("bindings") {
+            continue;
         }
         say(&format!("rep {}: bindings", rep + 1));
         bind_rust(&cfg, rep, &mut s)?;
@@ -640,8 +830,15 @@ fn run(args: &[String]) -> Res<()> {
         if let Some(go) = &cfg.go {
             bind_run(&cfg, Command::new(go), "the Go benchmark", &mut s)?;
         }
+        say(&format!("rep {}: server mode", rep + 1));
+        remote::run(&cfg, rep, redis.as_ref().ok(), &mut s)?;
     }
-    for name in &cfg.stores {
+    // YCSB once per store (not per repetition: it is the longest part, fsync-bound).
+    if cfg.runs("ycsb") {
+        let plan = ycsb_plan(&cfg, &mut s);
+        ycsb_all(&cfg, &plan, &mut s, &say)?;
+    }
+    for name in cfg.stores.iter().filter(|_| cfg.runs("reopen")) {
         say(&format!("{name} (g) reopen"));
         reopen(&cfg, name, &mut s, &mut notes)?;
     }
@@ -655,11 +852,19 @@ fn run(args: &[String]) -> Res<()> {
         }
         None => None,
     };
-    let md = report::render(&cfg, &s, &notes, elapsed, analysis.as_deref());
+    let md = report::render(
+        &cfg,
+        &s,
+        &notes,
+        redis.err().as_deref(),
+        elapsed,
+        analysis.as_deref(),
+    );
     if let Some(parent) = cfg.out.parent() {
         std::fs::create_dir_all(parent)?;
     }
     std::fs::write(&cfg.out, &md)?;
+    chart::write_all(&cfg, &s)?;
     println!("{md}");
     eprintln!("written to {}", cfg.out.display());
     let _ = std::fs::remove_dir(&cfg.dir);

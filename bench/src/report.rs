@@ -17,7 +17,7 @@ fn median(v: &[f64]) -> f64 {
     }
 }
 
-fn med(s: &Samples, w: &str, store: &str) -> Option<f64> {
+pub(crate) fn med(s: &Samples, w: &str, store: &str) -> Option<f64> {
     s.get(&(w.to_string(), store.to_string()))
         .map(|v| median(v))
 }
@@ -34,7 +34,7 @@ fn spread(s: &Samples, w: &str, store: &str) -> String {
     }
 }
 
-fn num(v: f64) -> String {
+pub(crate) fn num(v: f64) -> String {
     if !v.is_finite() {
         return "–".into();
     }
@@ -148,6 +148,12 @@ impl Config {
 const ROWS: &[(&str, &str, &str, bool)] = &[
     ("a", "(a) bulk load, 1 transaction", "docs/s", true),
     (
+        "a-random",
+        "(a) bulk load, ids in random order",
+        "docs/s",
+        true,
+    ),
+    (
         "b",
         "(b) single durable commits, 1 thread",
         "commits/s",
@@ -161,7 +167,24 @@ const ROWS: &[(&str, &str, &str, bool)] = &[
     ),
     ("d", "(d) random point reads, warm", "reads/s", true),
     ("e", "(e) random updates, batched", "docs/s", true),
-    ("f", "(f) full scan", "docs/s", true),
+    (
+        "f",
+        "(f) full scan: ascending load + (e)'s updates",
+        "docs/s",
+        true,
+    ),
+    (
+        "f-random",
+        "(f) full scan: load in random id order",
+        "docs/s",
+        true,
+    ),
+    (
+        "f-compacted",
+        "(f) full scan: after compaction",
+        "docs/s",
+        true,
+    ),
     ("g", "(g) open of the reopened database", "s", false),
     ("h", "(h) disk after (a) / payload bytes", "x", false),
     (
@@ -178,10 +201,59 @@ const ROWS: &[(&str, &str, &str, bool)] = &[
     ),
 ];
 
+/// DocDB's figure over the best peer's for `key` (inverted where lower is better, so that a
+/// ratio above 1 always means DocDB is better); `None` without figures.
+pub(crate) fn vs_best(s: &Samples, peers: &[&String], key: &str, higher: bool) -> Option<f64> {
+    let d = med(s, key, "docdb")?;
+    let best = peers
+        .iter()
+        .filter_map(|p| med(s, key, p))
+        .filter(|v| v.is_finite())
+        .reduce(|a, b| if higher { a.max(b) } else { a.min(b) })?;
+    Some(if higher { d / best } else { best / d })
+}
+
+/// DocDB / best peer for every row of the results table and every YCSB workload (what the
+/// ratio chart draws), in table order.
+pub fn ratios(cfg: &Config, s: &Samples) -> Vec<(String, f64)> {
+    let peers: Vec<&String> = cfg.stores.iter().filter(|n| *n != "docdb").collect();
+    let mut v: Vec<(String, f64)> = ROWS
+        .iter()
+        .filter_map(|(key, label, _, higher)| {
+            vs_best(s, &peers, key, *higher).map(|r| (label.to_string(), r))
+        })
+        .collect();
+    for wl in &crate::ycsb::WORKLOADS {
+        if let Some(r) = vs_best(s, &peers, &format!("ycsb-{}", wl.name), true) {
+            v.push((format!("YCSB {}: {}", wl.name, wl.describe()), r));
+        }
+    }
+    v
+}
+
+/// Cost of each language's DocDB binding relative to Rust: (language, point read, durable
+/// commit), as Rust ops/s over the language's (what the binding chart draws).
+pub fn binding_costs(s: &Samples) -> Vec<(String, f64, f64)> {
+    let rust = |w: &str| med(s, w, "rust-docdb");
+    [
+        ("Python", "py-docdb"),
+        ("Node", "node-docdb"),
+        ("Go", "go-docdb"),
+    ]
+    .iter()
+    .filter_map(|(lang, st)| {
+        let read = rust("bind-read")? / med(s, "bind-read", st)?;
+        let commit = rust("bind-commit")? / med(s, "bind-commit", st)?;
+        Some((lang.to_string(), read, commit))
+    })
+    .collect()
+}
+
 pub fn render(
     cfg: &Config,
     s: &Samples,
     notes: &[String],
+    redis_missing: Option<&str>,
     elapsed: Duration,
     analysis: Option<&str>,
 ) -> String {
@@ -243,16 +315,8 @@ pub fn render(
             let _ = write!(row, " {} |", num(m(key, st)));
         }
         let d = m(key, "docdb");
-        let best = peers
-            .iter()
-            .map(|p| m(key, p))
-            .filter(|v| v.is_finite())
-            .reduce(|a, b| if *higher { a.max(b) } else { a.min(b) });
-        // A ratio > 1 always means DocDB is better.
-        let vs_best = best.map_or("–".into(), |b| {
-            let r = if *higher { d / b } else { b / d };
-            format!("{}x", num(r))
-        });
+        let vs_best =
+            vs_best(s, &peers, key, *higher).map_or("–".into(), |r| format!("{}x", num(r)));
         let phys = match *key {
             "a" => format!("{}x of seq. write", num(d / seq_docs)),
             "b" => format!("{}x of fdatasync", num(d / fsync)),
@@ -275,24 +339,19 @@ pub fn render(
             spread(s, "d-owned", "docdb"),
         );
     }
-    if let Some(f) = med(s, "f-compacted", "docdb") {
-        let best = ["redb", "lmdb", "sled", "fjall", "sqlite"]
-            .iter()
-            .filter_map(|p| med(s, "f", p))
-            .fold(0.0, f64::max);
-        let ratio = if best > 0.0 {
-            format!(", {}x the best peer's (f)", num(f / best))
-        } else {
-            String::new()
-        };
-        let _ = writeln!(
-            o,
-            "\nDocDB's (f) after `Database::compact` (which writes documents in id order): {} \
-             docs/s (reps {}{ratio}).",
-            num(f),
-            spread(s, "f-compacted", "docdb"),
-        );
-    }
+    let _ = writeln!(
+        o,
+        "\nThe (f) rows scan every document in id order in three layouts, each store in the \
+         same one: (1) after (a)'s ascending bulk load and (e)'s {} random updates ({:.0}% of \
+         the documents, ids drawn with replacement); (2) after a bulk load of the same number \
+         of documents in one transaction with the ids shuffled (a fresh store; its load rate \
+         is the \"ids in random order\" row); (3) layout 1 after the store's explicit \
+         compaction: DocDB `Database::compact` (writes live documents in id order), redb \
+         `Database::compact`, fjall `Keyspace::major_compact`, SQLite `VACUUM`; LMDB and \
+         sled have none, so their row is layout 1 scanned again.",
+        int(cfg.get("updates")),
+        100.0 * cfg.get("updates") as f64 / cfg.get("docs").max(1) as f64,
+    );
     if let Some(c) = med(s, "g-crash", "docdb") {
         let _ = writeln!(
             o,
@@ -310,6 +369,7 @@ pub fn render(
     for n in notes {
         let _ = writeln!(o, "- {n}");
     }
+    o += &crate::ycsb::section(cfg, s);
 
     // The performance targets DocDB is held to.
     let _ = writeln!(
@@ -370,11 +430,25 @@ pub fn render(
         format!("{} vs {} reads/s = {}x", num(d), num(l), num(d / l)),
         d >= l,
     );
-    for (key, what) in [("e", "(e) batched updates"), ("f", "(f) scan")] {
+    for (key, what) in [
+        ("e", "(e) batched updates"),
+        ("f", "(f) scan, ascending load + updates"),
+        ("f-random", "(f) scan, random-order load"),
+        ("f-compacted", "(f) scan, after compaction"),
+    ] {
         let (v, (bv, bn)) = (m(key, "docdb"), best(key));
         target(
             &format!("{what} >= 1.0x best peer"),
             format!("{} vs {bn} {} docs/s = {}x", num(v), num(bv), num(v / bv)),
+            v >= bv,
+        );
+    }
+    for wl in &crate::ycsb::WORKLOADS {
+        let key = format!("ycsb-{}", wl.name);
+        let (v, (bv, bn)) = (m(&key, "docdb"), best(&key));
+        target(
+            &format!("YCSB {} >= 1.0x best peer", wl.name),
+            format!("{} vs {bn} {} ops/s = {}x", num(v), num(bv), num(v / bv)),
             v >= bv,
         );
     }
@@ -464,6 +538,9 @@ pub fn render(
             );
         }
     }
+    server_targets(cfg, s, redis_missing, &mut target);
+
+    o += &crate::chart::links(cfg, s);
 
     // Binding overhead.
     let _ = writeln!(
@@ -513,8 +590,146 @@ pub fn render(
             "\n(Python, Node and/or Go not run: pass `--python`/`--node`/`--go`, as `make bench` does.)"
         );
     }
+    server_section(cfg, s, redis_missing, &mut o);
     if let Some(a) = analysis {
         let _ = writeln!(o, "\n{}", a.trim_end());
     }
     o
+}
+
+/// The server-mode rows of the targets table: remote reads against Redis at the same
+/// concurrency and one at a time, remote durable commits against the in-process (c).
+fn server_targets(
+    cfg: &Config,
+    s: &Samples,
+    redis_missing: Option<&str>,
+    target: &mut impl FnMut(&str, String, bool),
+) {
+    let m = |w: &str, st: &str| med(s, w, st).unwrap_or(f64::NAN);
+    let clients = cfg.get("srv_clients");
+    let (dn, rn) = (m("srv-read-n", "docdb"), m("srv-read-n", "redis"));
+    let (d1, r1) = (m("srv-read-1", "docdb"), m("srv-read-1", "redis"));
+    let missing = |what: &str| format!("{what}; Redis not run: {}", redis_missing.unwrap_or("?"));
+    let reads = format!("Remote point reads, {clients} clients >= 1.0x Redis GET (c={clients})");
+    let latency = "Remote read latency, one at a time <= 1.2x Redis's (c=1)";
+    if rn.is_finite() && r1.is_finite() {
+        target(
+            &reads,
+            format!(
+                "{} vs Redis {} reads/s = {}x",
+                num(dn),
+                num(rn),
+                num(dn / rn)
+            ),
+            dn >= rn,
+        );
+        let (ld, lr) = (1e6 / d1, 1e6 / r1);
+        target(
+            latency,
+            format!("{} µs vs Redis {} µs = {}x", num(ld), num(lr), num(ld / lr)),
+            ld <= 1.2 * lr,
+        );
+    } else {
+        target(&reads, missing(&format!("{} reads/s", num(dn))), false);
+        target(latency, missing(&format!("{} µs", num(1e6 / d1))), false);
+    }
+    let (dc, lc) = (m("srv-commit", "docdb"), m("c", "docdb"));
+    let t = cfg.get("threads");
+    target(
+        &format!("Remote durable commits, {t} processes >= 0.9x local (c), {t} threads"),
+        format!(
+            "{} vs local {} commits/s = {}x",
+            num(dc),
+            num(lc),
+            num(dc / lc)
+        ),
+        dc >= 0.9 * lc,
+    );
+}
+
+/// "## Server mode": DocDB's server beside Redis and beside DocDB in-process.
+fn server_section(cfg: &Config, s: &Samples, redis_missing: Option<&str>, o: &mut String) {
+    let m = |w: &str, st: &str| med(s, w, st).unwrap_or(f64::NAN);
+    let clients = cfg.get("srv_clients");
+    let t = cfg.get("threads");
+    let _ = writeln!(
+        o,
+        "\n## Server mode\n\n{docs} documents of 1 KiB in DocDB's server (`docdb serve`: \
+         default options, `Sync::Full`, its own process) and as many keys with the same \
+         values in Redis (`redis-server`, in memory only: no RDB snapshots, no AOF), each over \
+         a Unix socket on this machine, in the same run. Reads: {reads} random ids. DocDB's \
+         clients are the blocking Rust client (`docdb-client`), one thread with its own \
+         connection per client, each read an owned copy; Redis's are `redis-benchmark -s \
+         SOCKET -t get -d 1024 -r {docs} -c C -n {reads}` (one event-loop process driving C \
+         connections). Latency one at a time = 1 / reads per second of one client. Durable \
+         commits: {single} single-document `put`s from {t} client processes at once, each \
+         acknowledged only once fsynced, against the in-process (c) ({single} commits from \
+         {t} threads).\n",
+        docs = int(cfg.get("srv_docs")),
+        reads = int(cfg.get("srv_reads")),
+        single = int(cfg.get("single")),
+    );
+    let _ = writeln!(
+        o,
+        "| workload | unit | DocDB server | Redis | DocDB vs Redis | DocDB in-process | DocDB server reps (min–max) |\n|---|---|---:|---:|---:|---:|---|"
+    );
+    let (d1, r1) = (m("srv-read-1", "docdb"), m("srv-read-1", "redis"));
+    let local_read = m("bind-read", "rust-docdb");
+    let _ = writeln!(
+        o,
+        "| point reads, 1 client | reads/s | {} | {} | {}x the rate | {} | {} |",
+        num(d1),
+        num(r1),
+        num(d1 / r1),
+        num(local_read),
+        spread(s, "srv-read-1", "docdb")
+    );
+    let _ = writeln!(
+        o,
+        "| read latency, 1 client | µs | {} | {} | {}x the latency | {} | – |",
+        num(1e6 / d1),
+        num(1e6 / r1),
+        num(r1 / d1),
+        num(1e6 / local_read),
+    );
+    let (dn, rn) = (m("srv-read-n", "docdb"), m("srv-read-n", "redis"));
+    let _ = writeln!(
+        o,
+        "| point reads, {clients} clients | reads/s | {} | {} | {}x the rate | – | {} |",
+        num(dn),
+        num(rn),
+        num(dn / rn),
+        spread(s, "srv-read-n", "docdb")
+    );
+    let _ = writeln!(
+        o,
+        "| durable commits, {t} processes | commits/s | {} | – | – | {} ((c), {t} threads) | {} |",
+        num(m("srv-commit", "docdb")),
+        num(m("c", "docdb")),
+        spread(s, "srv-commit", "docdb")
+    );
+    let _ = writeln!(
+        o,
+        "\nThe server's durable commits shared an fsync {} at a time (median; reps {}; the \
+         server counts its fsyncs).",
+        num(m("srv-commit-group", "docdb")),
+        spread(s, "srv-commit-group", "docdb")
+    );
+    let _ = writeln!(
+        o,
+        "\nCPU time of the server process per request (its `/proc` figures): {} µs per read \
+         with 1 client, {} with {clients}, {} per durable commit.",
+        num(m("srv-cpu-read-1", "docdb")),
+        num(m("srv-cpu-read-n", "docdb")),
+        num(m("srv-cpu-commit", "docdb")),
+    );
+    let _ = writeln!(
+        o,
+        "\nThe in-process read column is the binding table's Rust row ({} documents, owned \
+         copies, one thread).",
+        int(cfg.get("bind_docs"))
+    );
+    if let Some(why) = redis_missing {
+        let _ = writeln!(o, "\n**Redis was not run**: {why}.");
+    }
 }

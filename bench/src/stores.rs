@@ -7,7 +7,7 @@
 //! Reads use each store's cheapest documented way (peers: one read transaction for a whole
 //! loop, zero-copy where offered; DocDB: plain `Database::read`, which copies).
 
-use docdb_core::BatchOp;
+use docdb_core::{BatchOp, IdRange};
 use std::error::Error;
 use std::path::Path;
 
@@ -27,7 +27,14 @@ pub trait Kv: Send + Sync {
     }
     /// Reads every document in id order; returns (documents, bytes).
     fn scan(&self) -> Res<(u64, u64)>;
-    /// Rewrites the store's files if it has an explicit compaction (DocDB); `false` if not.
+    /// Reads up to `limit` documents in id order from `start` on (YCSB's scan): the store's
+    /// ordered range, borrowing values as `scan` does; returns (documents, bytes).
+    fn scan_from(&self, start: u64, limit: u64) -> Res<(u64, u64)>;
+    /// Reads document `id`, lets `change` modify it and writes it back, in one durable
+    /// transaction (YCSB's read-modify-write).
+    fn read_modify_write(&self, id: u64, change: &mut dyn FnMut(&mut Vec<u8>)) -> Res<()>;
+    /// Rewrites the store's files if it has an explicit compaction (DocDB, redb, fjall,
+    /// SQLite's `VACUUM`); `false` if not (LMDB, sled).
     fn compact(&self) -> Res<bool> {
         Ok(false)
     }
@@ -170,6 +177,27 @@ impl Kv for DocDb {
         Ok((n, bytes))
     }
 
+    /// An ordered range on a fresh snapshot, lending each verified document.
+    fn scan_from(&self, start: u64, limit: u64) -> Res<(u64, u64)> {
+        let snap = self.db.snapshot()?;
+        let (mut n, mut bytes) = (0, 0);
+        snap.for_each_in(&IdRange::new(start..).limit(limit), |_, data| {
+            n += 1;
+            bytes += data.len() as u64;
+            std::ops::ControlFlow::Continue(())
+        })?;
+        Ok((n, bytes))
+    }
+
+    fn read_modify_write(&self, id: u64, change: &mut dyn FnMut(&mut Vec<u8>)) -> Res<()> {
+        let mut tx = self.db.begin()?;
+        let mut doc = tx.read(id)?;
+        change(&mut doc);
+        tx.put(id, &doc)?;
+        tx.commit()?;
+        Ok(())
+    }
+
     fn close(self: Box<Self>) -> Res<()> {
         drop(self.db);
         self.store.close()?;
@@ -182,10 +210,13 @@ mod redb_kv {
     use super::{Kv, Res};
     use redb::{Durability, ReadableDatabase, ReadableTable, TableDefinition};
     use std::path::Path;
+    use std::sync::{RwLock, RwLockReadGuard};
 
     const T: TableDefinition<u64, &[u8]> = TableDefinition::new("docs");
 
-    pub struct Redb(redb::Database);
+    /// Behind a lock only because `compact` needs `&mut` (an uncontended read lock per
+    /// transaction otherwise).
+    pub struct Redb(RwLock<redb::Database>);
 
     impl Redb {
         pub fn open(dir: &Path) -> Res<Redb> {
@@ -195,13 +226,18 @@ mod redb_kv {
             tx.set_durability(Durability::Immediate)?;
             tx.open_table(T)?;
             tx.commit()?;
-            Ok(Redb(db))
+            Ok(Redb(RwLock::new(db)))
+        }
+
+        /// Poison is ignored: a panicked benchmark thread aborts the whole run anyway.
+        fn db(&self) -> RwLockReadGuard<'_, redb::Database> {
+            self.0.read().unwrap_or_else(|e| e.into_inner())
         }
     }
 
     impl Kv for Redb {
         fn write_txn(&self, items: &[(u64, &[u8])]) -> Res<()> {
-            let mut tx = self.0.begin_write()?;
+            let mut tx = self.db().begin_write()?;
             tx.set_durability(Durability::Immediate)?;
             {
                 let mut t = tx.open_table(T)?;
@@ -214,7 +250,7 @@ mod redb_kv {
         }
 
         fn read_many(&self, ids: &[u64]) -> Res<u64> {
-            let tx = self.0.begin_read()?;
+            let tx = self.db().begin_read()?;
             let t = tx.open_table(T)?;
             let mut total = 0;
             for &id in ids {
@@ -224,7 +260,7 @@ mod redb_kv {
         }
 
         fn scan(&self) -> Res<(u64, u64)> {
-            let tx = self.0.begin_read()?;
+            let tx = self.db().begin_read()?;
             let t = tx.open_table(T)?;
             let (mut n, mut bytes) = (0, 0);
             for kv in t.iter()? {
@@ -233,6 +269,38 @@ mod redb_kv {
                 bytes += v.value().len() as u64;
             }
             Ok((n, bytes))
+        }
+
+        fn scan_from(&self, start: u64, limit: u64) -> Res<(u64, u64)> {
+            let tx = self.db().begin_read()?;
+            let t = tx.open_table(T)?;
+            let (mut n, mut bytes) = (0, 0);
+            for kv in t.range(start..)?.take(limit as usize) {
+                let (_, v) = kv?;
+                n += 1;
+                bytes += v.value().len() as u64;
+            }
+            Ok((n, bytes))
+        }
+
+        /// `Database::compact` until it reports nothing left to do.
+        fn compact(&self) -> Res<bool> {
+            let mut db = self.0.write().unwrap_or_else(|e| e.into_inner());
+            while db.compact()? {}
+            Ok(true)
+        }
+
+        fn read_modify_write(&self, id: u64, change: &mut dyn FnMut(&mut Vec<u8>)) -> Res<()> {
+            let mut tx = self.db().begin_write()?;
+            tx.set_durability(Durability::Immediate)?;
+            {
+                let mut t = tx.open_table(T)?;
+                let mut doc = t.get(id)?.ok_or("missing")?.value().to_vec();
+                change(&mut doc);
+                t.insert(id, doc.as_slice())?;
+            }
+            tx.commit()?;
+            Ok(())
         }
 
         fn close(self: Box<Self>) -> Res<()> {
@@ -306,6 +374,26 @@ mod lmdb_kv {
             Ok((n, bytes))
         }
 
+        fn scan_from(&self, start: u64, limit: u64) -> Res<(u64, u64)> {
+            let rtxn = self.env.read_txn()?;
+            let (mut n, mut bytes) = (0, 0);
+            for kv in self.db.range(&rtxn, &(start..))?.take(limit as usize) {
+                let (_, v) = kv?;
+                n += 1;
+                bytes += v.len() as u64;
+            }
+            Ok((n, bytes))
+        }
+
+        fn read_modify_write(&self, id: u64, change: &mut dyn FnMut(&mut Vec<u8>)) -> Res<()> {
+            let mut wtxn = self.env.write_txn()?;
+            let mut doc = self.db.get(&wtxn, &id)?.ok_or("missing")?.to_vec();
+            change(&mut doc);
+            self.db.put(&mut wtxn, &id, &doc)?;
+            wtxn.commit()?;
+            Ok(())
+        }
+
         fn close(self: Box<Self>) -> Res<()> {
             let Lmdb { env, db: _ } = *self;
             env.prepare_for_closing().wait();
@@ -361,6 +449,36 @@ mod sled_kv {
             Ok((n, bytes))
         }
 
+        fn scan_from(&self, start: u64, limit: u64) -> Res<(u64, u64)> {
+            let (mut n, mut bytes) = (0, 0);
+            for kv in self.0.range(start.to_be_bytes()..).take(limit as usize) {
+                let (_, v) = kv?;
+                n += 1;
+                bytes += v.len() as u64;
+            }
+            Ok((n, bytes))
+        }
+
+        /// sled's transaction (it retries on conflict; one thread never conflicts), then
+        /// its durability point.
+        fn read_modify_write(&self, id: u64, change: &mut dyn FnMut(&mut Vec<u8>)) -> Res<()> {
+            let key = id.to_be_bytes();
+            let change = std::cell::RefCell::new(change);
+            self.0
+                .transaction(|t| {
+                    let Some(old) = t.get(key)? else {
+                        return sled::transaction::abort("missing");
+                    };
+                    let mut doc = old.to_vec();
+                    (change.borrow_mut())(&mut doc);
+                    t.insert(&key, doc)?;
+                    Ok(())
+                })
+                .map_err(|e| format!("sled read-modify-write: {e:?}"))?;
+            self.0.flush()?;
+            Ok(())
+        }
+
         fn close(self: Box<Self>) -> Res<()> {
             self.0.flush()?;
             Ok(())
@@ -413,6 +531,33 @@ mod fjall_kv {
                 bytes += v.len() as u64;
             }
             Ok((n, bytes))
+        }
+
+        fn scan_from(&self, start: u64, limit: u64) -> Res<(u64, u64)> {
+            let (mut n, mut bytes) = (0, 0);
+            for guard in self.ks.range(start.to_be_bytes()..).take(limit as usize) {
+                let (_, v) = guard.into_inner()?;
+                n += 1;
+                bytes += v.len() as u64;
+            }
+            Ok((n, bytes))
+        }
+
+        /// A blocking major compaction (`Keyspace::major_compact`, hidden from fjall's docs
+        /// but public): every table rewritten in key order.
+        fn compact(&self) -> Res<bool> {
+            self.ks.major_compact()?;
+            Ok(true)
+        }
+
+        /// A read, then a durable one-item batch: the plain keyspace has no read-write
+        /// transaction (fjall's transactional database is another type), and with one
+        /// thread nothing can come in between.
+        fn read_modify_write(&self, id: u64, change: &mut dyn FnMut(&mut Vec<u8>)) -> Res<()> {
+            let key = id.to_be_bytes();
+            let mut doc = self.ks.get(key)?.ok_or("missing")?.to_vec();
+            change(&mut doc);
+            self.write_txn(&[(id, &doc)])
         }
 
         fn close(self: Box<Self>) -> Res<()> {
@@ -492,6 +637,39 @@ mod sqlite_kv {
                 bytes += row.get_ref(1)?.as_blob()?.len() as u64;
             }
             Ok((n, bytes))
+        }
+
+        fn scan_from(&self, start: u64, limit: u64) -> Res<(u64, u64)> {
+            let conn = self.conn();
+            let mut st = conn
+                .prepare_cached("SELECT id, data FROM docs WHERE id >= ?1 ORDER BY id LIMIT ?2")?;
+            let mut rows = st.query([start as i64, limit as i64])?;
+            let (mut n, mut bytes) = (0, 0);
+            while let Some(row) = rows.next()? {
+                n += 1;
+                bytes += row.get_ref(1)?.as_blob()?.len() as u64;
+            }
+            Ok((n, bytes))
+        }
+
+        /// `VACUUM`: the database file rebuilt, table in rowid order.
+        fn compact(&self) -> Res<bool> {
+            self.conn().execute_batch("VACUUM")?;
+            Ok(true)
+        }
+
+        fn read_modify_write(&self, id: u64, change: &mut dyn FnMut(&mut Vec<u8>)) -> Res<()> {
+            let mut conn = self.conn();
+            let tx = conn.transaction()?;
+            {
+                let mut get = tx.prepare_cached("SELECT data FROM docs WHERE id = ?1")?;
+                let mut doc: Vec<u8> = get.query_row([id as i64], |r| r.get(0))?;
+                change(&mut doc);
+                let mut put = tx.prepare_cached("UPDATE docs SET data = ?2 WHERE id = ?1")?;
+                put.execute(rusqlite::params![id as i64, doc])?;
+            }
+            tx.commit()?;
+            Ok(())
         }
 
         fn close(self: Box<Self>) -> Res<()> {

@@ -100,7 +100,7 @@ func TestPayloadLimit(t *testing.T) {
 
 func TestOptions(t *testing.T) {
 	d := DefaultOptions()
-	if d.Sync != SyncFull || d.MaxDocumentSize != 16<<20 || !d.AutoCompact || d.IndexShards != 256 {
+	if d.Sync != SyncFull || d.MaxDocumentSize != 16<<20 || !d.AutoCompact || d.IndexShards != 16 {
 		t.Fatalf("defaults %+v", d)
 	}
 	bad := DefaultOptions()

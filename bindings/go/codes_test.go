@@ -87,8 +87,10 @@ func camel(snake string) string {
 	var b strings.Builder
 	for _, part := range strings.Split(snake, "_") {
 		switch part {
-		case "db", "id", "io":
+		case "db", "id", "io", "tls", "ca":
 			b.WriteString(strings.ToUpper(part))
+		case "ms": // a millisecond count in C is a time.Duration in Go
+
 		case "":
 		default:
 			b.WriteString(strings.ToUpper(part[:1]) + part[1:])

@@ -7,20 +7,29 @@ package docdb
 // conformance directory is DOCDB_CONFORMANCE_DIR if set, else ../../tests/conformance
 // (the repository's); the test fails if it has no scenarios. Built with the tag
 // `conformance`: `make test-conformance-go` runs it (go test -tags conformance).
+//
+// TestConformanceRemote runs the same scenarios in remote mode (README "Remote mode"):
+// each data directory is served by `docdb serve` ($DOCDB_EXE, see remote_test.go), started
+// at its first open and stopped (SIGTERM) when its last handle closes, as a local store's
+// files close; stores come from Connect. Scenarios with "local_only" are listed, not run.
 
 import (
 	"bytes"
+	"context"
 	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"reflect"
 	"slices"
 	"sort"
 	"strings"
+	"syscall"
 	"testing"
+	"time"
 	"unicode"
 )
 
@@ -37,8 +46,9 @@ type scenarioStep struct {
 }
 
 type scenario struct {
-	Name  string         `json:"name"`
-	Steps []scenarioStep `json:"steps"`
+	Name      string         `json:"name"`
+	LocalOnly *string        `json:"local_only"` // why it cannot run remotely
+	Steps     []scenarioStep `json:"steps"`
 }
 
 func conformanceDir(t *testing.T) string {
@@ -51,7 +61,13 @@ func conformanceDir(t *testing.T) string {
 	return abs
 }
 
-func TestConformance(t *testing.T) {
+func TestConformance(t *testing.T) { runConformance(t, "") }
+
+func TestConformanceRemote(t *testing.T) { runConformance(t, docdbExe(t)) }
+
+// runConformance runs every scenario, in process (docdb == "") or each store served by
+// `docdb serve`.
+func runConformance(t *testing.T, docdb string) {
 	files, err := filepath.Glob(filepath.Join(conformanceDir(t), "scenarios", "*.json"))
 	must(t, err)
 	if len(files) == 0 {
@@ -73,9 +89,20 @@ func TestConformance(t *testing.T) {
 			}
 			seen[sc.Name] = true
 			n++
+			if sc.LocalOnly != nil && strings.TrimSpace(*sc.LocalOnly) == "" {
+				t.Fatalf("%s: \"local_only\" must say why", sc.Name)
+			}
+			if sc.LocalOnly != nil && docdb != "" {
+				t.Logf("local-only %s (%s)", sc.Name, *sc.LocalOnly)
+				continue
+			}
 			t.Run(sc.Name, func(t *testing.T) {
 				t.Chdir(t.TempDir())
 				r := &conformanceRunner{t: t, vars: map[string]any{}}
+				if docdb != "" {
+					r.remote = &remoteStores{exe: docdb, sockets: t.TempDir(),
+						servers: map[string]*confServer{}, conns: map[*Store]string{}}
+				}
 				defer r.release()
 				for i, step := range sc.Steps {
 					r.step(i, step)
@@ -89,15 +116,112 @@ func TestConformance(t *testing.T) {
 }
 
 type conformanceRunner struct {
-	t    *testing.T
-	vars map[string]any
+	t      *testing.T
+	vars   map[string]any
+	remote *remoteStores // nil in process
 }
 
 func (r *conformanceRunner) release() {
 	for _, v := range r.vars {
 		if s, ok := v.(*Store); ok {
-			_ = s.Close()
+			r.closeStore(s)
 		}
+	}
+	if r.remote != nil {
+		for dir := range r.remote.servers {
+			r.remote.stop(r.t, dir)
+		}
+	}
+}
+
+func (r *conformanceRunner) closeStore(s *Store) error {
+	err := s.Close()
+	if err == nil && r.remote != nil {
+		r.remote.disconnect(r.t, s)
+	}
+	return err
+}
+
+// remoteStores: the servers of one scenario in remote mode, one per data directory.
+type remoteStores struct {
+	exe, sockets string
+	servers      map[string]*confServer // by real path of the data directory
+	conns        map[*Store]string      // open client stores, and their server's directory
+}
+
+type confServer struct {
+	cmd     *exec.Cmd
+	exited  chan error
+	url     string
+	clients int
+}
+
+// open connects to the server of path, starting one first if none runs.
+func (m *remoteStores) open(t *testing.T, path string) (*Store, error) {
+	must(t, os.MkdirAll(path, 0o755))
+	dir, err := filepath.Abs(path)
+	must(t, err)
+	dir, err = filepath.EvalSymlinks(dir)
+	must(t, err)
+	sv := m.servers[dir]
+	if sv == nil {
+		sock := filepath.Join(m.sockets, fmt.Sprintf("s%d.sock", len(m.servers)))
+		sv = &confServer{url: "unix://" + sock, exited: make(chan error, 1)}
+		sv.cmd = exec.Command(m.exe, "serve", "--data", dir, "--unix", sock, "--log-level", "error")
+		sv.cmd.Stderr = os.Stderr
+		must(t, sv.cmd.Start())
+		go func() { sv.exited <- sv.cmd.Wait() }()
+		m.servers[dir] = sv
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		s, err := Connect(sv.url, nil)
+		if err == nil {
+			m.conns[s] = dir
+			sv.clients++
+			return s, nil
+		}
+		if !errors.Is(err, ErrUnavailable) || time.Now().After(deadline) {
+			return nil, err
+		}
+		select {
+		case err := <-sv.exited:
+			t.Fatalf("remote mode: docdb serve of %s exited at start: %v", dir, err)
+		case <-time.After(5 * time.Millisecond):
+		}
+	}
+}
+
+// disconnect: a store closed; its server stops with its last client, as local files close.
+func (m *remoteStores) disconnect(t *testing.T, s *Store) {
+	dir, ok := m.conns[s]
+	if !ok {
+		return
+	}
+	delete(m.conns, s)
+	if sv := m.servers[dir]; sv != nil {
+		sv.clients--
+		if sv.clients == 0 {
+			m.stop(t, dir)
+		}
+	}
+}
+
+// stop: SIGTERM, and the server must exit 0 (it checkpoints and closes the store).
+func (m *remoteStores) stop(t *testing.T, dir string) {
+	sv := m.servers[dir]
+	delete(m.servers, dir)
+	must(t, sv.cmd.Process.Signal(syscall.SIGTERM))
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	select {
+	case err := <-sv.exited:
+		if err != nil {
+			t.Errorf("docdb serve of %s after SIGTERM: %v", dir, err)
+		}
+	case <-ctx.Done():
+		_ = sv.cmd.Process.Kill()
+		t.Errorf("docdb serve of %s did not stop", dir)
 	}
 }
 
@@ -106,7 +230,7 @@ func (r *conformanceRunner) step(i int, st scenarioStep) {
 	value, err := r.call(st)
 	if st.As != "" && err == nil {
 		if old, ok := r.vars[st.As].(*Store); ok && old != value {
-			_ = old.Close()
+			_ = r.closeStore(old)
 		}
 		r.vars[st.As] = value
 	}
@@ -230,6 +354,35 @@ func (a args) id() uint64 {
 	return id
 }
 
+func (a args) num(k string) (uint64, bool) {
+	n, ok := a[k].(json.Number)
+	var v uint64
+	fmt.Sscan(n.String(), &v)
+	return v, ok
+}
+
+// rng is the Range of the bound arguments (tests/conformance/README.md, "Ranges").
+func (a args) rng() Range {
+	var r Range
+	if v, ok := a.num("gte"); ok {
+		r.Start = Included(v)
+	}
+	if v, ok := a.num("gt"); ok {
+		r.Start = Excluded(v)
+	}
+	if v, ok := a.num("lte"); ok {
+		r.End = Included(v)
+	}
+	if v, ok := a.num("lt"); ok {
+		r.End = Excluded(v)
+	}
+	r.Reverse, _ = a["reverse"].(bool)
+	if v, ok := a.num("limit"); ok {
+		r = r.WithLimit(v)
+	}
+	return r
+}
+
 func (a args) data(t *testing.T, k string) []byte {
 	d, err := scenarioData(a[k])
 	must(t, err)
@@ -263,6 +416,12 @@ func (r *conformanceRunner) call(st scenarioStep) (any, error) {
 		_, err := os.Stat(a.str("path"))
 		return err == nil, nil
 	case "open":
+		if r.remote != nil {
+			if _, ok := a["options"]; ok {
+				r.t.Fatal("remote mode: options are the server's (mark the scenario local_only)")
+			}
+			return nilIfErr(r.remote.open(r.t, a.str("path")))
+		}
 		var opts *Options
 		if o, ok := a["options"].(map[string]any); ok {
 			opts = optionsFrom(r.t, o)
@@ -311,7 +470,7 @@ func nilIfErr[T any](v *T, err error) (any, error) {
 func (r *conformanceRunner) storeCall(s *Store, call string, a args) (any, error) {
 	switch call {
 	case "store.close":
-		return nil, s.Close()
+		return nil, r.closeStore(s)
 	case "store.closed":
 		return s.Closed(), nil
 	case "store.create_db":
@@ -391,6 +550,10 @@ func (r *conformanceRunner) dbCall(d *DB, call string, a args) (any, error) {
 			return anyList(ids), err
 		}
 		return scan(snap, call == "db.values")
+	case "db.range":
+		return drainScan(d.Range(a.rng()))
+	case "db.count":
+		return d.Count(a.rng())
 	}
 	r.t.Fatalf("unknown call %q", call)
 	return nil, nil
@@ -418,6 +581,8 @@ func (r *conformanceRunner) txnCall(t *Txn, call string, a args) (any, error) {
 		return t.Commit()
 	case "txn.rollback":
 		return nil, t.Rollback()
+	case "txn.range":
+		return drainScan(t.Range(a.rng()))
 	}
 	r.t.Fatalf("unknown call %q", call)
 	return nil, nil
@@ -440,9 +605,25 @@ func (r *conformanceRunner) snapCall(s *Snapshot, call string, a args) (any, err
 		return scan(s, false)
 	case "snap.close":
 		return nil, s.Close()
+	case "snap.range":
+		return drainScan(s.Range(a.rng()))
+	case "snap.count":
+		return s.Count(a.rng())
 	}
 	r.t.Fatalf("unknown call %q", call)
 	return nil, nil
+}
+
+// drainScan drains a range's scan into [id, data] pairs.
+func drainScan(sc *Scan, err error) (any, error) {
+	if err != nil {
+		return nil, err
+	}
+	out := []any{}
+	for id, doc := range sc.All() {
+		out = append(out, []any{id, doc})
+	}
+	return out, sc.Err()
 }
 
 // scan drains All(): [id, data] pairs, or only the documents.

@@ -1,6 +1,7 @@
 // Package docdb is the Go binding of DocDB, an embedded, crash-safe, ACID document
 // database: documents are uint64 id -> bytes (up to 16 MiB by default) in named
-// databases inside one data directory. It calls libdocdb in this process through cgo.
+// databases inside one data directory. It calls libdocdb in this process through cgo
+// (Open), or a `docdb serve` process through it (Connect), with the same types.
 //
 //	store, err := docdb.Open("data", nil)      // nil: DefaultOptions()
 //	users, err := store.OpenOrCreateDB("users")

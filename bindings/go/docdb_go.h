@@ -27,6 +27,7 @@ static inline gd_res gd_res_of(docdb_status st) {
 	static inline gd_res gd_##name params { return gd_res_of(docdb_##name args); }
 
 GD_WRAP(store_open, (const char *p, const docdb_options *o, docdb_store **out), (p, o, out))
+GD_WRAP(store_connect, (const char *u, const docdb_connect_options *o, docdb_store **out), (u, o, out))
 GD_WRAP(store_close, (const docdb_store *s), (s))
 GD_WRAP(store_create_db, (const docdb_store *s, const char *n, docdb_db **out), (s, n, out))
 GD_WRAP(store_open_db, (const docdb_store *s, const char *n, docdb_db **out), (s, n, out))
@@ -72,5 +73,10 @@ GD_WRAP(snapshot_version, (const docdb_snapshot *s, uint64_t *out), (s, out))
 GD_WRAP(snapshot_ids, (const docdb_snapshot *s, docdb_id_list *out), (s, out))
 GD_WRAP(snapshot_scan_new, (const docdb_snapshot *s, docdb_snapshot_scan **out), (s, out))
 GD_WRAP(snapshot_scan_next, (const docdb_snapshot_scan *s, uint64_t *id, docdb_buf *doc, bool *done), (s, id, doc, done))
+GD_WRAP(snapshot_range_new, (const docdb_snapshot *s, const docdb_range *r, docdb_snapshot_scan **out), (s, r, out))
+GD_WRAP(snapshot_count, (const docdb_snapshot *s, const docdb_range *r, uint64_t *out), (s, r, out))
+GD_WRAP(db_range_new, (const docdb_db *d, const docdb_range *r, docdb_snapshot_scan **out), (d, r, out))
+GD_WRAP(db_count, (const docdb_db *d, const docdb_range *r, uint64_t *out), (d, r, out))
+GD_WRAP(txn_range_new, (const docdb_txn *t, const docdb_range *r, docdb_snapshot_scan **out), (t, r, out))
 
 #endif

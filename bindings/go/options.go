@@ -32,7 +32,7 @@ type Options struct {
 	CompactionDeadRatio    float64  // ...making up this fraction of the log (0 < r <= 1); default 0.5
 	AutoCompact            bool     // automatic compaction on or off; default true
 	CheckpointBytes        uint64   // log bytes between automatic checkpoints; default 256 MiB
-	IndexShards            uint64   // index shards, a power of two 1 .. 65536; default 256
+	IndexShards            uint64   // index shards, a power of two 1 .. 65536; default 16
 	CacheSize              uint64   // bytes of the record cache (warm reads without a system call); 0 = off; default 256 MiB
 }
 
@@ -74,8 +74,9 @@ func (o *Options) toC() C.docdb_options {
 // that no C field is missing in Go.
 func cStructs() map[string][2]reflect.Type {
 	return map[string][2]reflect.Type{
-		"docdb_options":     {reflect.TypeFor[Options](), reflect.TypeFor[C.docdb_options]()},
-		"docdb_db_stats":    {reflect.TypeFor[DBStats](), reflect.TypeFor[C.docdb_db_stats]()},
-		"docdb_store_stats": {reflect.TypeFor[StoreStats](), reflect.TypeFor[C.docdb_store_stats]()},
+		"docdb_options":         {reflect.TypeFor[Options](), reflect.TypeFor[C.docdb_options]()},
+		"docdb_connect_options": {reflect.TypeFor[ConnectOptions](), reflect.TypeFor[C.docdb_connect_options]()},
+		"docdb_db_stats":        {reflect.TypeFor[DBStats](), reflect.TypeFor[C.docdb_db_stats]()},
+		"docdb_store_stats":     {reflect.TypeFor[StoreStats](), reflect.TypeFor[C.docdb_store_stats]()},
 	}
 }

@@ -11,15 +11,12 @@ import (
 	"unsafe"
 )
 
-// Store is an open data directory, in this process through libdocdb. It is safe for
+// Store is an open data directory: in this process through libdocdb (Open), or served by
+// a `docdb serve` process (Connect); every method works the same on both. It is safe for
 // any number of goroutines. Close it when done. The handles obtained from it follow the C
 // API: they keep working while the store is open and fail with ErrClosed once it is
 // closed. Release them early with DB.Close, Snapshot.Close, Txn.Commit or Rollback; the
 // garbage collector releases whatever is dropped, as a safety net only.
-//
-// A remote mode (Connect, through the server) is meant to fit behind the same types: the
-// in-process state is the C handle each type holds, and each method is a short dispatch
-// onto it.
 type Store struct {
 	guard
 	ptr     *C.docdb_store
@@ -43,13 +40,17 @@ func Open(path string, opts *Options) (*Store, error) {
 	if err := check(C.gd_store_open(cpath, copts, &ptr)); err != nil {
 		return nil, err
 	}
+	return newStore(ptr, path), nil
+}
+
+func newStore(ptr *C.docdb_store, path string) *Store {
 	s := &Store{ptr: ptr, path: path}
 	// Safety net: a Store dropped unclosed is closed when collected (DBs keep it reachable).
 	s.cleanup = runtime.AddCleanup(s, func(p *C.docdb_store) { C.docdb_store_free(p) }, ptr)
-	return s, nil
+	return s
 }
 
-// Path is the data directory given to Open.
+// Path is the data directory given to Open, or the URL given to Connect.
 func (s *Store) Path() string { return s.path }
 
 // Close closes the store as docdb_store_close does (waits for background work,
@@ -194,7 +195,8 @@ func (s *Store) Sync() error {
 // every database, exactly the commits made before one instant; it is fsynced and verified
 // by opening it before Backup returns, and opens with Open like any store.
 // ErrAlreadyExists if dest is not empty, ErrInvalidArgument if it is inside the store;
-// on failure nothing of the copy is left.
+// on failure nothing of the copy is left. A store from Connect answers
+// ErrInvalidArgument: back up on the server's host (`docdb backup`).
 func (s *Store) Backup(dest string) error {
 	cdest, err := cString(dest, ErrInvalidArgument, "dest")
 	if err != nil {

@@ -1,19 +1,24 @@
 // Types of the public entry point (docdb.js). The native classes are declared in the
 // generated index.d.ts; the helpers added by docdb.js are merged into them below.
-import type { DocId } from './index'
+import type { DocId, RangeOptions } from './index'
 
 export {
   open,
   openAsync,
+  connect,
+  connectAsync,
   version,
   Store,
   Database,
   Transaction,
   Snapshot,
   SnapshotScan,
+  TransactionScan,
   DocId,
+  RangeOptions,
   BatchOp,
   OpenOptions,
+  ConnectOptions,
   DbInfo,
   DbStats,
   StoreStats,
@@ -42,11 +47,27 @@ export declare const ERROR_CODES: readonly ErrorCode[]
 
 /** An error reported by the DocDB engine. Wrong argument types are TypeError instead. */
 export declare class DocDBError extends Error {
-  constructor(message: string, code: ErrorCode, batchIndex?: number | null)
+  constructor(message: string, code: ErrorCode, batchIndex?: number | null, outcomeUnknown?: boolean | null)
   readonly name: 'DocDBError'
   readonly code: ErrorCode
   /** For a failed `batch()`: the position of the operation that failed. */
   readonly batchIndex?: number
+  /** For UNAVAILABLE: whether the request may have been applied before the connection to
+   *  the server broke (it is never resent unless it cannot change anything). */
+  readonly outcomeUnknown?: boolean
+}
+
+/**
+ * The documents of a `range()`, in its order: one pass with `for...of` or `for await...of`.
+ * Leaving the loop early (or `close()`) releases the cursor.
+ */
+export declare class DocRange implements Iterable<[bigint, Buffer]>, AsyncIterable<[bigint, Buffer]> {
+  private constructor()
+  [Symbol.iterator](): Generator<[bigint, Buffer], void, undefined>
+  [Symbol.asyncIterator](): AsyncGenerator<[bigint, Buffer], void, undefined>
+  /** Every remaining `[id, data]` pair. */
+  toArray(): Array<[bigint, Buffer]>
+  close(): void
 }
 
 declare module './index' {
@@ -57,8 +78,11 @@ declare module './index' {
      * `target` is unchanged. Throws `NOT_FOUND` if absent.
      */
     readInto(id: DocId, target: Uint8Array): number
-    /** Same as `len()`. */
-    count(): number
+    /**
+     * The documents of a range, as of a snapshot taken now (held by the iterator):
+     * `for (const [id, data] of db.range({ gt: last, limit: 50 }))`.
+     */
+    range(options?: RangeOptions): DocRange
     /** `create(id, Buffer.from(JSON.stringify(value)))`. */
     createJSON(id: DocId, value: unknown): void
     /** `JSON.parse` of `read(id)`; the type parameter is not checked at run time. */
@@ -84,6 +108,8 @@ declare module './index' {
   }
 
   interface Transaction {
+    /** The documents of a range as this transaction sees them (its own writes included). */
+    range(options?: RangeOptions): DocRange
     readJSON<T = unknown>(id: DocId): T
     createJSON(id: DocId, value: unknown): void
     updateJSON(id: DocId, value: unknown): void
@@ -91,8 +117,8 @@ declare module './index' {
   }
 
   interface Snapshot {
-    /** Same as `len()`. */
-    count(): number
+    /** The documents of a range of this snapshot: `snap.range({ gte: 10, lt: 20 })`. */
+    range(options?: RangeOptions): DocRange
     readJSON<T = unknown>(id: DocId): T
     readJSONAsync<T = unknown>(id: DocId): Promise<T>
     /** `[id, data]` pairs in ascending id order. */

@@ -5,17 +5,22 @@
 
 const native = require('./index.js')
 
-const { Store, Database, Transaction, Snapshot, SnapshotScan } = native
+const { Store, Database, Transaction, Snapshot, SnapshotScan, TransactionScan } = native
 
 /** Every `code` a DocDBError can carry (docs/errors.md): core's error kinds, then INTERNAL. */
 const ERROR_CODES = Object.freeze([...native._coreTables().errorCodes, 'INTERNAL'])
 
-/** An error reported by the DocDB engine: `code` is stable, `message` is for humans. */
+/**
+ * An error reported by the DocDB engine: `code` is stable, `message` is for humans.
+ * `batchIndex`: the failing operation of a batch. `outcomeUnknown` (UNAVAILABLE only): the
+ * connection to the server broke after the request was sent, so it may have been applied.
+ */
 class DocDBError extends Error {
-  constructor(message, code, batchIndex) {
+  constructor(message, code, batchIndex, outcomeUnknown) {
     super(message)
     this.code = code
     if (batchIndex !== undefined && batchIndex !== null) this.batchIndex = batchIndex
+    if (outcomeUnknown !== undefined && outcomeUnknown !== null) this.outcomeUnknown = outcomeUnknown
   }
 }
 Object.defineProperty(DocDBError.prototype, 'name', { value: 'DocDBError', writable: true, configurable: true })
@@ -93,8 +98,6 @@ addJSONHelpers(Database.prototype, { async: true })
 addJSONHelpers(Transaction.prototype, {})
 addJSONHelpers(Snapshot.prototype, { write: false, async: true })
 
-Database.prototype.count = Database.prototype.len
-Snapshot.prototype.count = Snapshot.prototype.len
 
 /**
  * Runs `fn(tx)` in a transaction: commits when it returns, rolls back (and rethrows) when
@@ -129,6 +132,75 @@ Database.prototype.transaction = function transaction(fn) {
   return result
 }
 
+/**
+ * The documents of `range(options)`: one pass, with `for (const [id, data] of r)` (each
+ * document read on the JavaScript thread) or `for await (const [id, data] of r)` (read on
+ * the libuv pool for a snapshot or a database). Leaving the loop early, or `close()`,
+ * releases what the cursor holds.
+ */
+class DocRange {
+  constructor(cursor) {
+    this._cursor = cursor
+  }
+
+  *[Symbol.iterator]() {
+    const cursor = this._cursor
+    try {
+      for (let entry = cursor.next(); entry !== null; entry = cursor.next()) yield entry
+    } finally {
+      cursor.close()
+    }
+  }
+
+  async *[Symbol.asyncIterator]() {
+    const cursor = this._cursor
+    try {
+      for (let entry = await cursor.nextAsync(); entry !== null; entry = await cursor.nextAsync()) {
+        yield entry
+      }
+    } finally {
+      cursor.close()
+    }
+  }
+
+  /** Every remaining `[id, data]` pair, as an array. */
+  toArray() {
+    return [...this]
+  }
+
+  close() {
+    this._cursor.close()
+  }
+}
+
+/**
+ * The documents with ids within `{ gte | gt, lte | lt }` (open ends when missing), ascending
+ * or with `reverse: true` descending, at most `limit` of them. Next page after `last`:
+ * `range({ gt: last, limit })`; descending: `range({ lt: last, reverse: true, limit })`.
+ */
+Snapshot.prototype.range = function range(options) {
+  return new DocRange(this.scan(options))
+}
+
+/** `range()` of the database as it is now: the cursor holds a snapshot of its own. */
+Database.prototype.range = function range(options) {
+  return new DocRange(this.scan(options))
+}
+
+/**
+ * `range()` as this transaction sees it (its own writes included); read on the JavaScript
+ * thread, as every read of a transaction, in pages of up to 64 documents.
+ */
+Transaction.prototype.range = function range(options) {
+  const scan = this.scan(options)
+  const tx = this
+  return new DocRange({
+    next: () => tx.scanNext(scan),
+    nextAsync: async () => tx.scanNext(scan),
+    close: () => scan.close(),
+  })
+}
+
 /** `[id, data]` pairs in ascending id order; each document is read when reached. */
 Snapshot.prototype[Symbol.iterator] = function* entries() {
   const cursor = this.scan()
@@ -141,11 +213,11 @@ Snapshot.prototype[Symbol.iterator] = function* entries() {
 Snapshot.prototype.entries = Snapshot.prototype[Symbol.iterator]
 
 /**
- * `for await (const [id, data] of snapshot)`: the ids are listed at once, each document is
- * read on the libuv pool (`readAsync`), so the event loop keeps running between reads.
+ * `for await (const [id, data] of snapshot)`: each document is read on the libuv pool
+ * (`SnapshotScan.nextAsync`), so the event loop keeps running between reads.
  */
-Snapshot.prototype[Symbol.asyncIterator] = async function* entriesAsync() {
-  for (const id of this.ids()) yield [id, await this.readAsync(id)]
+Snapshot.prototype[Symbol.asyncIterator] = function entriesAsync() {
+  return new DocRange(this.scan())[Symbol.asyncIterator]()
 }
 
 /**
@@ -175,12 +247,16 @@ Database.prototype[Symbol.asyncIterator] = async function* entriesAsync() {
 module.exports = {
   open: native.open,
   openAsync: native.openAsync,
+  connect: native.connect,
+  connectAsync: native.connectAsync,
   version: native.version,
   Store,
   Database,
   Transaction,
   Snapshot,
   SnapshotScan,
+  TransactionScan,
+  DocRange,
   DocDBError,
   ERROR_CODES,
 }

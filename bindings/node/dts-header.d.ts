@@ -30,9 +30,41 @@ export interface OpenOptions {
   autoCompact?: boolean
   /** Log bytes between automatic checkpoints (default 256 MiB). */
   checkpointBytes?: number
-  /** Index shards, a power of two (default 256). */
+  /** Index shards, a power of two (default 16). */
   indexShards?: number
   /** Bytes of recently read documents kept in memory for the whole store, so that warm
    *  reads make no system call; 0 turns the cache off (default 256 MiB). */
   cacheSize?: number
+}
+
+/** Which documents `range()` and `count()` visit; every key is optional (a missing end is
+ *  open; unknown keys throw a TypeError). */
+export interface RangeOptions {
+  /** Ids >= this (at most one of `gte` and `gt`: both throw INVALID_ARGUMENT). */
+  gte?: DocId
+  /** Ids > this. */
+  gt?: DocId
+  /** Ids <= this (at most one of `lte` and `lt`). */
+  lte?: DocId
+  /** Ids < this. */
+  lt?: DocId
+  /** Descending, from the upper end down (default false; `count` ignores it). */
+  reverse?: boolean
+  /** At most this many documents (a non-negative integer; default: no limit). */
+  limit?: number
+}
+
+/** Options of `connect()`; every key is optional (unknown keys throw a TypeError). */
+export interface ConnectOptions {
+  /** The server's shared secret (its `--token-file`), required over TCP. */
+  token?: string
+  /** PEM file of the authority (or self-signed certificate) that signed the server's
+   *  certificate, for `tls://` URLs. */
+  caFile?: string
+  /** The name to verify in the server's certificate (default: the URL's host). */
+  serverName?: string
+  /** Milliseconds allowed to connect and authenticate (default 10 000). */
+  connectTimeout?: number
+  /** Milliseconds a request may wait for its reply (default 300 000). */
+  requestTimeout?: number
 }

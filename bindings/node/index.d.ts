@@ -30,11 +30,43 @@ export interface OpenOptions {
   autoCompact?: boolean
   /** Log bytes between automatic checkpoints (default 256 MiB). */
   checkpointBytes?: number
-  /** Index shards, a power of two (default 256). */
+  /** Index shards, a power of two (default 16). */
   indexShards?: number
   /** Bytes of recently read documents kept in memory for the whole store, so that warm
    *  reads make no system call; 0 turns the cache off (default 256 MiB). */
   cacheSize?: number
+}
+
+/** Which documents `range()` and `count()` visit; every key is optional (a missing end is
+ *  open; unknown keys throw a TypeError). */
+export interface RangeOptions {
+  /** Ids >= this (at most one of `gte` and `gt`: both throw INVALID_ARGUMENT). */
+  gte?: DocId
+  /** Ids > this. */
+  gt?: DocId
+  /** Ids <= this (at most one of `lte` and `lt`). */
+  lte?: DocId
+  /** Ids < this. */
+  lt?: DocId
+  /** Descending, from the upper end down (default false; `count` ignores it). */
+  reverse?: boolean
+  /** At most this many documents (a non-negative integer; default: no limit). */
+  limit?: number
+}
+
+/** Options of `connect()`; every key is optional (unknown keys throw a TypeError). */
+export interface ConnectOptions {
+  /** The server's shared secret (its `--token-file`), required over TCP. */
+  token?: string
+  /** PEM file of the authority (or self-signed certificate) that signed the server's
+   *  certificate, for `tls://` URLs. */
+  caFile?: string
+  /** The name to verify in the server's certificate (default: the URL's host). */
+  serverName?: string
+  /** Milliseconds allowed to connect and authenticate (default 10 000). */
+  connectTimeout?: number
+  /** Milliseconds a request may wait for its reply (default 300 000). */
+  requestTimeout?: number
 }
 
 /**
@@ -70,6 +102,16 @@ export declare class Database {
   contains(id: DocId): boolean
   /** Number of documents. */
   len(): number
+  /**
+   * Number of documents of a range now (at most `limit`; every document without
+   * options); no document is read.
+   */
+  count(options?: RangeOptions): number
+  /**
+   * A cursor over `[id, data]` of a range of the database as it is now (its own
+   * snapshot, held until the cursor ends or is closed); used by `range()`.
+   */
+  scan(options?: RangeOptions): SnapshotScan
   /**
    * Applies every operation atomically and in order: all take effect or none does. A
    * failing operation throws a `DocDBError` whose `batchIndex` is its position. Returns
@@ -115,26 +157,37 @@ export declare class Snapshot {
   contains(id: DocId): boolean
   /** Number of documents in the snapshot. */
   len(): number
+  /**
+   * Number of documents of a range (at most `limit`; every document without options);
+   * no document is read.
+   */
+  count(options?: RangeOptions): number
   /** Ids of every document in the snapshot, ascending (no document is read). */
   ids(): Array<bigint>
   /** Releases the snapshot; afterwards its methods throw `CLOSED`. Idempotent. */
   close(): void
-  /** A cursor over `[id, data]` in ascending id order (used by `[Symbol.iterator]`). */
-  scan(): SnapshotScan
+  /**
+   * A cursor over `[id, data]` of a range (every document, ascending, without options);
+   * used by `range()` and `[Symbol.iterator]`.
+   */
+  scan(options?: RangeOptions): SnapshotScan
 }
 
 /**
- * Cursor of `Snapshot.scan()`: `next()` returns `[id, data]`, or `null` at the end.
- * Each document is read (and its checksum verified) when reached.
+ * Cursor of `Snapshot.scan()` and `Database.scan()`: `next()` returns `[id, data]`, or
+ * `null` at the end; `nextAsync()` the same, read on the libuv pool. Each document is read
+ * (and its checksum verified) when reached; an error ends the cursor.
  */
 export declare class SnapshotScan {
   next(): [bigint, Buffer] | null
+  nextAsync(): Promise<[bigint, Buffer] | null>
   /** Ends the cursor early and releases its hold on the snapshot. */
   close(): void
 }
 
 /**
- * An open data directory holding named databases. Create it with `open()`.
+ * An open data directory holding named databases, in this process (`open()`) or behind a
+ * server (`connect()`): the same methods work on both.
  *
  * Opening a directory that this process already has open (in any worker thread) returns
  * a new handle on the same open store (`INVALID_ARGUMENT` if the options differ).
@@ -190,8 +243,10 @@ export declare class Store {
   closeAsync(): Promise<void>
   /** Whether `close()` was called. */
   get closed(): boolean
-  /** The data directory. */
-  get path(): string
+  /** The data directory, as given to `open()`; `null` for a store connected to a server. */
+  get path(): string | null
+  /** The server's URL, as given to `connect()`; `null` for a store opened in this process. */
+  get url(): string | null
 }
 
 /**
@@ -220,12 +275,30 @@ export declare class Transaction {
   put(id: DocId, data: Uint8Array): void
   /** Stages a deletion. Throws `NOT_FOUND` if the document does not exist as seen here. */
   delete(id: DocId): void
+  /**
+   * A cursor over `[id, data]` of a range as this transaction sees it (its own writes
+   * included); used by `range()`. Throws `CLOSED` once the transaction is finished.
+   */
+  scan(options?: RangeOptions): TransactionScan
+  /** The next step of `scan`: `[id, data]`, or `null` at the end. */
+  scanNext(scan: TransactionScan): [bigint, Buffer] | null
   /** Commits every staged write atomically; returns the commit version. */
   commit(): number
   /** `commit()` on the libuv pool (the durable fsync does not block the event loop). */
   commitAsync(): Promise<number>
   /** Discards every staged write. Throws `CLOSED` if already finished. */
   rollback(): void
+}
+
+/**
+ * Cursor of `Transaction.scan()`, stepped by `Transaction.scanNext`. The engine's scan of
+ * a transaction borrows it, so this cursor reads the range in pages of at most 64
+ * documents (about 1 MiB, `docdb::TxnPages`), each continuing after the last id read:
+ * writes the transaction makes while iterating are seen only by the pages read after them.
+ */
+export declare class TransactionScan {
+  /** Ends the cursor early. */
+  close(): void
 }
 
 /** Core's tables (see `CoreTables`); used by the tests and by `docdb.js` for `ERROR_CODES`. */
@@ -241,13 +314,26 @@ export declare function _panicAsync(): Promise<void>
 export declare function _readIntoFunction(): Function
 
 /** Registers the `DocDBError` class for this Node environment (called once by `docdb.js`). */
-export declare function _setErrorClass(ctor: new (message: string, code: string, batchIndex: number | null) => Error): void
+export declare function _setErrorClass(ctor: new (message: string, code: string, batchIndex: number | null, outcomeUnknown: boolean | null) => Error): void
 
 /**
  * Throws the error that an engine error of kind `code` (an `ErrorKind::as_str()` value, or
  * `INTERNAL`) becomes; `batchIndex` wraps it in a failed batch at that position.
  */
 export declare function _throwSample(code: string, batchIndex?: number | undefined | null): void
+
+/**
+ * Connects to a `docdb serve` at `url` (`unix:///path/to.sock`, `tcp://host:port`,
+ * `tls://host:port`) and returns its `Store`: the same methods as a store from `open()`,
+ * with the same errors. Throws `UNAVAILABLE` if the server cannot be reached (later calls
+ * whose connection breaks throw it too, with `outcomeUnknown` when the request may have
+ * been applied; the next call reconnects), `INVALID_ARGUMENT` for a malformed URL or a
+ * wrong or missing token.
+ */
+export declare function connect(url: string, options?: ConnectOptions): Store
+
+/** `connect` on the libuv pool. */
+export declare function connectAsync(url: string, options?: ConnectOptions): Promise<Store>
 
 /**
  * Core's tables (error codes, statistics fields, option names), so that the tests can

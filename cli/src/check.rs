@@ -11,7 +11,7 @@ use crate::Global;
 pub fn check(g: Global, dir: &Path) -> Result<ExitCode, Failure> {
     crate::store::require(dir, false)?;
     let mut progress = Progress::new(g, "check", Unit::Bytes, None);
-    let report = docdb_core::check_dir(dir, |done, total| progress.set(done, Some(total)))?;
+    let report = docdb::check_dir(dir, |done, total| progress.set(done, Some(total)))?;
     progress.finish();
     let mut text = String::new();
     for p in &report.problems {

@@ -11,7 +11,7 @@
 
 use std::process::ExitCode;
 
-use docdb_core::{Error, ErrorKind};
+use docdb::{Error, ErrorKind};
 
 pub const EXIT_DAMAGE: u8 = 1;
 pub const EXIT_ERROR: u8 = 2;

@@ -4,7 +4,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use docdb_core::{DbStats, StatField, StatValue, Store, StoreStats};
+use docdb::{DbStats, StatField, StatValue, Store, StoreStats};
 use serde_json::{json, Value};
 
 use crate::failure::Failure;
@@ -122,10 +122,7 @@ pub fn stats(dir: &Path, db: Option<&str>, as_json: bool) -> Result<(), Failure>
     }
     let mut out = String::new();
     if let Some(s) = &whole {
-        let mut rows = vec![vec![
-            "STORE".to_string(),
-            store.path().display().to_string(),
-        ]];
+        let mut rows = vec![vec!["STORE".to_string(), store.location()]];
         rows.extend(
             store_fields(s)
                 .iter()

@@ -20,15 +20,18 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::failure::Failure;
 
-/// Inspect, check, dump, load, compact and back up a DocDB data directory.
+/// Inspect, check, dump, load, compact and back up a DocDB data directory, or a server's
+/// store (STORE given as a URL such as unix:///run/docdb/docdb.sock).
 ///
 /// Exit status: 0 success, 1 `check` found damage, 2 error, 3 the database or document
 /// does not exist.
 #[derive(Parser)]
-#[command(name = "docdb", version = docdb_core::VERSION, propagate_version = true)]
+#[command(name = "docdb", version = docdb::VERSION, propagate_version = true)]
 struct Cli {
     #[command(flatten)]
     global: Global,
+    #[command(flatten)]
+    remote: store::Remote,
     #[command(subcommand)]
     command: Command,
 }
@@ -41,17 +44,21 @@ pub struct Global {
     pub quiet: bool,
 }
 
-/// Each subcommand but `serve` works on a local data directory (remote stores, through a
-/// running server, are to be added here).
+/// The STORE argument of a subcommand is a data directory, or the URL of a server
+/// (`unix:///path.sock`, `tcp://host:port`, `tls://host:port`, with `--token-file` and
+/// `--tls-ca`): every subcommand but `check` and `backup` (which read the files) works on
+/// both.
 #[derive(Subcommand)]
 enum Command {
     /// List the databases with their documents, live and dead bytes.
     Ls {
-        /// The data directory.
+        /// The data directory, or a server's URL.
+        #[arg(value_name = "STORE")]
         dir: PathBuf,
     },
     /// Show the statistics of the store, or of one database, as a table or JSON.
     Stats {
+        #[arg(value_name = "STORE")]
         dir: PathBuf,
         /// Only this database.
         db: Option<String>,
@@ -61,6 +68,7 @@ enum Command {
     },
     /// Write a document's bytes to stdout.
     Get {
+        #[arg(value_name = "STORE")]
         dir: PathBuf,
         db: String,
         id: u64,
@@ -70,6 +78,7 @@ enum Command {
     },
     /// Insert or replace a document with the bytes of FILE (or stdin).
     Put {
+        #[arg(value_name = "STORE")]
         dir: PathBuf,
         db: String,
         id: u64,
@@ -81,9 +90,15 @@ enum Command {
         create: bool,
     },
     /// Delete a document.
-    Del { dir: PathBuf, db: String, id: u64 },
+    Del {
+        #[arg(value_name = "STORE")]
+        dir: PathBuf,
+        db: String,
+        id: u64,
+    },
     /// Write documents as JSON Lines to stdout: one database, or all of them.
     Dump {
+        #[arg(value_name = "STORE")]
         dir: PathBuf,
         /// Only this database (otherwise every line names its database).
         db: Option<String>,
@@ -95,6 +110,7 @@ enum Command {
     /// --batch N, every N consecutive documents of a database are committed together: a
     /// bad line leaves the batches before it committed and nothing of its own batch.
     Load {
+        #[arg(value_name = "STORE")]
         dir: PathBuf,
         /// Load every line into this database (otherwise each line must name its database).
         db: Option<String>,
@@ -113,7 +129,11 @@ enum Command {
     /// Exit status 0 when clean, 1 when damage was found, 2 when the check could not run.
     Check { dir: PathBuf },
     /// Compact one database, or every database.
-    Compact { dir: PathBuf, db: Option<String> },
+    Compact {
+        #[arg(value_name = "STORE")]
+        dir: PathBuf,
+        db: Option<String>,
+    },
     /// Copy the store into DEST (absent or empty): consistent, fsynced and verified.
     Backup { dir: PathBuf, dest: PathBuf },
     /// Serve a data directory to other processes over a Unix socket (and TCP or TLS), until
@@ -123,9 +143,13 @@ enum Command {
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
     let g = cli.global;
+    store::set_remote(cli.remote);
     let done = match cli.command {
         Command::Serve(args) => return Ok(docdb_server::run(args)),
-        Command::Check { dir } => return check::check(g, &dir),
+        Command::Check { dir } => {
+            store::local_only(&dir, "check")?;
+            return check::check(g, &dir);
+        }
         Command::Ls { dir } => inspect::ls(&dir),
         Command::Stats { dir, db, json } => inspect::stats(&dir, db.as_deref(), json),
         Command::Get {
@@ -151,7 +175,10 @@ fn run(cli: Cli) -> Result<ExitCode, Failure> {
             create,
         } => transfer::load(g, &dir, db.as_deref(), &input, batch, create),
         Command::Compact { dir, db } => maintain::compact(g, &dir, db.as_deref()),
-        Command::Backup { dir, dest } => maintain::backup(g, &dir, &dest),
+        Command::Backup { dir, dest } => {
+            store::local_only(&dir, "backup")?;
+            maintain::backup(g, &dir, &dest)
+        }
     };
     done.map(|()| ExitCode::SUCCESS)
 }

@@ -1,11 +1,74 @@
-//! Opening the store a command works on, without creating or touching a directory that is
-//! not a DocDB store (unless asked to with `--create`).
+//! Opening the store a command works on: a data directory, without creating or touching a
+//! directory that is not a DocDB store (unless asked to with `--create`), or a server,
+//! when the STORE argument is a URL (`unix:///path.sock`, `tcp://host:port`,
+//! `tls://host:port`).
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
-use docdb_core::{Database, Error, Options, Store};
+use docdb::{ConnectOptions, Database, Error, Options, Store};
 
 use crate::failure::Failure;
+
+/// How to authenticate to a server (`--token-file`, `--tls-ca`), for STORE arguments that
+/// are URLs.
+#[derive(clap::Args, Clone, Debug, Default)]
+pub struct Remote {
+    /// File holding the server's token (its --token-file), for a STORE given as a URL.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub token_file: Option<PathBuf>,
+    /// PEM file of the CA (or self-signed certificate) of a tls:// server.
+    #[arg(long, value_name = "FILE", global = true)]
+    pub tls_ca: Option<PathBuf>,
+}
+
+static REMOTE: OnceLock<Remote> = OnceLock::new();
+
+/// Records the command line's `Remote` options (once, at start).
+pub fn set_remote(r: Remote) {
+    let _ = REMOTE.set(r);
+}
+
+/// The URL of a server, if `dir` names one rather than a directory.
+pub fn url(dir: &Path) -> Option<&str> {
+    let s = dir.to_str()?;
+    ["unix://", "tcp://", "tls://"]
+        .iter()
+        .any(|scheme| s.starts_with(scheme))
+        .then_some(s)
+}
+
+fn connect(url: &str) -> Result<Store, Failure> {
+    let remote = REMOTE.get().cloned().unwrap_or_default();
+    let token = match &remote.token_file {
+        None => None,
+        Some(f) => Some(
+            std::fs::read_to_string(f)
+                .map_err(|e| Failure::io(format!("reading the token file {}", f.display()), e))?
+                .trim_end()
+                .to_string(),
+        ),
+    };
+    let opts = ConnectOptions {
+        token,
+        ca_file: remote.tls_ca,
+        ..ConnectOptions::default()
+    };
+    Ok(Store::connect(url, opts)?)
+}
+
+/// Fails for a command that works on the files of a store when STORE is a server's URL.
+pub fn local_only(dir: &Path, command: &str) -> Result<(), Failure> {
+    match url(dir) {
+        None => Ok(()),
+        Some(url) => Err(Failure::new(format!(
+            "`docdb {command}` reads the store's files, which the server at {url} holds"
+        ))
+        .with_hint(format!(
+            "run `docdb {command} DIR` on the server's host, with the server's data directory"
+        ))),
+    }
+}
 
 /// Whether `names` (a directory's entries) are those of a data directory.
 fn is_store(names: &[String]) -> bool {
@@ -18,8 +81,11 @@ fn is_store(names: &[String]) -> bool {
 }
 
 /// Opens the existing store at `dir`; with `create`, a missing or empty directory becomes
-/// a new store.
+/// a new store. A URL connects to that server instead (its directory exists).
 pub fn open(dir: &Path, create: bool) -> Result<Store, Failure> {
+    if let Some(url) = url(dir) {
+        return connect(url);
+    }
     require(dir, create)?;
     Ok(Store::open(dir, Options::default())?)
 }
@@ -65,7 +131,7 @@ pub fn database(store: &Store, name: &str, create: bool) -> Result<Database, Fai
     db.map_err(|e| match e {
         Error::NotFound(_) => Failure::from(e).with_hint(format!(
             "`docdb ls {}` lists the databases",
-            store.path().display()
+            store.location()
         )),
         e => e.into(),
     })

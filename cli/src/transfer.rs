@@ -6,7 +6,7 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Write};
 use std::ops::ControlFlow;
 use std::path::Path;
 
-use docdb_core::{validate_name, BatchOp, Database, Error, Store};
+use docdb::{validate_name, BatchOp, Database, Error, Store};
 
 use crate::failure::Failure;
 use crate::progress::{Progress, Unit};
@@ -190,7 +190,7 @@ pub fn load(
     // The input first: a missing file must not leave a new store behind (--create).
     let input = Input::open(input)?;
     let store = store::open(dir, create)?;
-    let max = store.options().max_document_size;
+    let max = store.max_document_size();
     let mut progress = Progress::new(g, "load", Unit::Bytes, input.size);
     let mut loader = Loader {
         store: &store,

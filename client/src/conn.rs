@@ -6,8 +6,9 @@ use std::net::{TcpStream, ToSocketAddrs};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::path::PathBuf;
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Once};
+use std::time::{Duration, Instant};
 
 use docdb_core::{Error, Result};
 use docdb_proto::frame::check_len;
@@ -135,17 +136,89 @@ pub(crate) fn unavailable(message: String, outcome_unknown: bool) -> Error {
     }
 }
 
+/// Replies up to this size (a header and a few KiB of document) arrive with one read.
+const INBOX_BYTES: usize = 16 << 10;
+
+/// Bytes received and not yet parsed, so that a reply costs one `read` rather than one
+/// for its length and one for the rest.
+struct Inbox {
+    buf: Box<[u8]>,
+    start: usize,
+    end: usize,
+}
+
+impl Inbox {
+    fn new() -> Inbox {
+        Inbox {
+            buf: vec![0; INBOX_BYTES].into_boxed_slice(),
+            start: 0,
+            end: 0,
+        }
+    }
+
+    fn pending(&self) -> &[u8] {
+        &self.buf[self.start..self.end]
+    }
+
+    /// Reads from `io` until at least `need` (at most the buffer's size) bytes are pending.
+    fn fill(&mut self, io: &mut impl Read, need: usize) -> io::Result<()> {
+        if self.start + need > self.buf.len() {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+        }
+        while self.end - self.start < need {
+            match io.read(&mut self.buf[self.end..])? {
+                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
+                n => self.end += n,
+            }
+        }
+        Ok(())
+    }
+}
+
 /// One connection, after a successful handshake.
 pub(crate) struct Conn {
     io: Transport,
+    inbox: Inbox,
     next_id: u64,
     max_frame: u32,
     /// Set once the connection cannot be used again.
     pub(crate) broken: bool,
-    /// The process that opened it: after a `fork` the child must not talk on the parent's
-    /// sockets (their frames would interleave), so it opens its own.
-    pid: u32,
+    /// The fork generation it was opened in: after a `fork` the child must not talk on the
+    /// parent's sockets (their frames would interleave), so it opens its own.
+    generation: u64,
+    /// When its last reply arrived: a connection that just answered is reused without
+    /// checking that the server still holds it open (see `looks_alive`).
+    last_reply: Instant,
 }
+
+/// Forks this process has gone through: a child sees a higher number than its parent had
+/// when it opened its connections. Cheaper than comparing `std::process::id()`, which is a
+/// system call each time.
+static FORK_GENERATION: AtomicU64 = AtomicU64::new(0);
+
+extern "C" fn count_fork_in_child() {
+    FORK_GENERATION.fetch_add(1, Ordering::Relaxed);
+}
+
+/// The current fork generation, counting forks from the first connection on.
+fn fork_generation() -> u64 {
+    static HOOK: Once = Once::new();
+    HOOK.call_once(|| {
+        // SAFETY: registers a child-side fork handler that only increments an atomic
+        // (async-signal-safe, no allocation, no lock).
+        unsafe {
+            libc::pthread_atfork(None, None, Some(count_fork_in_child));
+        }
+    });
+    FORK_GENERATION.load(Ordering::Relaxed)
+}
+
+/// A connection that answered more recently than this is reused without the liveness
+/// check: a server that closed it in between is as likely as one that closes it right
+/// after the check, and either way the request is reported, never silently lost.
+const TRUSTED_AFTER_REPLY: Duration = Duration::from_millis(10);
 
 impl Conn {
     fn open(target: &Target) -> Result<Conn> {
@@ -170,10 +243,12 @@ impl Conn {
         };
         let mut c = Conn {
             io,
+            inbox: Inbox::new(),
             next_id: 0,
             max_frame: docdb_proto::MAX_HELLO_FRAME,
             broken: false,
-            pid: std::process::id(),
+            generation: fork_generation(),
+            last_reply: Instant::now(),
         };
         c.io.set_timeouts(Some(opts.connect_timeout))
             .map_err(|e| unavailable(e.to_string(), false))?;
@@ -254,7 +329,10 @@ impl Conn {
         }
         drop(frame);
         match self.read_reply() {
-            Ok((rid, reply)) if rid == id => Ok(reply),
+            Ok((rid, reply)) if rid == id => {
+                self.last_reply = Instant::now();
+                Ok(reply)
+            }
             Ok((0, Reply::Error(e))) => {
                 // A connection-level error (oversized frame, shutdown, idle, limit): the
                 // server closes the connection after it; the request was not run.
@@ -285,24 +363,44 @@ impl Conn {
     }
 
     fn read_reply(&mut self) -> io::Result<(u64, Reply)> {
-        let mut prefix = [0u8; LEN_PREFIX];
-        self.io.read_exact(&mut prefix)?;
-        let len = check_len(prefix, MAX_REPLY).map_err(io::Error::other)?;
-        let mut rest = vec![0u8; len as usize];
-        self.io.read_exact(&mut rest)?;
-        let id = u64::from_le_bytes(rest[..8].try_into().unwrap());
-        let reply = Reply::decode(rest[8], &rest[9..]).map_err(io::Error::other)?;
-        Ok((id, reply))
+        self.inbox.fill(&mut self.io, LEN_PREFIX)?;
+        let prefix = self.inbox.pending()[..LEN_PREFIX].try_into().unwrap();
+        let len = check_len(prefix, MAX_REPLY).map_err(io::Error::other)? as usize;
+        let decode = |frame: &[u8]| {
+            let id = u64::from_le_bytes(frame[..8].try_into().unwrap());
+            let reply = Reply::decode(frame[8], &frame[9..]).map_err(io::Error::other)?;
+            Ok((id, reply))
+        };
+        if LEN_PREFIX + len <= INBOX_BYTES {
+            self.inbox.fill(&mut self.io, LEN_PREFIX + len)?;
+            let frame = &self.inbox.pending()[LEN_PREFIX..LEN_PREFIX + len];
+            let parsed = decode(frame);
+            self.inbox.start += LEN_PREFIX + len;
+            return parsed;
+        }
+        // A large reply: what the inbox holds of it, then the rest straight from the socket.
+        let mut frame = self.inbox.pending()[LEN_PREFIX..].to_vec();
+        (self.inbox.start, self.inbox.end) = (0, 0);
+        let have = frame.len();
+        frame.resize(len, 0);
+        self.io.read_exact(&mut frame[have..])?;
+        decode(&frame)
     }
 
     /// Whether this process opened the connection (false in a child after `fork`).
     pub(crate) fn opened_here(&self) -> bool {
-        self.pid == std::process::id()
+        self.generation == fork_generation()
     }
 
     /// Whether an idle connection still looks usable: the server never sends anything
     /// unasked, so readable bytes or end-of-file mean it closed (restart, idle timeout).
     fn looks_alive(&self) -> bool {
+        if !self.inbox.pending().is_empty() {
+            return false;
+        }
+        if self.last_reply.elapsed() < TRUSTED_AFTER_REPLY {
+            return true;
+        }
         let mut byte = 0u8;
         // SAFETY: recv on our own open socket into a one-byte buffer we own; MSG_PEEK and
         // MSG_DONTWAIT leave the socket's data and blocking mode untouched.

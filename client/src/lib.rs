@@ -23,6 +23,7 @@ mod remote;
 mod url;
 
 pub use conn::ConnectOptions;
+pub use docdb_core::IdRange;
 pub use docdb_proto::ServerStats;
-pub use remote::{Database, OwnedScan, Scan, Snapshot, Store, Transaction};
+pub use remote::{Database, OwnedScan, Scan, Snapshot, Store, Transaction, TxnScan};
 pub use url::Endpoint;

@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
-use docdb_core::{BatchOp, DbInfo, DbStats, Error, Result, StoreStats};
+use docdb_core::{BatchOp, DbInfo, DbStats, Error, IdRange, Result, StoreStats};
 use docdb_proto::{BatchEntry, Reply, Request, ScanEntry};
 
 use crate::conn::{Conn, ConnectOptions, Pool, Target};
@@ -289,6 +289,46 @@ impl Database {
         }
     }
 
+    /// The documents of `range` as they are now, in the range's order, up to its limit;
+    /// fetched a page at a time. A range that fits in its first page costs one request;
+    /// a longer one reads every page from one snapshot, which the server holds (on a
+    /// connection of its own) until the iterator ends or is dropped.
+    pub fn range(&self, range: &IdRange) -> Result<OwnedScan> {
+        let mut lease = Lease::new(&self.pool)?;
+        let reply = lease.call(Request::DbRange {
+            db: self.info.id,
+            range: *range,
+            max_docs: PAGE_DOCS,
+            max_bytes: PAGE_BYTES,
+        })?;
+        let Reply::RangePage {
+            snap,
+            entries,
+            done,
+        } = reply
+        else {
+            return Err(unexpected(reply));
+        };
+        let source = if done {
+            // Nothing is held on the server: the connection goes back to the pool.
+            if let Some(c) = lease.conn.take() {
+                self.pool.checkin(c);
+            }
+            RangeSource::Done
+        } else {
+            RangeSource::Snap(Arc::new(SnapInner {
+                lease: Mutex::new(lease),
+                handle: snap,
+                version: 0,
+            }))
+        };
+        let mut pages = RangePages::new(source, range);
+        pages.accept(entries, done)?;
+        Ok(OwnedScan {
+            pages: Paged::Range(pages),
+        })
+    }
+
     /// Takes a snapshot, held by the server on a connection of its own until the last
     /// clone of it (and its scans) is dropped.
     pub fn snapshot(&self) -> Result<Snapshot> {
@@ -322,6 +362,12 @@ impl Lease {
     }
 
     fn call(&mut self, req: Request) -> Result<Reply> {
+        // A closed store closes its transactions and snapshots too, as locally: the
+        // connection is dropped, so the server rolls back and releases what it held.
+        if self.pool.is_closed() {
+            self.conn = None;
+            return Err(Error::Closed("store".into()));
+        }
         let Some(c) = self.conn.as_mut() else {
             return Err(Error::Closed(
                 "transaction or snapshot whose connection to the server was lost (the server rolled it back)".into(),
@@ -414,6 +460,16 @@ impl Transaction {
     pub fn delete(&mut self, id: u64) -> Result<()> {
         let txn = self.handle;
         unit(self.call(Request::TxnDelete { txn, id })?)
+    }
+
+    /// Iterates over the documents of `range` as this transaction sees them (its snapshot
+    /// with its own staged writes and deletions applied), in the range's order, up to its
+    /// limit; fetched a page at a time. The first page is fetched now, so an error (a
+    /// closed store, a lost connection) is returned here as locally.
+    pub fn range(&self, range: &IdRange) -> Result<TxnScan<'_>> {
+        Ok(TxnScan {
+            pages: RangePages::open(RangeSource::Txn(self), range)?,
+        })
     }
 
     /// Number of staged writes (a request: the server holds them).
@@ -521,7 +577,7 @@ impl Snapshot {
     /// Every document in ascending id order, fetched a page at a time.
     pub fn scan(&self) -> Result<Scan<'_>> {
         Ok(Scan {
-            pages: Pages::open(self.inner.clone(), false)?,
+            pages: Paged::Scan(Pages::open(self.inner.clone(), false)?),
             _snapshot: std::marker::PhantomData,
         })
     }
@@ -529,8 +585,35 @@ impl Snapshot {
     /// Like [`Snapshot::scan`] but the iterator owns the snapshot.
     pub fn into_scan(self) -> Result<OwnedScan> {
         Ok(OwnedScan {
-            pages: Pages::open(self.inner.clone(), false)?,
+            pages: Paged::Scan(Pages::open(self.inner.clone(), false)?),
         })
+    }
+
+    /// Iterates over the documents of `range`, in its order, up to its limit; fetched a
+    /// page at a time (each page continues after the last id of the previous one, so the
+    /// server holds nothing between pages). The first page is fetched now, so an error is
+    /// returned here as locally.
+    pub fn range(&self, range: &IdRange) -> Result<Scan<'_>> {
+        Ok(Scan {
+            pages: Paged::Range(RangePages::open(
+                RangeSource::Snap(self.inner.clone()),
+                range,
+            )?),
+            _snapshot: std::marker::PhantomData,
+        })
+    }
+
+    /// Like [`Snapshot::range`] but the iterator owns the snapshot.
+    pub fn into_range(self, range: &IdRange) -> Result<OwnedScan> {
+        Ok(OwnedScan {
+            pages: Paged::Range(RangePages::open(RangeSource::Snap(self.inner), range)?),
+        })
+    }
+
+    /// Number of documents of `range` (up to its limit); the server reads no document.
+    pub fn count(&self, range: &IdRange) -> Result<u64> {
+        let (snap, range) = (self.inner.handle, *range);
+        number(self.inner.call(Request::SnapCount { snap, range })?)
     }
 
     /// Calls `f(id, bytes)` for every document in ascending id order; stops early on
@@ -609,9 +692,134 @@ impl Drop for Pages {
     }
 }
 
-/// Iterator over `(id, bytes)` of a [`Snapshot`], ascending by id.
+/// Where the pages of a range come from: a snapshot or a transaction held by the server,
+/// or nowhere (a one-shot range whose first page was its last).
+enum RangeSource<'a> {
+    Snap(Arc<SnapInner>),
+    Txn(&'a Transaction),
+    Done,
+}
+
+/// A range read page by page with keyset continuation: each request asks for what is left
+/// (the range after the last id received, its limit less the documents received), so the
+/// server keeps no cursor and each side holds one page at a time.
+struct RangePages<'a> {
+    source: RangeSource<'a>,
+    rest: IdRange,
+    buffered: VecDeque<ScanEntry>,
+    done: bool,
+}
+
+impl<'a> RangePages<'a> {
+    fn new(source: RangeSource<'a>, range: &IdRange) -> Self {
+        RangePages {
+            source,
+            rest: *range,
+            buffered: VecDeque::new(),
+            done: false,
+        }
+    }
+
+    /// Fetches the first page now, so that errors come from the call that opens the range.
+    fn open(source: RangeSource<'a>, range: &IdRange) -> Result<Self> {
+        let mut pages = RangePages::new(source, range);
+        pages.fetch()?;
+        Ok(pages)
+    }
+
+    /// Fetches the next page unless the range is done.
+    fn fetch(&mut self) -> Result<()> {
+        if self.done {
+            return Ok(());
+        }
+        // Until a page arrives whole, the range counts as done: an error ends it.
+        self.done = true;
+        let (range, max_docs, max_bytes) = (self.rest, PAGE_DOCS, PAGE_BYTES);
+        let reply = match &self.source {
+            RangeSource::Snap(s) => s.call(Request::SnapRange {
+                snap: s.handle,
+                range,
+                max_docs,
+                max_bytes,
+            }),
+            RangeSource::Txn(t) => t.call(Request::TxnRange {
+                txn: t.handle,
+                range,
+                max_docs,
+                max_bytes,
+            }),
+            RangeSource::Done => return Ok(()),
+        }?;
+        let Reply::Page { entries, done } = reply else {
+            return Err(unexpected(reply));
+        };
+        self.accept(entries, done)
+    }
+
+    /// Takes a page in: buffers it and moves what is left of the range past it.
+    fn accept(&mut self, entries: Vec<ScanEntry>, done: bool) -> Result<()> {
+        self.check_page(&entries)?;
+        if let Some(last) = entries.last() {
+            self.rest = self.rest.after(last.id);
+            self.rest.limit = self.rest.limit.map(|n| n - entries.len() as u64);
+        }
+        self.done = done || entries.is_empty() || self.rest.limit == Some(0);
+        self.buffered = entries.into();
+        Ok(())
+    }
+
+    /// A page must hold ids of what is left of the range, in its order, within its limit:
+    /// anything else would make the keyset continuation skip or repeat documents.
+    fn check_page(&self, entries: &[ScanEntry]) -> Result<()> {
+        let mut rest = self.rest;
+        for (n, e) in entries.iter().enumerate() {
+            if !rest.contains(e.id) || rest.limit.is_some_and(|l| n as u64 >= l) {
+                return Err(Error::Io {
+                    context: "a range page from the server".into(),
+                    source: std::io::Error::other(format!(
+                        "id {} lies outside the range asked for ({:?})",
+                        e.id, self.rest
+                    )),
+                });
+            }
+            rest = rest.after(e.id);
+        }
+        Ok(())
+    }
+}
+
+impl Iterator for RangePages<'_> {
+    type Item = Result<(u64, Vec<u8>)>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.buffered.is_empty() {
+            if let Err(e) = self.fetch() {
+                return Some(Err(e));
+            }
+        }
+        self.buffered.pop_front().map(|e| Ok((e.id, e.data)))
+    }
+}
+
+/// The pages behind a snapshot's iterators: a server-side scan or a keyset range.
+enum Paged {
+    Scan(Pages),
+    Range(RangePages<'static>),
+}
+
+impl Iterator for Paged {
+    type Item = Result<(u64, Vec<u8>)>;
+    fn next(&mut self) -> Option<Self::Item> {
+        match self {
+            Paged::Scan(p) => p.next(),
+            Paged::Range(p) => p.next(),
+        }
+    }
+}
+
+/// Iterator over `(id, bytes)` of a [`Snapshot`]: ascending by id, or in a range's order.
 pub struct Scan<'a> {
-    pages: Pages,
+    pages: Paged,
     _snapshot: std::marker::PhantomData<&'a Snapshot>,
 }
 
@@ -622,9 +830,22 @@ impl Iterator for Scan<'_> {
     }
 }
 
-/// An owned scan (see [`Snapshot::into_scan`]).
+/// An owned scan (see [`Snapshot::into_scan`], [`Snapshot::into_range`] and
+/// [`Database::range`]).
 pub struct OwnedScan {
-    pages: Pages,
+    pages: Paged,
+}
+
+/// Iterator over `(id, bytes)` of a range as a [`Transaction`] sees it.
+pub struct TxnScan<'a> {
+    pages: RangePages<'a>,
+}
+
+impl Iterator for TxnScan<'_> {
+    type Item = Result<(u64, Vec<u8>)>;
+    fn next(&mut self) -> Option<Self::Item> {
+        self.pages.next()
+    }
 }
 
 impl Iterator for OwnedScan {

@@ -608,8 +608,9 @@ impl<F: FileSystem> Database<F> {
     }
 }
 
-/// Copies `doc` to the start of `dst` if it fits; returns its length either way.
-fn copy_if_fits(dst: &mut [u8], doc: &[u8]) -> usize {
+/// Copies `doc` to the start of `dst` if it fits; returns its length either way: the
+/// contract of every `read_into` (C, Node, Python, the `docdb` facade's remote case).
+pub fn copy_if_fits(dst: &mut [u8], doc: &[u8]) -> usize {
     if let Some(dst) = dst.get_mut(..doc.len()) {
         dst.copy_from_slice(doc);
     }

@@ -1,6 +1,6 @@
 //! `docdb_db_batch`: an array of operations applied atomically, with a status per operation.
 
-use docdb_core::{BatchOp, Error, Result};
+use docdb::{BatchOp, Error, Result};
 
 use crate::db::docdb_db;
 use crate::panic::boundary;

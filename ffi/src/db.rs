@@ -3,7 +3,7 @@
 use std::ffi::{c_char, CString};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use docdb_core::{Database, Error, Result, Store};
+use docdb::{Database, Error, Result, Store};
 
 use crate::buf::docdb_buf;
 use crate::panic::{boundary, call};
@@ -31,7 +31,7 @@ impl docdb_db {
         Box::into_raw(Box::new(docdb_db {
             db,
             name,
-            max_document_size: store.options().max_document_size,
+            max_document_size: store.max_document_size(),
             closed: AtomicBool::new(false),
         }))
     }

@@ -34,6 +34,8 @@ mod txn;
 
 mod snapshot;
 
+mod range;
+
 mod stats;
 
 mod buf;
@@ -45,7 +47,11 @@ pub use batch::{docdb_batch_kind, docdb_batch_op, docdb_db_batch};
 pub use buf::{docdb_buf, docdb_buf_free, docdb_id_list, docdb_id_list_free};
 pub use db::*;
 pub use errmsg::docdb_errmsg;
-pub use options::{docdb_options, docdb_options_default, docdb_sync};
+pub use options::{
+    docdb_connect_options, docdb_connect_options_default, docdb_options, docdb_options_default,
+    docdb_sync,
+};
+pub use range::*;
 pub use snapshot::*;
 pub use stats::{docdb_db_stats, docdb_store_stats};
 pub use status::{docdb_status, docdb_status_str};
@@ -63,7 +69,7 @@ pub extern "C" fn docdb_version() -> *const c_char {
     static VERSION: OnceLock<CString> = OnceLock::new();
     panic::boundary(c"".as_ptr(), || {
         VERSION
-            .get_or_init(|| CString::new(docdb_core::VERSION).unwrap_or_default())
+            .get_or_init(|| CString::new(docdb::VERSION).unwrap_or_default())
             .as_ptr()
     })
 }

@@ -1,6 +1,11 @@
 //! `docdb_options`: the engine's `Options` as a plain C struct.
 
-use docdb_core::{Error, Options, Result, Sync};
+use std::ffi::c_char;
+use std::time::Duration;
+
+use docdb::{ConnectOptions, Error, Options, Result, Sync};
+
+use crate::ptr;
 
 /// When a commit is durable (values of `docdb_options.sync`).
 #[repr(u32)]
@@ -40,7 +45,7 @@ pub struct docdb_options {
     pub auto_compact: bool,
     /// Log bytes after which a checkpoint is written automatically. Default 256 MiB.
     pub checkpoint_bytes: u64,
-    /// Index shards, a power of two (1 .. 65536). Default 256.
+    /// Index shards, a power of two (1 .. 65536). Default 16.
     pub index_shards: u64,
     /// Bytes of recently read documents kept in memory for the whole store, so that warm
     /// reads make no system call; 0 turns the cache off. Not part of `memory_limit`.
@@ -105,10 +110,76 @@ fn defaults() -> docdb_options {
     }
 }
 
+/// Options of `docdb_store_connect`. Always start from `docdb_connect_options_default()`
+/// and change the fields you need. The strings are borrowed for the duration of the call
+/// only; NULL means "none".
+#[repr(C)]
+#[derive(Clone, Copy, Debug)]
+pub struct docdb_connect_options {
+    /// The server's shared secret (the contents of its `--token-file`), UTF-8. Required by
+    /// servers started with a token (always over TCP). Default NULL.
+    pub token: *const c_char,
+    /// For `tls://` URLs: path of the PEM file of the certificate authority (or the
+    /// self-signed certificate) that signed the server's certificate. Default NULL.
+    pub tls_ca_file: *const c_char,
+    /// For `tls://` URLs: the name to verify in the server's certificate; NULL for the
+    /// URL's host. Default NULL.
+    pub tls_server_name: *const c_char,
+    /// Milliseconds allowed to connect and complete the handshake (> 0). Default 10000.
+    pub connect_timeout_ms: u64,
+    /// Milliseconds a request may wait for its reply before the connection is given up
+    /// (the call then fails with `DOCDB_UNAVAILABLE`, its outcome unknown); 0 waits as long
+    /// as the server keeps the connection open. Default 300000.
+    pub request_timeout_ms: u64,
+    /// Idle connections kept for reuse. Default 8.
+    pub pool_size: u64,
+}
+
+impl docdb_connect_options {
+    /// The client's `ConnectOptions` (strings copied, values checked).
+    pub(crate) fn to_client(self) -> Result<ConnectOptions> {
+        if self.connect_timeout_ms == 0 {
+            return Err(Error::InvalidArgument(
+                "connect_timeout_ms must be greater than 0".into(),
+            ));
+        }
+        let pool_size = usize::try_from(self.pool_size).map_err(|_| {
+            Error::InvalidArgument(format!("pool_size {} is too large", self.pool_size))
+        })?;
+        Ok(ConnectOptions {
+            token: ptr::opt_utf8(self.token, "token")?.map(str::to_owned),
+            ca_file: ptr::opt_path(self.tls_ca_file, "tls_ca_file")?,
+            server_name: ptr::opt_utf8(self.tls_server_name, "tls_server_name")?.map(str::to_owned),
+            connect_timeout: Duration::from_millis(self.connect_timeout_ms),
+            request_timeout: (self.request_timeout_ms > 0)
+                .then(|| Duration::from_millis(self.request_timeout_ms)),
+            pool_size,
+        })
+    }
+}
+
+/// The default connect options (the client's defaults). Cannot fail.
+#[no_mangle]
+pub extern "C" fn docdb_connect_options_default() -> docdb_connect_options {
+    crate::panic::boundary(connect_defaults(), connect_defaults)
+}
+
+fn connect_defaults() -> docdb_connect_options {
+    let o = ConnectOptions::default();
+    docdb_connect_options {
+        token: std::ptr::null(),
+        tls_ca_file: std::ptr::null(),
+        tls_server_name: std::ptr::null(),
+        connect_timeout_ms: o.connect_timeout.as_millis() as u64,
+        request_timeout_ms: o.request_timeout.map_or(0, |t| t.as_millis() as u64),
+        pool_size: o.pool_size as u64,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use docdb_core::OptionType;
+    use docdb::OptionType;
 
     /// Sets the C field of core's option `name` to a valid non-default value.
     fn set(o: &mut docdb_options, name: &str) -> bool {
@@ -150,5 +221,48 @@ mod tests {
             ..defaults()
         };
         assert!(bad.to_core().is_err());
+    }
+
+    #[test]
+    fn connect_options_reach_the_client() {
+        let d = connect_defaults().to_client().unwrap();
+        let core = ConnectOptions::default();
+        assert_eq!(
+            (d.connect_timeout, d.request_timeout, d.pool_size, d.token),
+            (
+                core.connect_timeout,
+                core.request_timeout,
+                core.pool_size,
+                None
+            )
+        );
+        let token = c"s3cret";
+        let ca = c"/etc/ca.pem";
+        let o = docdb_connect_options {
+            token: token.as_ptr(),
+            tls_ca_file: ca.as_ptr(),
+            tls_server_name: token.as_ptr(),
+            connect_timeout_ms: 1500,
+            request_timeout_ms: 0,
+            pool_size: 2,
+        }
+        .to_client()
+        .unwrap();
+        assert_eq!(o.token.as_deref(), Some("s3cret"));
+        assert_eq!(o.server_name.as_deref(), Some("s3cret"));
+        assert_eq!(
+            o.ca_file.as_deref(),
+            Some(std::path::Path::new("/etc/ca.pem"))
+        );
+        assert_eq!(o.connect_timeout, Duration::from_millis(1500));
+        assert_eq!((o.request_timeout, o.pool_size), (None, 2));
+        let zero = docdb_connect_options {
+            connect_timeout_ms: 0,
+            ..connect_defaults()
+        };
+        assert_eq!(
+            zero.to_client().unwrap_err().kind(),
+            docdb::ErrorKind::InvalidArgument
+        );
     }
 }

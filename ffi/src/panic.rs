@@ -28,7 +28,7 @@ pub(crate) fn boundary<T>(on_panic: T, f: impl FnOnce() -> T) -> T {
 }
 
 /// The usual export body: `Ok` is `DOCDB_OK`, an error becomes its status (and message).
-pub(crate) fn call(f: impl FnOnce() -> docdb_core::Result<()>) -> docdb_status {
+pub(crate) fn call(f: impl FnOnce() -> docdb::Result<()>) -> docdb_status {
     boundary(docdb_status::DOCDB_INTERNAL, || match f() {
         Ok(()) => docdb_status::DOCDB_OK,
         Err(e) => status::fail(&e),

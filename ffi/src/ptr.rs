@@ -8,7 +8,7 @@ use std::ffi::{c_char, CStr, OsStr};
 use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 
-use docdb_core::{Error, Result};
+use docdb::{Error, Result};
 
 fn null(what: &str) -> Error {
     Error::InvalidArgument(format!("{what} is NULL"))
@@ -112,13 +112,37 @@ pub(crate) fn name<'a>(p: *const c_char) -> Result<&'a str> {
         .map_err(|_| Error::InvalidArgument("database name is not valid UTF-8".to_string()))
 }
 
+/// An optional UTF-8 string argument (a URL, a token): `None` for NULL.
+pub(crate) fn opt_utf8<'a>(p: *const c_char, what: &str) -> Result<Option<&'a str>> {
+    if p.is_null() {
+        return Ok(None);
+    }
+    c_str(p, what)?
+        .to_str()
+        .map(Some)
+        .map_err(|_| Error::InvalidArgument(format!("{what} is not valid UTF-8")))
+}
+
+/// A UTF-8 string argument that must be given.
+pub(crate) fn utf8<'a>(p: *const c_char, what: &str) -> Result<&'a str> {
+    opt_utf8(p, what)?.ok_or_else(|| null(what))
+}
+
 /// A file-system path: any bytes but NUL, as the operating system takes them.
 pub(crate) fn path(p: *const c_char) -> Result<PathBuf> {
-    let bytes = c_str(p, "path")?.to_bytes();
-    if bytes.is_empty() {
-        return Err(Error::InvalidArgument("path is empty".to_string()));
+    opt_path(p, "path")?.ok_or_else(|| null("path"))
+}
+
+/// An optional file-system path: `None` for NULL.
+pub(crate) fn opt_path(p: *const c_char, what: &str) -> Result<Option<PathBuf>> {
+    if p.is_null() {
+        return Ok(None);
     }
-    Ok(PathBuf::from(OsStr::from_bytes(bytes)))
+    let bytes = c_str(p, what)?.to_bytes();
+    if bytes.is_empty() {
+        return Err(Error::InvalidArgument(format!("{what} is empty")));
+    }
+    Ok(Some(PathBuf::from(OsStr::from_bytes(bytes))))
 }
 
 /// Takes back a handle that DocDB gave to C with `Box::into_raw`, for its `_free`

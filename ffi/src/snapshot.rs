@@ -2,7 +2,7 @@
 
 use std::sync::{Arc, Mutex};
 
-use docdb_core::{ErrorKind, OwnedScan, Result, Snapshot};
+use docdb::{ErrorKind, Result, Snapshot};
 
 use crate::buf::{docdb_buf, docdb_id_list};
 use crate::panic::{boundary, call};
@@ -22,6 +22,12 @@ impl docdb_snapshot {
         Box::into_raw(Box::new(docdb_snapshot {
             snap: Arc::new(snap),
         }))
+    }
+}
+
+impl docdb_snapshot {
+    pub(crate) fn snapshot(&self) -> &Snapshot {
+        &self.snap
     }
 }
 
@@ -107,16 +113,29 @@ pub extern "C" fn docdb_snapshot_free(snapshot: *mut docdb_snapshot) {
     })
 }
 
-/// An iterator over the documents of a snapshot in ascending id order (opaque), from
-/// `docdb_snapshot_scan_new`; released by `docdb_snapshot_scan_free`. Calls from several
-/// threads are serialised (each document is returned once).
+/// An iterator over the documents of a snapshot in ascending id order, or of a range in
+/// its order (opaque), from `docdb_snapshot_scan_new` or the `_range_new` functions;
+/// released by `docdb_snapshot_scan_free`. Calls from several threads are serialised (each
+/// document is returned once).
 pub struct docdb_snapshot_scan {
     state: Mutex<ScanState>,
 }
 
+/// What a scan walks: the engine's scan over a clone of a snapshot, or a transaction's
+/// range.
+pub(crate) type Docs = Box<dyn Iterator<Item = Result<(u64, Vec<u8>)>> + Send>;
+
 struct ScanState {
-    /// The engine's scan over a clone of the snapshot (same version); `None` once over.
-    docs: Option<OwnedScan>,
+    /// `None` once over.
+    docs: Option<Docs>,
+}
+
+impl docdb_snapshot_scan {
+    pub(crate) fn into_raw(docs: Docs) -> *mut docdb_snapshot_scan {
+        Box::into_raw(Box::new(docdb_snapshot_scan {
+            state: Mutex::new(ScanState { docs: Some(docs) }),
+        }))
+    }
 }
 
 /// Starts a scan of the snapshot `s`. The id list is taken now (about 24 bytes per document);
@@ -131,9 +150,7 @@ pub extern "C" fn docdb_snapshot_scan_new(
     call(|| {
         let (s, out) = (arg(snapshot, "snapshot")?, Out::new(out, "out")?);
         let docs = Snapshot::clone(&s.snap).into_scan()?;
-        out.set(Box::into_raw(Box::new(docdb_snapshot_scan {
-            state: Mutex::new(ScanState { docs: Some(docs) }),
-        })));
+        out.set(docdb_snapshot_scan::into_raw(Box::new(docs)));
         Ok(())
     })
 }

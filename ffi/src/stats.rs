@@ -1,6 +1,6 @@
 //! Statistics structs filled by `docdb_db_get_stats` and `docdb_store_get_stats`.
 
-use docdb_core::{DbStats, StoreStats};
+use docdb::{DbStats, StoreStats};
 
 /// Statistics of one database (`docdb_db_get_stats`).
 #[repr(C)]
@@ -121,7 +121,7 @@ impl From<&StoreStats> for docdb_store_stats {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use docdb_core::StatValue;
+    use docdb::StatValue;
 
     /// The C struct's field of each core statistic, by core's name (`name` is
     /// `docdb_db_name`). A field added to core's list fails the test until it is here.

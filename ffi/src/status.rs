@@ -3,7 +3,7 @@
 
 use std::ffi::c_char;
 
-use docdb_core::{Error, ErrorKind};
+use docdb::{Error, ErrorKind};
 
 use crate::errmsg;
 

@@ -3,7 +3,9 @@
 use std::ffi::{c_char, c_void, CString};
 use std::os::unix::ffi::OsStrExt;
 
-use docdb_core::{Database, Options, Result, Store};
+use docdb::{Database, Options, Result, Store};
+
+use crate::options::docdb_connect_options;
 
 use crate::db::docdb_db;
 use crate::options::docdb_options;
@@ -12,11 +14,13 @@ use crate::ptr::{self, arg, Out};
 use crate::stats::docdb_store_stats;
 use crate::status::docdb_status;
 
-/// An open data directory (opaque). Created by `docdb_store_open`, closed by
-/// `docdb_store_close`, released by `docdb_store_free`. Safe to use from several threads
-/// at once.
+/// An open data directory (opaque): opened in this process by `docdb_store_open`, or
+/// served by a `docdb serve` process and reached with `docdb_store_connect`. Every function
+/// works the same on both. Closed by `docdb_store_close`, released by `docdb_store_free`.
+/// Safe to use from several threads at once.
 pub struct docdb_store {
     store: Store,
+    /// The directory or the URL, as given.
     path: CString,
 }
 
@@ -46,6 +50,42 @@ pub extern "C" fn docdb_store_open(
         };
         let store = Store::open(&dir, options)?;
         let path = CString::new(dir.as_os_str().as_bytes()).unwrap_or_default();
+        out.set(Box::into_raw(Box::new(docdb_store { store, path })));
+        Ok(())
+    })
+}
+
+/// Connects to the DocDB server at `url`: `unix:///path/to.sock`, `tcp://host:port` or
+/// `tls://host:port`. The handle is a `docdb_store` like one from `docdb_store_open`, and
+/// every function works on it the same way (the server holds the files; transactions and
+/// snapshots are held by the server until finished or freed). `opts` may be NULL for the
+/// defaults.
+///
+/// `DOCDB_INVALID_ARGUMENT` for a malformed URL, bad options or a token the server refuses;
+/// `DOCDB_UNAVAILABLE` if the server cannot be reached. Later, a call whose connection is
+/// lost fails with `DOCDB_UNAVAILABLE` (its outcome unknown if it may have been applied),
+/// and the next call connects again. `docdb_store_backup` is refused
+/// (`DOCDB_INVALID_ARGUMENT`): back up on the server's host. `docdb_store_close` closes this
+/// client's connections; the server goes on.
+///
+/// On success `*out` receives a new handle that the caller releases with
+/// `docdb_store_free`; on failure `*out` is unchanged.
+#[no_mangle]
+pub extern "C" fn docdb_store_connect(
+    url: *const c_char,
+    opts: *const docdb_connect_options,
+    out: *mut *mut docdb_store,
+) -> docdb_status {
+    call(|| {
+        let url = ptr::utf8(url, "url")?;
+        let out = Out::new(out, "out")?;
+        let options = if opts.is_null() {
+            docdb::ConnectOptions::default()
+        } else {
+            arg(opts, "opts")?.to_client()?
+        };
+        let store = Store::connect(url, options)?;
+        let path = CString::new(url).unwrap_or_default();
         out.set(Box::into_raw(Box::new(docdb_store { store, path })));
         Ok(())
     })
@@ -85,7 +125,8 @@ pub extern "C" fn docdb_store_is_closed(store: *const docdb_store) -> bool {
     })
 }
 
-/// The data directory the store was opened with, as given to `docdb_store_open`.
+/// The data directory the store was opened with, as given to `docdb_store_open` (for a
+/// store from `docdb_store_connect`, its URL).
 ///
 /// The string is borrowed from the handle: valid until `docdb_store_free`, not to be
 /// freed. NULL if `store` is NULL.
@@ -258,7 +299,8 @@ pub type docdb_progress_fn = Option<extern "C" fn(done: u64, total: u64, user_da
 /// file and directory of the copy is fsynced, and the copy is verified by opening it,
 /// before this returns `DOCDB_OK`; it then opens with `docdb_store_open` like any store.
 /// On failure nothing of the copy is left. `progress` may be NULL; `user_data` is passed
-/// to it untouched.
+/// to it untouched. A store from `docdb_store_connect` answers `DOCDB_INVALID_ARGUMENT`:
+/// the copy is made on the server's host (`docdb backup`).
 #[no_mangle]
 pub extern "C" fn docdb_store_backup(
     store: *const docdb_store,

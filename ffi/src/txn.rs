@@ -1,8 +1,8 @@
 //! `docdb_txn`: a multi-operation transaction with snapshot isolation.
 
-use std::sync::{Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard};
 
-use docdb_core::{Error, Result, Transaction};
+use docdb::{Error, Result, Transaction};
 
 use crate::buf::docdb_buf;
 use crate::panic::{boundary, call};
@@ -17,14 +17,15 @@ use crate::status::docdb_status;
 /// released only by `docdb_txn_free`, which rolls back an unfinished transaction.
 /// Calls from several threads are serialised.
 pub struct docdb_txn {
-    txn: Mutex<Option<Transaction>>,
+    /// Shared with the range scans of the transaction, which find `None` once it is over.
+    txn: Arc<Mutex<Option<Transaction>>>,
     max_document_size: u64,
 }
 
 impl docdb_txn {
     pub(crate) fn into_raw(txn: Transaction, max_document_size: u64) -> *mut docdb_txn {
         Box::into_raw(Box::new(docdb_txn {
-            txn: Mutex::new(Some(txn)),
+            txn: Arc::new(Mutex::new(Some(txn))),
             max_document_size,
         }))
     }
@@ -33,6 +34,10 @@ impl docdb_txn {
         // A panic inside a transaction call leaves the transaction as consistent as any
         // failed call does: keep using it.
         self.txn.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn shared(&self) -> Arc<Mutex<Option<Transaction>>> {
+        self.txn.clone()
     }
 
     /// Runs `f` on the transaction unless it is finished.
@@ -44,7 +49,7 @@ impl docdb_txn {
     }
 }
 
-fn finished() -> Error {
+pub(crate) fn finished() -> Error {
     Error::Closed("transaction (already committed or rolled back)".to_string())
 }
 
@@ -141,7 +146,7 @@ pub extern "C" fn docdb_txn_delete(txn: *const docdb_txn, id: u64) -> docdb_stat
 pub extern "C" fn docdb_txn_pending(txn: *const docdb_txn, out: *mut usize) -> docdb_status {
     call(|| {
         let (t, out) = (handle(txn)?, Out::new(out, "out")?);
-        out.set(t.with(|t| Ok(t.pending()))?);
+        out.set(t.with(|t| t.pending())?);
         Ok(())
     })
 }
@@ -192,6 +197,9 @@ pub extern "C" fn docdb_txn_rollback(txn: *const docdb_txn) -> docdb_status {
 #[no_mangle]
 pub extern "C" fn docdb_txn_free(txn: *mut docdb_txn) {
     boundary((), || {
-        drop(ptr::take_box(txn));
+        // Rolls back now, even while a range scan of it still holds the shared state.
+        if let Some(t) = ptr::take_box(txn) {
+            drop(t.lock().take());
+        }
     })
 }

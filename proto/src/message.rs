@@ -1,7 +1,9 @@
 //! Every request and reply, with its opcode or reply tag and its body layout
 //! (`docs/protocol.md` lists the same table for implementers of other clients).
 
-use docdb_core::{BatchOp, DbInfo, DbStats, Error, StoreStats};
+use std::ops::Bound;
+
+use docdb_core::{BatchOp, DbInfo, DbStats, Error, IdRange, StoreStats};
 
 use crate::error::{decode_error, encode_error};
 use crate::wire::{bad, DecodeError, Reader, Writer};
@@ -151,6 +153,14 @@ pub enum Request {
     DbSync {
         db: u64,
     },
+    /// The first page of `range` in the database as it is now; the server keeps the
+    /// snapshot for the next pages only if the range goes on (see `Reply::RangePage`).
+    DbRange {
+        db: u64,
+        range: IdRange,
+        max_docs: u32,
+        max_bytes: u32,
+    },
     Begin {
         db: u64,
     },
@@ -219,6 +229,26 @@ pub enum Request {
     ScanClose {
         scan: u64,
     },
+    /// The next page of `range` as the transaction sees it. Stateless: the next page is
+    /// asked for with `range.after(last id)` and the limit less what was received.
+    TxnRange {
+        txn: u64,
+        range: IdRange,
+        max_docs: u32,
+        max_bytes: u32,
+    },
+    /// The next page of `range` in the snapshot (stateless, as `TxnRange`).
+    SnapRange {
+        snap: u64,
+        range: IdRange,
+        max_docs: u32,
+        max_bytes: u32,
+    },
+    /// Number of documents of `range` in the snapshot.
+    SnapCount {
+        snap: u64,
+        range: IdRange,
+    },
 }
 
 /// A reply's kind byte tells its shape, so replies decode without knowing the request.
@@ -240,6 +270,15 @@ pub enum Reply {
     /// Up to the requested number of documents; `done` once the scan is exhausted (the
     /// server then has already closed it).
     Page {
+        entries: Vec<ScanEntry>,
+        done: bool,
+    },
+    /// The first page of a `DbRange`. Unless `done`, `snap` is a snapshot handle the server
+    /// now holds for this connection (the view of the whole range): the client reads the
+    /// next pages with `SnapRange` and releases it with `SnapClose`. When `done`, `snap` is 0
+    /// and nothing is held.
+    RangePage {
+        snap: u64,
         entries: Vec<ScanEntry>,
         done: bool,
     },
@@ -274,6 +313,7 @@ pub mod op {
     pub const DB_STATS: u8 = 0x29;
     pub const DB_CHECKPOINT: u8 = 0x2A;
     pub const DB_SYNC: u8 = 0x2B;
+    pub const DB_RANGE: u8 = 0x2C;
     pub const BEGIN: u8 = 0x30;
     pub const TXN_READ: u8 = 0x31;
     pub const TXN_CONTAINS: u8 = 0x32;
@@ -284,6 +324,7 @@ pub mod op {
     pub const TXN_COMMIT: u8 = 0x37;
     pub const TXN_ROLLBACK: u8 = 0x38;
     pub const TXN_PENDING: u8 = 0x39;
+    pub const TXN_RANGE: u8 = 0x3A;
     pub const SNAPSHOT: u8 = 0x40;
     pub const SNAP_READ: u8 = 0x41;
     pub const SNAP_CONTAINS: u8 = 0x42;
@@ -292,6 +333,8 @@ pub mod op {
     pub const SCAN_OPEN: u8 = 0x45;
     pub const SCAN_NEXT: u8 = 0x46;
     pub const SCAN_CLOSE: u8 = 0x47;
+    pub const SNAP_RANGE: u8 = 0x48;
+    pub const SNAP_COUNT: u8 = 0x49;
 }
 
 /// Tags of the replies.
@@ -309,6 +352,7 @@ pub mod tag {
     pub const DB_STATS: u8 = 0x8A;
     pub const HELLO_OK: u8 = 0x8B;
     pub const SERVER_STATS: u8 = 0x8C;
+    pub const RANGE_PAGE: u8 = 0x8D;
 }
 
 const BATCH_CREATE: u8 = 1;
@@ -359,6 +403,17 @@ impl Request {
             Request::DbStats { db } => one(&mut w, op::DB_STATS, *db),
             Request::DbCheckpoint { db } => one(&mut w, op::DB_CHECKPOINT, *db),
             Request::DbSync { db } => one(&mut w, op::DB_SYNC, *db),
+            Request::DbRange {
+                db,
+                range,
+                max_docs,
+                max_bytes,
+            } => {
+                write_range(w.u64(*db), range)
+                    .u32(*max_docs)
+                    .u32(*max_bytes);
+                op::DB_RANGE
+            }
             Request::Begin { db } => one(&mut w, op::BEGIN, *db),
             Request::TxnRead { txn, id } => two(&mut w, op::TXN_READ, *txn, *id),
             Request::TxnContains { txn, id } => two(&mut w, op::TXN_CONTAINS, *txn, *id),
@@ -391,6 +446,32 @@ impl Request {
                 op::SCAN_NEXT
             }
             Request::ScanClose { scan } => one(&mut w, op::SCAN_CLOSE, *scan),
+            Request::TxnRange {
+                txn,
+                range,
+                max_docs,
+                max_bytes,
+            } => {
+                write_range(w.u64(*txn), range)
+                    .u32(*max_docs)
+                    .u32(*max_bytes);
+                op::TXN_RANGE
+            }
+            Request::SnapRange {
+                snap,
+                range,
+                max_docs,
+                max_bytes,
+            } => {
+                write_range(w.u64(*snap), range)
+                    .u32(*max_docs)
+                    .u32(*max_bytes);
+                op::SNAP_RANGE
+            }
+            Request::SnapCount { snap, range } => {
+                write_range(w.u64(*snap), range);
+                op::SNAP_COUNT
+            }
         };
         (code, w.buf)
     }
@@ -470,6 +551,12 @@ impl Request {
             op::DB_STATS => Request::DbStats { db: r.u64()? },
             op::DB_CHECKPOINT => Request::DbCheckpoint { db: r.u64()? },
             op::DB_SYNC => Request::DbSync { db: r.u64()? },
+            op::DB_RANGE => Request::DbRange {
+                db: r.u64()?,
+                range: read_range(r)?,
+                max_docs: r.u32()?,
+                max_bytes: r.u32()?,
+            },
             op::BEGIN => Request::Begin { db: r.u64()? },
             op::TXN_READ => Request::TxnRead {
                 txn: r.u64()?,
@@ -522,6 +609,22 @@ impl Request {
                 max_bytes: r.u32()?,
             },
             op::SCAN_CLOSE => Request::ScanClose { scan: r.u64()? },
+            op::TXN_RANGE => Request::TxnRange {
+                txn: r.u64()?,
+                range: read_range(r)?,
+                max_docs: r.u32()?,
+                max_bytes: r.u32()?,
+            },
+            op::SNAP_RANGE => Request::SnapRange {
+                snap: r.u64()?,
+                range: read_range(r)?,
+                max_docs: r.u32()?,
+                max_bytes: r.u32()?,
+            },
+            op::SNAP_COUNT => Request::SnapCount {
+                snap: r.u64()?,
+                range: read_range(r)?,
+            },
             other => return bad(format!("unknown opcode 0x{other:02x}")),
         };
         let rest = std::mem::replace(r, Reader::new(&[]));
@@ -547,6 +650,54 @@ impl Request {
                 | Request::DbSync { .. }
         )
     }
+}
+
+/// Kinds of a range bound on the wire.
+const BOUND_UNBOUNDED: u8 = 0;
+const BOUND_INCLUDED: u8 = 1;
+const BOUND_EXCLUDED: u8 = 2;
+
+/// A range: start and end (kind `u8`, id `u64`, the id 0 when unbounded), reverse `bool`,
+/// has_limit `bool`, limit `u64` (0 without a limit). One encoding per range, so a decoded
+/// range encodes back to the same bytes.
+fn write_range<'w>(w: &'w mut Writer, range: &IdRange) -> &'w mut Writer {
+    for bound in [range.start, range.end] {
+        match bound {
+            Bound::Unbounded => w.u8(BOUND_UNBOUNDED).u64(0),
+            Bound::Included(id) => w.u8(BOUND_INCLUDED).u64(id),
+            Bound::Excluded(id) => w.u8(BOUND_EXCLUDED).u64(id),
+        };
+    }
+    w.u8(u8::from(range.reverse))
+        .u8(u8::from(range.limit.is_some()))
+        .u64(range.limit.unwrap_or(0))
+}
+
+fn read_range(r: &mut Reader<'_>) -> Result<IdRange, DecodeError> {
+    let mut bound = |which: &str| -> Result<Bound<u64>, DecodeError> {
+        let (kind, id) = (r.u8()?, r.u64()?);
+        match kind {
+            BOUND_UNBOUNDED if id == 0 => Ok(Bound::Unbounded),
+            BOUND_UNBOUNDED => bad(format!("unbounded {which} with id {id} (must be 0)")),
+            BOUND_INCLUDED => Ok(Bound::Included(id)),
+            BOUND_EXCLUDED => Ok(Bound::Excluded(id)),
+            k => bad(format!("range {which} bound kind {k}")),
+        }
+    };
+    let start = bound("start")?;
+    let end = bound("end")?;
+    let reverse = r.bool()?;
+    let limit = match (r.bool()?, r.u64()?) {
+        (true, n) => Some(n),
+        (false, 0) => None,
+        (false, n) => return bad(format!("limit {n} without has_limit (must be 0)")),
+    };
+    Ok(IdRange {
+        start,
+        end,
+        reverse,
+        limit,
+    })
 }
 
 fn name_op(w: &mut Writer, code: u8, name: &str) -> u8 {
@@ -604,11 +755,16 @@ impl Reply {
                 tag::HANDLE
             }
             Reply::Page { entries, done } => {
-                w.u8(u8::from(*done)).u32(entries.len() as u32);
-                for e in entries {
-                    w.u64(e.id).bytes(&e.data);
-                }
+                write_page(&mut w, entries, *done);
                 tag::PAGE
+            }
+            Reply::RangePage {
+                snap,
+                entries,
+                done,
+            } => {
+                write_page(w.u64(*snap), entries, *done);
+                tag::RANGE_PAGE
             }
             Reply::StoreStats(s) => {
                 encode_store_stats(s, &mut w);
@@ -678,16 +834,17 @@ impl Reply {
                 version: r.u64()?,
             },
             tag::PAGE => {
-                let done = r.bool()?;
-                let n = r.count(12)?;
-                let mut entries = Vec::with_capacity(n);
-                for _ in 0..n {
-                    entries.push(ScanEntry {
-                        id: r.u64()?,
-                        data: r.bytes()?.to_vec(),
-                    });
-                }
+                let (entries, done) = read_page(&mut r)?;
                 Reply::Page { entries, done }
+            }
+            tag::RANGE_PAGE => {
+                let snap = r.u64()?;
+                let (entries, done) = read_page(&mut r)?;
+                Reply::RangePage {
+                    snap,
+                    entries,
+                    done,
+                }
             }
             tag::STORE_STATS => Reply::StoreStats(decode_store_stats(&mut r)?),
             tag::DB_STATS => Reply::DbStats(decode_db_stats(&mut r)?),
@@ -709,6 +866,27 @@ impl Reply {
         r.finish()?;
         Ok(reply)
     }
+}
+
+/// A page body: done `bool`, count `u32`, count × (id `u64`, data `bytes`).
+fn write_page(w: &mut Writer, entries: &[ScanEntry], done: bool) {
+    w.u8(u8::from(done)).u32(entries.len() as u32);
+    for e in entries {
+        w.u64(e.id).bytes(&e.data);
+    }
+}
+
+fn read_page(r: &mut Reader<'_>) -> Result<(Vec<ScanEntry>, bool), DecodeError> {
+    let done = r.bool()?;
+    let n = r.count(12)?;
+    let mut entries = Vec::with_capacity(n);
+    for _ in 0..n {
+        entries.push(ScanEntry {
+            id: r.u64()?,
+            data: r.bytes()?.to_vec(),
+        });
+    }
+    Ok((entries, done))
 }
 
 /// Every field of `DbStats`, in declaration order. The destructuring makes a field added

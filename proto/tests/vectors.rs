@@ -2,7 +2,9 @@
 //! in hex and the message it means. Decoding the hex must give the message, encoding the
 //! message must give the hex. `DOCDB_WRITE_VECTORS=1` rewrites the file from `samples()`.
 
-use docdb_core::{DbInfo, DbStats, Error, StoreStats};
+use std::ops::Bound;
+
+use docdb_core::{DbInfo, DbStats, Error, IdRange, StoreStats};
 use docdb_proto::{
     decode_frame, encode_frame, BatchEntry, Hello, HelloOk, Reply, Request, ScanEntry, ServerStats,
     MAGIC,
@@ -191,6 +193,88 @@ fn samples() -> Vec<(&'static str, u64, Msg)> {
             })),
         ),
         (
+            "request snap_range",
+            19,
+            Req(Request::SnapRange {
+                snap: 2,
+                range: IdRange::new(10..=20).limit(50),
+                max_docs: 100,
+                max_bytes: 1 << 20,
+            }),
+        ),
+        (
+            "reply page of a range",
+            19,
+            Rep(Reply::Page {
+                entries: vec![
+                    ScanEntry {
+                        id: 10,
+                        data: b"a".to_vec(),
+                    },
+                    ScanEntry {
+                        id: 12,
+                        data: b"b".to_vec(),
+                    },
+                ],
+                done: false,
+            }),
+        ),
+        (
+            "request snap_range next page",
+            20,
+            Req(Request::SnapRange {
+                snap: 2,
+                range: IdRange::new(10..=20).limit(48).after(12),
+                max_docs: 100,
+                max_bytes: 1 << 20,
+            }),
+        ),
+        (
+            "request db_range",
+            23,
+            Req(Request::DbRange {
+                db: 1,
+                range: IdRange::new(100..).limit(2),
+                max_docs: 1024,
+                max_bytes: 4 << 20,
+            }),
+        ),
+        (
+            "reply range_page",
+            23,
+            Rep(Reply::RangePage {
+                snap: 4,
+                entries: vec![ScanEntry {
+                    id: 100,
+                    data: b"c".to_vec(),
+                }],
+                done: false,
+            }),
+        ),
+        (
+            "request txn_range",
+            21,
+            Req(Request::TxnRange {
+                txn: 1,
+                range: IdRange {
+                    start: Bound::Excluded(5),
+                    end: Bound::Unbounded,
+                    reverse: true,
+                    limit: None,
+                },
+                max_docs: 10,
+                max_bytes: 4096,
+            }),
+        ),
+        (
+            "request snap_count",
+            22,
+            Req(Request::SnapCount {
+                snap: 2,
+                range: IdRange::new(..100),
+            }),
+        ),
+        (
             "reply error unavailable",
             17,
             Rep(Reply::Error(Error::Unavailable {
@@ -281,4 +365,35 @@ fn hello_starts_with_the_magic() {
         })),
     );
     assert_eq!(&bytes[13..21], &MAGIC);
+}
+
+/// A range has one encoding: an unbounded end or a missing limit carry 0, bound kinds are
+/// 0-2. Anything else is malformed rather than silently read as something else.
+#[test]
+fn range_encoding_is_canonical() {
+    let req = Request::SnapCount {
+        snap: 2,
+        range: IdRange::new(3..),
+    };
+    let (kind, body) = req.encode();
+    assert_eq!(Request::decode(kind, &body).unwrap(), req);
+    // Body: snap u64, start kind at 8, start id 9..17, end kind at 17, end id 18..26,
+    // reverse at 26, has_limit at 27, limit 28..36.
+    let mut bad_end_id = body.clone();
+    bad_end_id[18] = 1;
+    let mut bad_kind = body.clone();
+    bad_kind[8] = 3;
+    let mut bad_limit = body.clone();
+    bad_limit[28] = 1;
+    let mut bad_reverse = body.clone();
+    bad_reverse[26] = 2;
+    for (what, b) in [
+        ("unbounded end with an id", bad_end_id),
+        ("bound kind 3", bad_kind),
+        ("a limit without has_limit", bad_limit),
+        ("reverse byte 2", bad_reverse),
+    ] {
+        assert!(Request::decode(kind, &b).is_err(), "{what} was accepted");
+    }
+    assert!(Request::decode(kind, &body[..body.len() - 1]).is_err());
 }

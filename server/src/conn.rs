@@ -1,7 +1,8 @@
 //! One connection: the handshake, then requests read, run and answered one at a time, in
 //! order. Reading the next request only after the reply is written is the backpressure: a
 //! client that never reads its replies stalls only itself, and the server holds at most one
-//! request and one reply per connection.
+//! request (plus what its read buffer took ahead, at most 8 KiB) and one reply per
+//! connection.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -9,7 +10,7 @@ use std::time::Duration;
 use docdb_core::Error;
 use docdb_proto::frame::check_len;
 use docdb_proto::{encode_frame, FrameError, Hello, HelloOk, Reply, Request, LEN_PREFIX};
-use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::sync::watch;
 use tokio::time::timeout;
 
@@ -42,11 +43,17 @@ impl std::fmt::Display for Close {
 
 type Framed = (u64, u8, Vec<u8>);
 
+/// Bytes of a connection's read buffer: a request up to this size costs one read.
+const READ_BUFFER: usize = 8 << 10;
+
 /// Serves one accepted, authenticated-or-not stream until it closes.
-pub(crate) async fn serve<S>(mut stream: S, peer: String, shared: Arc<Shared>)
+pub(crate) async fn serve<S>(stream: S, peer: String, shared: Arc<Shared>)
 where
     S: AsyncRead + AsyncWrite + Unpin + Send,
 {
+    // Reads through a buffer: a small request arrives with one system call instead of one
+    // per field (length, then the rest); larger reads bypass the buffer.
+    let mut stream = BufReader::with_capacity(READ_BUFFER, stream);
     let shutdown = shared.shutdown.subscribe();
     let session = match handshake(&mut stream, &shared).await {
         Ok(()) => Session::new(
@@ -176,25 +183,28 @@ where
             Err(e) => Reply::Error(Error::InvalidArgument(e.to_string())),
             // The server's own counters; no engine call.
             Ok(Request::ServerStats) => Reply::ServerStats(shared.server_stats()),
-            Ok(req) => {
-                drop(body);
-                let job = tokio::task::spawn_blocking(move || {
-                    let reply = session.handle(req);
-                    (session, reply)
-                });
-                match job.await {
-                    Ok((s, reply)) => {
-                        session = s;
-                        reply
-                    }
-                    Err(e) => {
-                        // A panic in the engine: the session (and its transactions) is gone
-                        // with it; the client sees the connection break.
-                        tracing::error!(error = %e, "request panicked; closing its connection");
-                        return (Close::Protocol("internal error".into()), None);
+            Ok(req) => match session.answer_inline(&req) {
+                Some(reply) => reply,
+                None => {
+                    drop(body);
+                    let job = tokio::task::spawn_blocking(move || {
+                        let reply = session.handle(req);
+                        (session, reply)
+                    });
+                    match job.await {
+                        Ok((s, reply)) => {
+                            session = s;
+                            reply
+                        }
+                        Err(e) => {
+                            // A panic in the engine: the session (and its transactions) is gone
+                            // with it; the client sees the connection break.
+                            tracing::error!(error = %e, "request panicked; closing its connection");
+                            return (Close::Protocol("internal error".into()), None);
+                        }
                     }
                 }
-            }
+            },
         };
         crate::Counters::bump(&shared.counters.requests);
         if let Err(why) = write_reply(stream, shared, id, &reply).await {

@@ -3,7 +3,8 @@
 //!
 //! [`run`] is the whole program: it opens the store (holding its lock), listens, serves
 //! every connection in its own task (`conn`), runs engine calls on the blocking pool so an
-//! fsync never stalls other connections, and on SIGTERM or SIGINT stops accepting, lets
+//! fsync never stalls other connections (reads the record cache holds are answered in the
+//! task: no system call, no wait), and on SIGTERM or SIGINT stops accepting, lets
 //! requests in flight finish, rolls back open transactions, checkpoints, closes the store
 //! and returns success. `docs/server.md` describes deployment, security and limits.
 
@@ -94,11 +95,90 @@ pub fn run(args: ServeArgs) -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(listen::serve(args)) {
+    match runtime.block_on(listen::serve(args, listen::wait_for_signal())) {
         Ok(()) => ExitCode::SUCCESS,
         Err(msg) => {
             tracing::error!("{msg}");
             ExitCode::FAILURE
         }
+    }
+}
+
+/// A server running on threads of this process: for tests of the clients and for programs
+/// that embed it. It installs no signal handler and no log subscriber; [`InProcess::stop`]
+/// (or dropping it) shuts it down as SIGTERM does for the process.
+pub struct InProcess {
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<Result<(), String>>>,
+}
+
+impl InProcess {
+    /// Starts serving `args` on a thread of its own and returns at once: the socket
+    /// answers shortly after (a start failure is returned by [`InProcess::stop`]).
+    pub fn start(args: ServeArgs) -> std::io::Result<InProcess> {
+        let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .thread_name("docdb-server")
+            .build()?;
+        let thread = std::thread::Builder::new()
+            .name("docdb-server".into())
+            .spawn(move || {
+                runtime.block_on(listen::serve(args, async {
+                    let _ = stopped.await;
+                }))
+            })?;
+        Ok(InProcess {
+            stop: Some(stop),
+            thread: Some(thread),
+        })
+    }
+
+    /// Shuts down (requests in flight finish, transactions roll back, the store is
+    /// checkpointed and closed) and waits for it; `Err` if the start or the close failed.
+    pub fn stop(mut self) -> Result<(), String> {
+        self.shutdown()
+    }
+
+    fn shutdown(&mut self) -> Result<(), String> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        match self.thread.take() {
+            Some(t) => t
+                .join()
+                .map_err(|_| "the server thread panicked".to_string())?,
+            None => Ok(()),
+        }
+    }
+}
+
+impl Drop for InProcess {
+    fn drop(&mut self) {
+        let _ = self.shutdown();
+    }
+}
+
+impl ServeArgs {
+    /// The defaults of the command line, serving `data` on the Unix socket `unix`.
+    pub fn new(
+        data: impl Into<std::path::PathBuf>,
+        unix: impl Into<std::path::PathBuf>,
+    ) -> ServeArgs {
+        #[derive(clap::Parser)]
+        struct Line {
+            #[command(flatten)]
+            serve: ServeArgs,
+        }
+        let (data, unix): (std::path::PathBuf, std::path::PathBuf) = (data.into(), unix.into());
+        let line = <Line as clap::Parser>::try_parse_from([
+            std::ffi::OsStr::new("docdb-server"),
+            "--data".as_ref(),
+            data.as_os_str(),
+            "--unix".as_ref(),
+            unix.as_os_str(),
+        ]);
+        line.expect("the defaults of ServeArgs parse").serve
     }
 }

@@ -23,9 +23,12 @@ enum Accepted {
     Tcp(TcpStream, String),
 }
 
-/// Starts, serves until a signal, shuts down. `Err` is the message of a failed start or
-/// close.
-pub(crate) async fn serve(args: ServeArgs) -> Result<(), String> {
+/// Starts, serves until `stop` resolves (a signal, for the server process), shuts down.
+/// `Err` is the message of a failed start or close.
+pub(crate) async fn serve(
+    args: ServeArgs,
+    stop: impl std::future::Future<Output = ()>,
+) -> Result<(), String> {
     if args.tcp.is_some() && args.token_file.is_none() {
         return Err("--tcp needs --token-file: TCP is never served without a token".into());
     }
@@ -99,7 +102,7 @@ pub(crate) async fn serve(args: ServeArgs) -> Result<(), String> {
     }
     drop(done);
 
-    wait_for_signal().await;
+    stop.await;
     tracing::info!("shutting down: no new connections; finishing requests in flight");
     let _ = shared.shutdown.send(true);
     for l in loops {
@@ -283,7 +286,7 @@ fn tls_acceptor(cert: &Path, key: &Path) -> Result<TlsAcceptor, String> {
     Ok(TlsAcceptor::from(Arc::new(config)))
 }
 
-async fn wait_for_signal() {
+pub(crate) async fn wait_for_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     let (Ok(mut term), Ok(mut int)) = (
         signal(SignalKind::terminate()),

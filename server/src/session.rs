@@ -1,12 +1,12 @@
 //! What one connection may hold on the server: opened databases, transactions, snapshots
 //! and scans, named by handles that die with the connection. Dropping a `Session` rolls
 //! back its transactions and releases its snapshots. Its methods block (they run engine
-//! calls) and are called from the runtime's blocking pool.
+//! calls) and are called from the runtime's blocking pool, except `answer_inline`.
 
 use std::collections::HashMap;
 use std::iter::Peekable;
 
-use docdb_core::{Error, Result};
+use docdb_core::{Error, IdRange, Result};
 use docdb_proto::{Reply, Request, ScanEntry};
 
 use crate::metered_fs::MeteredFs;
@@ -78,6 +78,29 @@ impl Session {
     /// Runs one request; every engine error becomes an `ERROR` reply.
     pub(crate) fn handle(&mut self, req: Request) -> Reply {
         self.dispatch(req).unwrap_or_else(Reply::Error)
+    }
+
+    /// Answers `req` only if that needs no system call and no wait, so that the runtime's
+    /// thread can run it without a trip to the blocking pool: a read of a document the
+    /// record cache holds, `contains`, `len` and `ping` on a database this connection has
+    /// open. `None`: the request may block (disk, fsync, locks); run it with [`handle`].
+    ///
+    /// [`handle`]: Session::handle
+    pub(crate) fn answer_inline(&self, req: &Request) -> Option<Reply> {
+        use Request as R;
+        let reply = match req {
+            R::Ping => Ok(Reply::Unit),
+            R::Read { db, id } => match self.dbs.get(db)?.read_cached(*id, <[u8]>::to_vec) {
+                Ok(Some(data)) => Ok(Reply::Bytes(data)),
+                // Not cached: the read goes to the disk.
+                Ok(None) => return None,
+                Err(e) => Err(e),
+            },
+            R::Contains { db, id } => self.dbs.get(db)?.contains(*id).map(Reply::Bool),
+            R::Len { db } => self.dbs.get(db)?.len().map(Reply::U64),
+            _ => return None,
+        };
+        Some(reply.unwrap_or_else(Reply::Error))
     }
 
     fn dispatch(&mut self, req: Request) -> Result<Reply> {
@@ -180,6 +203,51 @@ impl Session {
                 self.scans.remove(&scan).ok_or_else(|| gone("scan", scan))?;
                 Reply::Unit
             }
+            R::TxnRange {
+                txn,
+                range,
+                max_docs,
+                max_bytes,
+            } => {
+                let (range, page) = self.page_limits(range, max_docs, max_bytes);
+                let (entries, done) = range_page(self.txn(txn)?.txn.range(&range)?, page)?;
+                Reply::Page { entries, done }
+            }
+            R::SnapRange {
+                snap,
+                range,
+                max_docs,
+                max_bytes,
+            } => {
+                let (range, page) = self.page_limits(range, max_docs, max_bytes);
+                let (entries, done) = range_page(self.snap(snap)?.range(&range)?, page)?;
+                Reply::Page { entries, done }
+            }
+            R::DbRange {
+                db,
+                range,
+                max_docs,
+                max_bytes,
+            } => {
+                let (range, page) = self.page_limits(range, max_docs, max_bytes);
+                let snapshot = self.db(db)?.snapshot()?;
+                let (entries, done) = range_page(snapshot.range(&range)?, page)?;
+                // Kept only when there is more to read: a range of one page holds nothing.
+                let snap = if done {
+                    0
+                } else {
+                    self.check_handles()?;
+                    let handle = self.handle_id();
+                    self.snaps.insert(handle, snapshot);
+                    handle
+                };
+                Reply::RangePage {
+                    snap,
+                    entries,
+                    done,
+                }
+            }
+            R::SnapCount { snap, range } => Reply::U64(self.snap(snap)?.count(&range)?),
         })
     }
 
@@ -251,9 +319,36 @@ impl Session {
         Ok(Reply::Unit)
     }
 
+    /// The caps of one page, whatever the client asked: at least one document, at most
+    /// [`MAX_PAGE_DOCS`] and `max_page_bytes`.
+    fn page_caps(&self, max_docs: u32, max_bytes: u32) -> PageCaps {
+        PageCaps {
+            docs: max_docs.clamp(1, MAX_PAGE_DOCS) as usize,
+            bytes: u64::from(max_bytes.clamp(1, self.limits.max_page_bytes)),
+        }
+    }
+
+    /// A range page's caps, and the range cut to one document past the page: the engine
+    /// then reads no further than the page (and the one document that tells whether the
+    /// range goes on), however large the range.
+    fn page_limits(&self, range: IdRange, max_docs: u32, max_bytes: u32) -> (IdRange, PageCaps) {
+        let caps = self.page_caps(max_docs, max_bytes);
+        let past_page = caps.docs as u64 + 1;
+        let limit = range.limit.map_or(past_page, |n| n.min(past_page));
+        (
+            IdRange {
+                limit: Some(limit),
+                ..range
+            },
+            caps,
+        )
+    }
+
     fn page(&mut self, scan: u64, max_docs: u32, max_bytes: u32) -> Result<Reply> {
-        let max_docs = max_docs.clamp(1, MAX_PAGE_DOCS) as usize;
-        let max_bytes = u64::from(max_bytes.clamp(1, self.limits.max_page_bytes));
+        let PageCaps {
+            docs: max_docs,
+            bytes: max_bytes,
+        } = self.page_caps(max_docs, max_bytes);
         let cursor = self
             .scans
             .get_mut(&scan)
@@ -311,6 +406,39 @@ impl Session {
         self.next_handle += 1;
         h
     }
+}
+
+/// How much one page may carry.
+#[derive(Clone, Copy)]
+struct PageCaps {
+    docs: usize,
+    bytes: u64,
+}
+
+/// One page of a range, read from the start of `docs` (a range already cut to
+/// `caps.docs + 1` documents): at least one document, then more while they fit the caps.
+/// `done` when the range has no document after the page, so the client does not ask again.
+fn range_page(
+    docs: impl Iterator<Item = Result<(u64, Vec<u8>)>>,
+    caps: PageCaps,
+) -> Result<(Vec<ScanEntry>, bool)> {
+    let mut docs = docs.peekable();
+    let mut entries = Vec::new();
+    let mut bytes = 0u64;
+    let done = loop {
+        let next_len = match docs.peek() {
+            None => break true,
+            Some(Ok((_, d))) => d.len() as u64 + 12,
+            Some(Err(_)) => 0,
+        };
+        if entries.len() == caps.docs || (!entries.is_empty() && bytes + next_len > caps.bytes) {
+            break false;
+        }
+        let (id, data) = docs.next().expect("peeked")?;
+        bytes += next_len;
+        entries.push(ScanEntry { id, data });
+    };
+    Ok((entries, done))
 }
 
 fn unit(r: Result<()>) -> Result<Reply> {

@@ -425,7 +425,7 @@ fn many_connections_commit_durably_at_once() {
         "{fsyncs} fsyncs for 800 commits"
     );
     assert!(after.connections_total >= 17 && after.requests > before.requests + 800);
-    eprintln!("16 connections x 50 durable commits: 800 commits, {fsyncs} fsyncs");
+    eprintln!("figure: 16 connections x 50 durable commits: 800 commits, {fsyncs} fsyncs");
 }
 
 #[test]
@@ -470,7 +470,7 @@ fn sigterm_under_write_load_keeps_every_acknowledged_commit() {
     // outcome unknown.
     assert_eq!(unknown, 0);
     eprintln!(
-        "SIGTERM under load: {} acknowledged commits kept, no outcome unknown",
+        "figure: SIGTERM under load: {} acknowledged commits kept, no outcome unknown",
         all.len()
     );
 }

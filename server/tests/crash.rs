@@ -133,7 +133,7 @@ fn kill_9_under_remote_write_load_loses_no_acknowledged_commit() {
         }
     }
     eprintln!(
-        "server kill -9: {kills} kills, {} acknowledged commits verified, {unknown} outcomes unknown, losses: 0, {:.1}s",
+        "figure: server kill -9: {kills} kills, {} acknowledged commits verified, {unknown} outcomes unknown, losses: 0, {:.1}s",
         acked.len(),
         t0.elapsed().as_secs_f64()
     );

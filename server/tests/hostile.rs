@@ -55,7 +55,21 @@ fn rss_kib(pid: i32) -> u64 {
 #[test]
 fn connections_over_the_limit_are_told_and_closed() {
     let mut server = start(&[]);
-    let held: Vec<Raw> = (0..8).map(|_| Raw::ready(&server)).collect();
+    // The start-up probe's connection is released asynchronously: wait until the first
+    // held connection is the only one open, so that exactly 8 slots are taken below.
+    let mut first = Raw::ready(&server);
+    let t = Instant::now();
+    while !matches!(first.call(&Request::ServerStats), Reply::ServerStats(s) if s.connections == 1)
+    {
+        assert!(
+            t.elapsed() < Duration::from_secs(10),
+            "probe slot not released"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let held: Vec<Raw> = std::iter::once(first)
+        .chain((1..8).map(|_| Raw::ready(&server)))
+        .collect();
     let e = docdb_client::Store::connect(&server.url(), server.opts()).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     assert!(e.to_string().contains("maximum of 8 connections"), "{e}");
@@ -238,24 +252,26 @@ fn a_client_that_never_reads_its_replies_is_dropped_and_memory_stays_bounded() {
     let raw = Raw::ready(&server);
     let mut sock = raw.s.try_clone().unwrap();
     let db_id = db.id();
-    // 400 pipelined reads of 512 KiB: 200 MiB of replies nobody reads.
+    // 4,000 pipelined reads of 512 KiB: 2 GiB of replies nobody reads. The requests
+    // (120 KB) are more than the socket's buffer and the server's read-ahead (8 KiB) hold.
+    const PIPELINED: u64 = 4000;
     let writer = std::thread::spawn(move || {
         let mut frame = Vec::new();
         let (kind, body) = Request::Read { db: db_id, id: 1 }.encode();
-        for i in 0..400 {
+        for i in 0..PIPELINED {
             frame.clear();
             encode_frame(i + 1, kind, &body, &mut frame);
             if sock.write_all(&frame).is_err() {
                 return i;
             }
         }
-        400
+        PIPELINED
     });
     // Others are served while it stalls.
     still_serves(&mut server);
     let sent = writer.join().unwrap();
     assert!(
-        sent < 400,
+        sent < PIPELINED,
         "the server stopped reading from the stalled client"
     );
     let rss = rss_kib(server.pid());

@@ -20,65 +20,9 @@
 
 #include "docdb.h"
 
-/* ---- a tiny test harness ------------------------------------------------------------ */
-
-static int g_passed, g_failed, t_ok;
-
-#define CHECK(cond)                                                                      \
-    do {                                                                                 \
-        if (!(cond)) {                                                                   \
-            fprintf(stderr, "  %s:%d: CHECK(%s) failed (errmsg: %s)\n", __FILE__,        \
-                    __LINE__, #cond, docdb_errmsg());                                    \
-            t_ok = 0;                                                                    \
-        }                                                                                \
-    } while (0)
-
-#define EXPECT(expr, want)                                                               \
-    do {                                                                                 \
-        docdb_status st_ = (expr);                                                       \
-        if (st_ != (docdb_status)(want)) {                                               \
-            fprintf(stderr, "  %s:%d: %s returned %s, expected %s (errmsg: %s)\n",        \
-                    __FILE__, __LINE__, #expr, docdb_status_str(st_),                    \
-                    docdb_status_str(want), docdb_errmsg());                             \
-            t_ok = 0;                                                                    \
-        }                                                                                \
-    } while (0)
-
-#define OK(expr) EXPECT(expr, DOCDB_OK)
-
-#define RUN(fn)                                                                          \
-    do {                                                                                 \
-        t_ok = 1;                                                                        \
-        fn();                                                                            \
-        if (t_ok) {                                                                      \
-            g_passed++;                                                                  \
-            printf("ok   %s\n", #fn);                                                    \
-        } else {                                                                         \
-            g_failed++;                                                                  \
-            printf("FAIL %s\n", #fn);                                                    \
-        }                                                                                \
-        fflush(stdout);                                                                  \
-    } while (0)
+#include "harness.h"
 
 /* ---- helpers ------------------------------------------------------------------------ */
-
-static char g_root[256];
-
-/* A fresh, empty directory path under the run's temporary root (not created). */
-static const char *fresh_dir(const char *name) {
-    static char path[512];
-    snprintf(path, sizeof path, "%s/%s", g_root, name);
-    return path;
-}
-
-static int rm_entry(const char *path, const struct stat *sb, int flag, struct FTW *ftw) {
-    (void)sb;
-    (void)flag;
-    (void)ftw;
-    return remove(path);
-}
-
-static void rm_rf(const char *path) { nftw(path, rm_entry, 16, FTW_DEPTH | FTW_PHYS); }
 
 /* Options for fast tests: commits reach the OS but are not fsynced one by one. */
 static docdb_options fast_options(void) {
@@ -151,7 +95,7 @@ static void test_options_default(void) {
     CHECK(o.compaction_dead_ratio == 0.5);
     CHECK(o.auto_compact == true);
     CHECK(o.checkpoint_bytes == 256u << 20);
-    CHECK(o.index_shards == 256);
+    CHECK(o.index_shards == 16);
     CHECK(o.cache_size == 256u << 20);
 
     /* Out-of-range values are refused with INVALID_ARGUMENT, and nothing is opened. */
@@ -1653,6 +1597,177 @@ static void test_backup(void) {
     docdb_store_free(s);
 }
 
+static int ids_are(const uint64_t *got, size_t n, const uint64_t *want, size_t wn) {
+    return n == wn && (n == 0 || memcmp(got, want, n * sizeof *got) == 0);
+}
+
+static void put_d(const docdb_db *db, uint64_t id) {
+    char d[32];
+    snprintf(d, sizeof d, "d%llu", (unsigned long long)id);
+    OK(docdb_db_put(db, id, B(d), strlen(d)));
+}
+
+static void test_ranges(void) {
+    docdb_store *s = open_store(fresh_dir("ranges"));
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "d", &db));
+    for (uint64_t id = 10; id <= 50; id += 10) put_d(db, id);
+    docdb_snapshot *snap = NULL;
+    OK(docdb_db_snapshot(db, &snap));
+    put_d(db, 60); /* after the snapshot: not in its ranges */
+
+    docdb_snapshot_scan *scan = NULL;
+    uint64_t got[16];
+    size_t n;
+    uint64_t count = 0;
+
+    /* NULL and a zero-initialised range are every document, ascending. */
+    static const uint64_t all[] = {10, 20, 30, 40, 50};
+    OK(docdb_snapshot_range_new(snap, NULL, &scan));
+    n = drain_scan(scan, "d", 0, got, 16);
+    CHECK(ids_are(got, n, all, 5));
+    docdb_range r;
+    memset(&r, 0, sizeof r);
+    OK(docdb_snapshot_range_new(snap, &r, &scan));
+    n = drain_scan(scan, "d", 0, got, 16);
+    CHECK(ids_are(got, n, all, 5));
+
+    /* Inclusive and exclusive bounds; reverse; a limit. */
+    r.start_kind = DOCDB_BOUND_INCLUDED, r.start = 20;
+    r.end_kind = DOCDB_BOUND_EXCLUDED, r.end = 50;
+    OK(docdb_snapshot_range_new(snap, &r, &scan));
+    n = drain_scan(scan, "d", 0, got, 16);
+    static const uint64_t mid[] = {20, 30, 40};
+    CHECK(ids_are(got, n, mid, 3));
+    OK(docdb_snapshot_count(snap, &r, &count));
+    CHECK(count == 3);
+    r.reverse = true, r.has_limit = true, r.limit = 2;
+    OK(docdb_snapshot_range_new(snap, &r, &scan));
+    n = drain_scan(scan, "d", 0, got, 16);
+    static const uint64_t down[] = {40, 30};
+    CHECK(ids_are(got, n, down, 2));
+    OK(docdb_snapshot_count(snap, &r, &count));
+    CHECK(count == 2);
+    /* has_limit with limit 0 reads nothing; without has_limit the limit is ignored. */
+    r.limit = 0;
+    OK(docdb_snapshot_range_new(snap, &r, &scan));
+    CHECK(drain_scan(scan, "d", 0, got, 16) == 0);
+    OK(docdb_snapshot_count(snap, &r, &count));
+    CHECK(count == 0);
+    r.has_limit = false;
+    OK(docdb_snapshot_count(snap, &r, &count));
+    CHECK(count == 3);
+
+    /* Inverted bounds are an empty range, not an error. */
+    r.start_kind = DOCDB_BOUND_EXCLUDED, r.start = 40;
+    r.end_kind = DOCDB_BOUND_INCLUDED, r.end = 20;
+    OK(docdb_snapshot_range_new(snap, &r, &scan));
+    CHECK(drain_scan(scan, "d", 0, got, 16) == 0);
+
+    /* Keyset paging, pages of 2, descending: every document once. */
+    memset(&r, 0, sizeof r);
+    r.reverse = true, r.has_limit = true, r.limit = 2;
+    size_t seen = 0;
+    uint64_t pages[16];
+    for (int page = 0; page < 10; page++) {
+        OK(docdb_snapshot_range_new(snap, &r, &scan));
+        n = drain_scan(scan, "d", 0, got, 16);
+        if (n == 0) break;
+        memcpy(pages + seen, got, n * sizeof *got);
+        seen += n;
+        r.end_kind = DOCDB_BOUND_EXCLUDED, r.end = got[n - 1];
+    }
+    static const uint64_t rev[] = {50, 40, 30, 20, 10};
+    CHECK(ids_are(pages, seen, rev, 5));
+
+    /* A bad bound kind is refused, and nothing is written to *out. */
+    r.start_kind = 3;
+    scan = (docdb_snapshot_scan *)0x1;
+    EXPECT(docdb_snapshot_range_new(snap, &r, &scan), DOCDB_INVALID_ARGUMENT);
+    CHECK(scan == (docdb_snapshot_scan *)0x1);
+    CHECK(contains_text(docdb_errmsg(), "start_kind"));
+    EXPECT(docdb_snapshot_count(snap, &r, &count), DOCDB_INVALID_ARGUMENT);
+    EXPECT(docdb_db_range_new(db, &r, &scan), DOCDB_INVALID_ARGUMENT);
+    r.start_kind = DOCDB_BOUND_UNBOUNDED, r.end_kind = 99;
+    EXPECT(docdb_db_count(db, &r, &count), DOCDB_INVALID_ARGUMENT);
+    EXPECT(docdb_snapshot_range_new(NULL, NULL, &scan), DOCDB_INVALID_ARGUMENT);
+    EXPECT(docdb_snapshot_range_new(snap, NULL, NULL), DOCDB_INVALID_ARGUMENT);
+    EXPECT(docdb_snapshot_count(NULL, NULL, &count), DOCDB_INVALID_ARGUMENT);
+    EXPECT(docdb_snapshot_count(snap, NULL, NULL), DOCDB_INVALID_ARGUMENT);
+    EXPECT(docdb_db_range_new(NULL, NULL, &scan), DOCDB_INVALID_ARGUMENT);
+    EXPECT(docdb_db_count(db, NULL, NULL), DOCDB_INVALID_ARGUMENT);
+    EXPECT(docdb_txn_range_new(NULL, NULL, &scan), DOCDB_INVALID_ARGUMENT);
+
+    /* The one-shot database forms see the database as it is now; the scan holds its own
+     * snapshot, so later writes do not show in it. */
+    memset(&r, 0, sizeof r);
+    r.start_kind = DOCDB_BOUND_INCLUDED, r.start = 40;
+    OK(docdb_db_range_new(db, &r, &scan));
+    put_d(db, 70);
+    n = drain_scan(scan, "d", 0, got, 16);
+    static const uint64_t now[] = {40, 50, 60};
+    CHECK(ids_are(got, n, now, 3));
+    OK(docdb_db_count(db, &r, &count));
+    CHECK(count == 4);
+
+    /* A transaction's range: its own writes and deletions, pages longer than one. */
+    docdb_txn *t = NULL;
+    OK(docdb_db_begin(db, &t));
+    OK(docdb_txn_delete(t, 30));
+    OK(docdb_txn_put(t, 35, B("d35"), 3));
+    for (uint64_t id = 1000; id < 1600; id++) {
+        char d[32];
+        snprintf(d, sizeof d, "d%llu", (unsigned long long)id);
+        OK(docdb_txn_put(t, id, B(d), strlen(d)));
+    }
+    memset(&r, 0, sizeof r);
+    r.end_kind = DOCDB_BOUND_INCLUDED, r.end = 1000;
+    OK(docdb_txn_range_new(t, &r, &scan));
+    n = drain_scan(scan, "d", 0, got, 16);
+    static const uint64_t own[] = {10, 20, 35, 40, 50, 60, 70, 1000};
+    CHECK(ids_are(got, n, own, 8));
+    r.end_kind = DOCDB_BOUND_UNBOUNDED, r.start_kind = DOCDB_BOUND_INCLUDED, r.start = 1000;
+    r.has_limit = true, r.limit = 555;
+    OK(docdb_txn_range_new(t, &r, &scan));
+    n = drain_scan(scan, "d", 0, got, 1);
+    CHECK(n == 555 && got[0] == 1000);
+    r.reverse = true, r.has_limit = false;
+    OK(docdb_txn_range_new(t, &r, &scan));
+    n = drain_scan(scan, "d", 0, got, 1);
+    CHECK(n == 600 && got[0] == 1599);
+    /* A scan of a finished transaction is CLOSED at its next document, then over. */
+    OK(docdb_txn_range_new(t, NULL, &scan));
+    uint64_t id = 0;
+    bool done = false;
+    docdb_buf buf = {NULL, 0, 0};
+    OK(docdb_snapshot_scan_next(scan, &id, &buf, &done));
+    CHECK(!done && id == 10);
+    docdb_buf_free(&buf);
+    OK(docdb_txn_rollback(t));
+    EXPECT(docdb_snapshot_scan_next(scan, &id, &buf, &done), DOCDB_CLOSED);
+    OK(docdb_snapshot_scan_next(scan, &id, &buf, &done));
+    CHECK(done);
+    EXPECT(docdb_txn_range_new(t, NULL, &scan), DOCDB_CLOSED);
+    docdb_snapshot_scan_free(scan);
+    docdb_txn_free(t);
+    /* Freeing the transaction first is fine too: the scan then reports CLOSED. */
+    OK(docdb_db_begin(db, &t));
+    OK(docdb_txn_range_new(t, NULL, &scan));
+    docdb_txn_free(t);
+    EXPECT(docdb_snapshot_scan_next(scan, &id, &buf, &done), DOCDB_CLOSED);
+    docdb_snapshot_scan_free(scan);
+
+    /* A closed store: every range is CLOSED. */
+    OK(docdb_store_close(s));
+    EXPECT(docdb_snapshot_range_new(snap, NULL, &scan), DOCDB_CLOSED);
+    EXPECT(docdb_snapshot_count(snap, NULL, &count), DOCDB_CLOSED);
+    EXPECT(docdb_db_range_new(db, NULL, &scan), DOCDB_CLOSED);
+    EXPECT(docdb_db_count(db, NULL, &count), DOCDB_CLOSED);
+    docdb_snapshot_free(snap);
+    docdb_db_free(db);
+    docdb_store_free(s);
+}
+
 int main(void) {
     const char *tmp = getenv("TMPDIR");
     snprintf(g_root, sizeof g_root, "%s/docdb-ctest-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -1677,6 +1792,7 @@ int main(void) {
     RUN(test_transactions);
     RUN(test_batch);
     RUN(test_snapshot_and_scan);
+    RUN(test_ranges);
     RUN(test_stats_compact_checkpoint_sync);
     RUN(test_record_cache);
     RUN(test_read_into);

@@ -23,6 +23,7 @@ test('module exports', () => {
 test('store: databases are created, listed, opened and dropped', (t) => {
   const { dir, store } = freshStore(t)
   assert.equal(store.path, dir)
+  assert.equal(store.url, null)
   assert.equal(store.closed, false)
   assert.deepEqual(store.listDbs(), [])
 

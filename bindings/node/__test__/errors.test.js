@@ -145,6 +145,8 @@ test("core's tables: every error kind, statistic and option reaches this face", 
     assert.ok(docdb.ERROR_CODES.includes(code), code)
     const e = throwsCode(() => native._throwSample(code), code)
     assert.ok(e instanceof docdb.DocDBError)
+    // Only UNAVAILABLE carries outcomeUnknown (the sample's request may have been applied).
+    assert.equal(e.outcomeUnknown, code === 'UNAVAILABLE' ? true : undefined, code)
   }
   const camel = (name) => name.replace(/_([a-z])/g, (_, c) => c.toUpperCase())
   const { store } = freshStore(t)

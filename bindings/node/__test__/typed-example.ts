@@ -1,7 +1,7 @@
 // A typed use of the package, checked by `tsc --noEmit` (typecheck.test.js). The
 // `@ts-expect-error` lines prove that the declarations reject misuse: if a type became
 // too loose, the directive itself would be reported as unused and the check would fail.
-import { open, openAsync, DocDBError, type ErrorCode, type BatchOp, type Database } from '..'
+import { open, openAsync, connectAsync, DocDBError, type ErrorCode, type BatchOp, type Database, type Store } from '..'
 
 interface User {
   name: string
@@ -43,7 +43,17 @@ export async function example(dir: string): Promise<number> {
     void bytes
   }
   const ids: bigint[] = snap.ids()
+  const inRange: number = snap.count({ gte: 1n, lt: 10 })
   snap.close()
+
+  // Keyset paging: the next page starts after the last id seen.
+  let last: bigint | undefined
+  const page: Array<[bigint, Buffer]> = users.range({ gt: last, limit: 50 }).toArray()
+  last = page.length > 0 ? page[page.length - 1][0] : undefined
+  for await (const [id] of users.range({ lt: last, reverse: true, limit: 50 })) void id
+  const pending = users.transaction((tx) => [...tx.range({ gte: 0 })].length)
+  void inRange
+  void pending
 
   const read: Buffer = await users.readAsync(1n)
   await users.putAsync(5n, Buffer.from('x'))
@@ -60,6 +70,12 @@ export async function example(dir: string): Promise<number> {
     }
   }
 
+  // A server's store has the same type; connecting to nobody throws UNAVAILABLE.
+  const connectTo = (url: string): Promise<Store> => connectAsync(url, { token: 's3cret', connectTimeout: 1000 })
+  void connectTo
+  const where: string | null = store.url ?? store.path
+  void where
+
   const other = await openAsync(`${dir}-other`)
   await other.closeAsync()
 
@@ -75,6 +91,10 @@ export async function example(dir: string): Promise<number> {
   open(dir, { sync: 'sometimes' })
   // @ts-expect-error unknown option
   open(dir, { syncMode: 'full' })
+  // @ts-expect-error unknown range option
+  users.range({ from: 1 })
+  // @ts-expect-error a limit is a number
+  users.count({ limit: 5n })
   // @ts-expect-error read returns a Buffer, not a string
   const wrong: string = users.read(1n)
   void wrong

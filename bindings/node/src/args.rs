@@ -2,7 +2,10 @@
 //! arrives as `Unknown` and is converted here, so that a wrong type is always a `TypeError`
 //! and a bad value a `RangeError` (napi's automatic conversion would throw a plain `Error`).
 
-use docdb_core::{BatchOp, Error, Options, Sync};
+use std::ops::Bound;
+use std::time::Duration;
+
+use docdb::{BatchOp, ConnectOptions, Error, IdRange, Options, Sync};
 use napi::bindgen_prelude::{
     Array, BigInt, FromNapiValue, Object, Uint8Array, Uint8ArraySlice, Unknown,
 };
@@ -200,22 +203,10 @@ fn is_nullish(value: &Unknown) -> Result<bool> {
 /// the tests check that every one of them is accepted.
 pub fn options(env: &Env, value: Option<&Unknown>) -> Result<Options> {
     let mut opts = Options::default();
-    let Some(value) = value else { return Ok(opts) };
-    if is_nullish(value)? {
-        return Ok(opts);
-    }
-    let obj = object(env, value, "options")?;
-    for key in Object::keys(&obj)? {
-        let Some(v) = obj.get::<Unknown>(&key)? else {
-            continue;
-        };
-        if v.get_type()? == ValueType::Undefined {
-            continue;
-        }
-        let what = format!("options.{key}");
-        match key.as_str() {
+    each_key(env, value, "options", |key, v, what| {
+        match key {
             "sync" => {
-                opts.sync = match string(env, &v, &what)?.as_str() {
+                opts.sync = match string(env, &v, what)?.as_str() {
                     "full" => Sync::Full,
                     "normal" => Sync::Normal,
                     // A bad value (not a bad type) is the engine's INVALID_ARGUMENT, as
@@ -230,22 +221,110 @@ pub fn options(env: &Env, value: Option<&Unknown>) -> Result<Options> {
                     }
                 }
             }
-            "maxDocumentSize" => opts.max_document_size = integer(env, &v, &what)?,
-            "memoryLimit" => opts.memory_limit = integer(env, &v, &what)?,
-            "dbMemoryLimit" => opts.db_memory_limit = integer(env, &v, &what)?,
-            "segmentSize" => opts.segment_size = integer(env, &v, &what)?,
-            "compactionMinDeadBytes" => opts.compaction_min_dead_bytes = integer(env, &v, &what)?,
-            "compactionDeadRatio" => opts.compaction_dead_ratio = number(env, &v, &what)?,
-            "autoCompact" => opts.auto_compact = boolean(env, &v, &what)?,
-            "checkpointBytes" => opts.checkpoint_bytes = integer(env, &v, &what)?,
+            "maxDocumentSize" => opts.max_document_size = integer(env, &v, what)?,
+            "memoryLimit" => opts.memory_limit = integer(env, &v, what)?,
+            "dbMemoryLimit" => opts.db_memory_limit = integer(env, &v, what)?,
+            "segmentSize" => opts.segment_size = integer(env, &v, what)?,
+            "compactionMinDeadBytes" => opts.compaction_min_dead_bytes = integer(env, &v, what)?,
+            "compactionDeadRatio" => opts.compaction_dead_ratio = number(env, &v, what)?,
+            "autoCompact" => opts.auto_compact = boolean(env, &v, what)?,
+            "checkpointBytes" => opts.checkpoint_bytes = integer(env, &v, what)?,
             "indexShards" => {
-                opts.index_shards = usize::try_from(integer(env, &v, &what)?)
+                opts.index_shards = usize::try_from(integer(env, &v, what)?)
                     .map_err(|_| range_error(env, format!("{what} is too large")))?
             }
-            "cacheSize" => opts.cache_size = integer(env, &v, &what)?,
+            "cacheSize" => opts.cache_size = integer(env, &v, what)?,
             _ => return Err(type_error(env, format!("unknown option '{key}'"))),
         }
+        Ok(())
+    })?;
+    Ok(opts)
+}
+
+/// Calls `f(key, value, what)` for every key of the options object `value` whose value is
+/// not `undefined` (`what` names it in messages: "options.key"); a missing, `undefined` or
+/// `null` object has no keys, anything else than an object is a `TypeError`.
+fn each_key<'e>(
+    env: &Env,
+    value: Option<&Unknown<'e>>,
+    what: &str,
+    mut f: impl FnMut(&str, Unknown<'e>, &str) -> Result<()>,
+) -> Result<()> {
+    let Some(value) = value else { return Ok(()) };
+    if is_nullish(value)? {
+        return Ok(());
     }
+    let obj = object(env, value, what)?;
+    for key in Object::keys(&obj)? {
+        let Some(v) = obj.get::<Unknown>(&key)? else {
+            continue;
+        };
+        if v.get_type()? != ValueType::Undefined {
+            f(&key, v, &format!("{what}.{key}"))?;
+        }
+    }
+    Ok(())
+}
+
+/// `range(options)` and `count(options)`: `{ gte, gt, lte, lt, reverse, limit }`, every key
+/// optional (a missing end is open). Unknown keys are a `TypeError`, as for `open`; both
+/// `gte` and `gt` (or `lte` and `lt`) is the engine's `INVALID_ARGUMENT`, as in every face.
+pub fn id_range(env: &Env, value: Option<&Unknown>) -> Result<IdRange> {
+    let mut range = IdRange::all();
+    each_key(env, value, "range options", |key, v, what| {
+        let (end, bound) = match key {
+            "gte" => (&mut range.start, Bound::Included(doc_id(env, &v, what)?)),
+            "gt" => (&mut range.start, Bound::Excluded(doc_id(env, &v, what)?)),
+            "lte" => (&mut range.end, Bound::Included(doc_id(env, &v, what)?)),
+            "lt" => (&mut range.end, Bound::Excluded(doc_id(env, &v, what)?)),
+            "reverse" => {
+                range.reverse = boolean(env, &v, what)?;
+                return Ok(());
+            }
+            "limit" => {
+                range.limit = Some(integer(env, &v, what)?);
+                return Ok(());
+            }
+            _ => return Err(type_error(env, format!("unknown range option '{key}'"))),
+        };
+        if *end != Bound::Unbounded {
+            let pair = if key.starts_with('g') {
+                "gte and gt"
+            } else {
+                "lte and lt"
+            };
+            return Err(engine_error(
+                env,
+                Error::InvalidArgument(format!("range options: {pair} are exclusive")),
+            ));
+        }
+        *end = bound;
+        Ok(())
+    })?;
+    Ok(range)
+}
+
+/// `connect(url, options)`: `{ token, caFile, serverName, connectTimeout, requestTimeout }`,
+/// every key optional (timeouts in milliseconds); unknown keys are a `TypeError`.
+pub fn connect_options(env: &Env, value: Option<&Unknown>) -> Result<ConnectOptions> {
+    let mut opts = ConnectOptions::default();
+    each_key(env, value, "options", |key, v, what| {
+        let millis = |v: &Unknown| -> Result<Duration> {
+            match integer(env, v, what)? {
+                0 => Err(range_error(env, format!("{what} must be at least 1 ms"))),
+                n => Ok(Duration::from_millis(n)),
+            }
+        };
+        match key {
+            "token" => opts.token = Some(string(env, &v, what)?),
+            "caFile" => opts.ca_file = Some(string(env, &v, what)?.into()),
+            "serverName" => opts.server_name = Some(string(env, &v, what)?),
+            "connectTimeout" => opts.connect_timeout = millis(&v)?,
+            "requestTimeout" => opts.request_timeout = Some(millis(&v)?),
+            _ => return Err(type_error(env, format!("unknown connect option '{key}'"))),
+        }
+        Ok(())
+    })?;
     Ok(opts)
 }
 
@@ -341,6 +420,11 @@ fn describe(value: &Unknown) -> &'static str {
         Ok(t) => type_name(t),
         Err(_) => "unknown",
     }
+}
+
+/// A server URL (its form is checked by the client: `INVALID_ARGUMENT`).
+pub fn url(env: &Env, value: &Unknown) -> Result<String> {
+    string(env, value, "url")
 }
 
 /// A data directory path.

@@ -1,18 +1,18 @@
 //! `Database`: one logical database of a store.
 
-use docdb_core::BatchOp;
+use docdb::BatchOp;
 use napi::bindgen_prelude::{AsyncTask, Buffer, ToNapiValue, TypeName, Unknown};
 use napi::{Env, Result};
 use napi_derive::napi;
 
 use crate::args::{self, Call};
-use crate::snapshot::Snapshot;
+use crate::snapshot::{Snapshot, SnapshotScan};
 use crate::stats::DbStats;
 use crate::task::{self, Job};
 use crate::transaction::Transaction;
 
-type Core = docdb_core::Database;
-type WriteFn = fn(&Core, u64, &[u8]) -> docdb_core::Result<()>;
+type Core = docdb::Database;
+type WriteFn = fn(&Core, u64, &[u8]) -> docdb::Result<()>;
 
 /// A handle to one database. Every plain operation is its own durable transaction.
 #[napi]
@@ -28,7 +28,7 @@ impl Database {
     fn job<T, F>(&self, f: F) -> Job<T>
     where
         T: ToNapiValue + TypeName + Send + 'static,
-        F: FnOnce(&Core) -> docdb_core::Result<T> + Send + 'static,
+        F: FnOnce(&Core) -> docdb::Result<T> + Send + 'static,
     {
         let db = self.inner.clone();
         Job::new(move || f(&db))
@@ -207,6 +207,32 @@ impl Database {
     #[napi]
     pub fn len(&self, env: Env) -> Result<f64> {
         self.job(|db| db.len().map(|n| n as f64)).run(env)
+    }
+
+    /// Number of documents of a range now (at most `limit`; every document without
+    /// options); no document is read.
+    #[napi]
+    pub fn count(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "RangeOptions")] options: Option<Unknown>,
+    ) -> Result<f64> {
+        let range = args::id_range(&env, options.as_ref())?;
+        self.job(move |db| db.snapshot()?.count(&range).map(|n| n as f64))
+            .run(env)
+    }
+
+    /// A cursor over `[id, data]` of a range of the database as it is now (its own
+    /// snapshot, held until the cursor ends or is closed); used by `range()`.
+    #[napi]
+    pub fn scan(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "RangeOptions")] options: Option<Unknown>,
+    ) -> Result<SnapshotScan> {
+        let range = args::id_range(&env, options.as_ref())?;
+        self.job(move |db| db.range(&range).map(SnapshotScan::new))
+            .run(env)
     }
 
     /// Applies every operation atomically and in order: all take effect or none does. A

@@ -1,6 +1,6 @@
 //! The one place where failures become JavaScript errors.
 //!
-//! * Engine errors ([`docdb_core::Error`]) become `DocDBError` instances with the stable
+//! * Engine errors ([`docdb::Error`]) become `DocDBError` instances with the stable
 //!   `code` string of their [`ErrorKind`] (the table in `docs/errors.md`), the engine's
 //!   message, and `batchIndex` for a failed atomic batch.
 //! * Wrong argument types become `TypeError` and out-of-range arguments `RangeError`, with
@@ -12,7 +12,7 @@
 //! [`set_error_class`]. Without it (the raw `index.js` used directly) the same fields are
 //! set on a plain `Error`.
 
-use docdb_core::ErrorKind;
+use docdb::ErrorKind;
 use napi::bindgen_prelude::{FnArgs, Function, FunctionRef, Object, Unknown};
 use napi::{Env, JsError, JsRangeError, JsTypeError, JsValue};
 use napi_derive::napi;
@@ -45,9 +45,9 @@ pub fn core_tables() -> CoreTables {
             .iter()
             .map(|k| k.as_str().to_string())
             .collect(),
-        db_stats_fields: names(docdb_core::DbStats::FIELDS),
-        store_stats_fields: names(docdb_core::StoreStats::FIELDS),
-        option_names: names(docdb_core::Options::FIELDS),
+        db_stats_fields: names(docdb::DbStats::FIELDS),
+        store_stats_fields: names(docdb::StoreStats::FIELDS),
+        option_names: names(docdb::Options::FIELDS),
     }
 }
 
@@ -57,18 +57,18 @@ pub const INTERNAL: &str = "INTERNAL";
 /// Everything that can fail below the JavaScript boundary.
 #[derive(Debug)]
 pub enum Failure {
-    Engine(docdb_core::Error),
+    Engine(docdb::Error),
     Panic(String),
 }
 
-impl From<docdb_core::Error> for Failure {
-    fn from(e: docdb_core::Error) -> Self {
+impl From<docdb::Error> for Failure {
+    fn from(e: docdb::Error) -> Self {
         Failure::Engine(e)
     }
 }
 
-/// `new DocDBError(message, code, batchIndex)`.
-type ErrorArgs = FnArgs<(String, String, Option<u32>)>;
+/// `new DocDBError(message, code, batchIndex, outcomeUnknown)`.
+type ErrorArgs = FnArgs<(String, String, Option<u32>, Option<bool>)>;
 type ErrorClass = FunctionRef<ErrorArgs, Unknown<'static>>;
 
 /// Registers the `DocDBError` class for this Node environment (called once by `docdb.js`).
@@ -76,7 +76,7 @@ type ErrorClass = FunctionRef<ErrorArgs, Unknown<'static>>;
 pub fn set_error_class(
     env: Env,
     #[napi(
-        ts_arg_type = "new (message: string, code: string, batchIndex: number | null) => Error"
+        ts_arg_type = "new (message: string, code: string, batchIndex: number | null, outcomeUnknown: boolean | null) => Error"
     )]
     ctor: Function<ErrorArgs, Unknown<'static>>,
 ) -> napi::Result<()> {
@@ -86,20 +86,24 @@ pub fn set_error_class(
 
 /// Converts a failure into the JavaScript error to throw or reject with.
 pub fn to_js(env: &Env, failure: Failure) -> napi::Error {
-    let (code, message, batch_index) = match failure {
-        Failure::Engine(e) => (
-            code(e.kind()),
-            e.to_string(),
-            e.batch_index()
+    let details = match failure {
+        Failure::Engine(e) => Details {
+            code: code(e.kind()),
+            message: e.to_string(),
+            batch_index: e
+                .batch_index()
                 .map(|i| u32::try_from(i).unwrap_or(u32::MAX)),
-        ),
-        Failure::Panic(msg) => (
-            INTERNAL,
-            format!("internal error (a bug in DocDB): {msg}"),
-            None,
-        ),
+            // Set for every UNAVAILABLE error, so that `err.outcomeUnknown` is a boolean.
+            outcome_unknown: (e.kind() == ErrorKind::Unavailable).then(|| e.outcome_unknown()),
+        },
+        Failure::Panic(msg) => Details {
+            code: INTERNAL,
+            message: format!("internal error (a bug in DocDB): {msg}"),
+            batch_index: None,
+            outcome_unknown: None,
+        },
     };
-    match docdb_error(env, code, message, batch_index) {
+    match docdb_error(env, details) {
         Ok(value) => napi::Error::from(value),
         // Building the error object failed (the environment is shutting down): napi's own
         // error is the best that can still be reported.
@@ -107,23 +111,30 @@ pub fn to_js(env: &Env, failure: Failure) -> napi::Error {
     }
 }
 
-fn docdb_error<'e>(
-    env: &'e Env,
-    code: &str,
+/// What a `DocDBError` carries.
+struct Details {
+    code: &'static str,
     message: String,
     batch_index: Option<u32>,
-) -> napi::Result<Unknown<'e>> {
+    outcome_unknown: Option<bool>,
+}
+
+fn docdb_error(env: &Env, d: Details) -> napi::Result<Unknown<'_>> {
     if let Some(class) = env.get_instance_data::<ErrorClass>()? {
         return class.borrow_back(env)?.new_instance(FnArgs::from((
-            message,
-            code.to_string(),
-            batch_index,
+            d.message,
+            d.code.to_string(),
+            d.batch_index,
+            d.outcome_unknown,
         )));
     }
-    let err = JsError::from(napi::Error::new(code, message)).into_unknown(*env);
-    if let Some(index) = batch_index {
-        let mut obj = Object::from_raw(env.raw(), err.raw());
+    let err = JsError::from(napi::Error::new(d.code, d.message)).into_unknown(*env);
+    let mut obj = Object::from_raw(env.raw(), err.raw());
+    if let Some(index) = d.batch_index {
         obj.set("batchIndex", index)?;
+    }
+    if let Some(unknown) = d.outcome_unknown {
+        obj.set("outcomeUnknown", unknown)?;
     }
     Ok(err)
 }
@@ -141,6 +152,6 @@ pub fn range_error(env: &Env, message: impl Into<String>) -> napi::Error {
 }
 
 /// The engine's `Closed` error, for binding-side handles that were finished or closed.
-pub fn closed(what: &str) -> docdb_core::Error {
-    docdb_core::Error::Closed(what.to_string())
+pub fn closed(what: &str) -> docdb::Error {
+    docdb::Error::Closed(what.to_string())
 }

@@ -1,18 +1,18 @@
 //! `Snapshot`: a consistent read-only view, and its document iterator.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 
-use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, Unknown};
-use napi::{Env, Result};
+use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, ToNapiValue, TypeName, Unknown};
+use napi::{sys, Env, Result, ValueType};
 use napi_derive::napi;
 
 use crate::args;
 use crate::error::closed;
 use crate::task::{inline, Job};
 
-type Core = docdb_core::Snapshot;
+type Core = docdb::Snapshot;
 
-fn closed_snapshot() -> docdb_core::Error {
+fn closed_snapshot() -> docdb::Error {
     closed("snapshot")
 }
 
@@ -31,7 +31,7 @@ impl Snapshot {
         }
     }
 
-    fn get(&self) -> docdb_core::Result<Arc<Core>> {
+    fn get(&self) -> docdb::Result<Arc<Core>> {
         self.inner.clone().ok_or_else(closed_snapshot)
     }
 
@@ -80,6 +80,18 @@ impl Snapshot {
         inline(&env, || self.get()?.len().map(|n| n as f64))
     }
 
+    /// Number of documents of a range (at most `limit`; every document without options);
+    /// no document is read.
+    #[napi]
+    pub fn count(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "RangeOptions")] options: Option<Unknown>,
+    ) -> Result<f64> {
+        let range = args::id_range(&env, options.as_ref())?;
+        inline(&env, || self.get()?.count(&range).map(|n| n as f64))
+    }
+
     /// Ids of every document in the snapshot, ascending (no document is read).
     #[napi]
     pub fn ids(&self, env: Env) -> Result<Vec<BigInt>> {
@@ -94,47 +106,90 @@ impl Snapshot {
         self.inner = None;
     }
 
-    /// A cursor over `[id, data]` in ascending id order (used by `[Symbol.iterator]`).
+    /// A cursor over `[id, data]` of a range (every document, ascending, without options);
+    /// used by `range()` and `[Symbol.iterator]`.
     #[napi]
-    pub fn scan(&self, env: Env) -> Result<SnapshotScan> {
+    pub fn scan(
+        &self,
+        env: Env,
+        #[napi(ts_arg_type = "RangeOptions")] options: Option<Unknown>,
+    ) -> Result<SnapshotScan> {
+        let range = args::id_range(&env, options.as_ref())?;
         inline(&env, || {
-            let docs = Core::clone(&*self.get()?).into_scan()?;
-            Ok(SnapshotScan { docs: Some(docs) })
+            Core::clone(&*self.get()?)
+                .into_range(&range)
+                .map(SnapshotScan::new)
         })
     }
 }
 
-/// Cursor of `Snapshot.scan()`: `next()` returns `[id, data]`, or `null` at the end.
-/// Each document is read (and its checksum verified) when reached.
+/// The engine's scan (over a clone of a snapshot, or the snapshot of `Database.scan`);
+/// `None` once over. Shared with the `nextAsync` job in flight.
+type Docs = Arc<Mutex<Option<docdb::OwnedScan>>>;
+
+/// Cursor of `Snapshot.scan()` and `Database.scan()`: `next()` returns `[id, data]`, or
+/// `null` at the end; `nextAsync()` the same, read on the libuv pool. Each document is read
+/// (and its checksum verified) when reached; an error ends the cursor.
 #[napi]
 pub struct SnapshotScan {
-    /// The engine's scan over a clone of the snapshot (same version); `None` once over.
-    docs: Option<docdb_core::OwnedScan>,
+    docs: Docs,
+}
+
+impl SnapshotScan {
+    pub fn new(docs: docdb::OwnedScan) -> Self {
+        SnapshotScan {
+            docs: Arc::new(Mutex::new(Some(docs))),
+        }
+    }
+
+    fn next_job(&self) -> Job<Entry> {
+        let docs = Arc::clone(&self.docs);
+        Job::new(move || {
+            let mut docs = docs.lock().unwrap_or_else(PoisonError::into_inner);
+            let next = docs.as_mut().and_then(Iterator::next).transpose();
+            if !matches!(next, Ok(Some(_))) {
+                *docs = None;
+            }
+            next.map(|doc| Entry(doc.map(|(id, data)| (BigInt::from(id), Buffer::from(data)))))
+        })
+    }
 }
 
 #[napi]
 impl SnapshotScan {
     #[napi(ts_return_type = "[bigint, Buffer] | null")]
-    pub fn next(&mut self, env: Env) -> Result<Option<(BigInt, Buffer)>> {
-        let Some(docs) = self.docs.as_mut() else {
-            return Ok(None);
-        };
-        match inline(&env, || docs.next().transpose()) {
-            Ok(Some((id, data))) => Ok(Some((BigInt::from(id), Buffer::from(data)))),
-            Ok(None) => {
-                self.close();
-                Ok(None)
-            }
-            Err(e) => {
-                self.close();
-                Err(e)
-            }
-        }
+    pub fn next(&self, env: Env) -> Result<Entry> {
+        self.next_job().run(env)
+    }
+
+    #[napi(ts_return_type = "Promise<[bigint, Buffer] | null>")]
+    pub fn next_async(&self) -> AsyncTask<Job<Entry>> {
+        self.next_job().spawn()
     }
 
     /// Ends the cursor early and releases its hold on the snapshot.
     #[napi]
-    pub fn close(&mut self) {
-        self.docs = None;
+    pub fn close(&self) {
+        *self.docs.lock().unwrap_or_else(PoisonError::into_inner) = None;
+    }
+}
+
+/// One step of a cursor: `[id, data]`, or `null` at the end.
+pub struct Entry(pub Option<(BigInt, Buffer)>);
+
+impl TypeName for Entry {
+    fn type_name() -> &'static str {
+        "Entry"
+    }
+
+    fn value_type() -> ValueType {
+        ValueType::Object
+    }
+}
+
+impl ToNapiValue for Entry {
+    unsafe fn to_napi_value(env: sys::napi_env, val: Self) -> Result<sys::napi_value> {
+        // SAFETY: the caller's contract (a live env of this thread) is passed on unchanged.
+        unsafe { Option::<(BigInt, Buffer)>::to_napi_value(env, val.0) }
     }
 }

@@ -34,8 +34,8 @@ pub struct DbStats {
     pub recovered_replayed_bytes: f64,
 }
 
-impl From<docdb_core::DbStats> for DbStats {
-    fn from(s: docdb_core::DbStats) -> Self {
+impl From<docdb::DbStats> for DbStats {
+    fn from(s: docdb::DbStats) -> Self {
         DbStats {
             id: s.id as f64,
             name: s.name,
@@ -83,8 +83,8 @@ pub struct StoreStats {
     pub databases: Vec<DbStats>,
 }
 
-impl From<docdb_core::StoreStats> for StoreStats {
-    fn from(s: docdb_core::StoreStats) -> Self {
+impl From<docdb::StoreStats> for StoreStats {
+    fn from(s: docdb::StoreStats) -> Self {
         StoreStats {
             databases_total: s.databases_total as f64,
             databases_active: s.databases_active as f64,

@@ -9,7 +9,8 @@ use crate::database::Database;
 use crate::stats::{DbInfo, StoreStats};
 use crate::task::Job;
 
-/// An open data directory holding named databases. Create it with `open()`.
+/// An open data directory holding named databases, in this process (`open()`) or behind a
+/// server (`connect()`): the same methods work on both.
 ///
 /// Opening a directory that this process already has open (in any worker thread) returns
 /// a new handle on the same open store (`INVALID_ARGUMENT` if the options differ).
@@ -19,11 +20,11 @@ use crate::task::Job;
 /// `LOCKED`.
 #[napi]
 pub struct Store {
-    inner: docdb_core::Store,
+    inner: docdb::Store,
 }
 
 impl Store {
-    pub fn new(inner: docdb_core::Store) -> Self {
+    pub fn new(inner: docdb::Store) -> Self {
         Store { inner }
     }
 
@@ -31,7 +32,7 @@ impl Store {
         &self,
         env: &Env,
         name: Unknown,
-        f: fn(&docdb_core::Store, &str) -> docdb_core::Result<docdb_core::Database>,
+        f: fn(&docdb::Store, &str) -> docdb::Result<docdb::Database>,
     ) -> Result<Job<Database>> {
         let name = args::name(env, &name)?;
         let store = self.inner.clone();
@@ -52,7 +53,7 @@ impl Store {
     fn job<T, F>(&self, f: F) -> Job<T>
     where
         T: napi::bindgen_prelude::ToNapiValue + napi::bindgen_prelude::TypeName + Send + 'static,
-        F: FnOnce(&docdb_core::Store) -> docdb_core::Result<T> + Send + 'static,
+        F: FnOnce(&docdb::Store) -> docdb::Result<T> + Send + 'static,
     {
         let store = self.inner.clone();
         Job::new(move || f(&store))
@@ -69,8 +70,7 @@ impl Store {
         env: Env,
         #[napi(ts_arg_type = "string")] name: Unknown,
     ) -> Result<Database> {
-        self.db_job(&env, name, docdb_core::Store::create_db)?
-            .run(env)
+        self.db_job(&env, name, docdb::Store::create_db)?.run(env)
     }
 
     #[napi(ts_return_type = "Promise<Database>")]
@@ -79,9 +79,7 @@ impl Store {
         env: Env,
         #[napi(ts_arg_type = "string")] name: Unknown,
     ) -> Result<AsyncTask<Job<Database>>> {
-        Ok(self
-            .db_job(&env, name, docdb_core::Store::create_db)?
-            .spawn())
+        Ok(self.db_job(&env, name, docdb::Store::create_db)?.spawn())
     }
 
     /// Opens an existing database (loading it on first use). Throws `NOT_FOUND`.
@@ -91,8 +89,7 @@ impl Store {
         env: Env,
         #[napi(ts_arg_type = "string")] name: Unknown,
     ) -> Result<Database> {
-        self.db_job(&env, name, docdb_core::Store::open_db)?
-            .run(env)
+        self.db_job(&env, name, docdb::Store::open_db)?.run(env)
     }
 
     #[napi(ts_return_type = "Promise<Database>")]
@@ -101,7 +98,7 @@ impl Store {
         env: Env,
         #[napi(ts_arg_type = "string")] name: Unknown,
     ) -> Result<AsyncTask<Job<Database>>> {
-        Ok(self.db_job(&env, name, docdb_core::Store::open_db)?.spawn())
+        Ok(self.db_job(&env, name, docdb::Store::open_db)?.spawn())
     }
 
     /// Opens a database, creating it first if it does not exist.
@@ -111,7 +108,7 @@ impl Store {
         env: Env,
         #[napi(ts_arg_type = "string")] name: Unknown,
     ) -> Result<Database> {
-        self.db_job(&env, name, docdb_core::Store::open_or_create_db)?
+        self.db_job(&env, name, docdb::Store::open_or_create_db)?
             .run(env)
     }
 
@@ -122,7 +119,7 @@ impl Store {
         #[napi(ts_arg_type = "string")] name: Unknown,
     ) -> Result<AsyncTask<Job<Database>>> {
         Ok(self
-            .db_job(&env, name, docdb_core::Store::open_or_create_db)?
+            .db_job(&env, name, docdb::Store::open_or_create_db)?
             .spawn())
     }
 
@@ -166,23 +163,23 @@ impl Store {
     /// Writes a checkpoint of every open database (bounds the next open's replay).
     #[napi]
     pub fn checkpoint(&self, env: Env) -> Result<()> {
-        self.job(docdb_core::Store::checkpoint).run(env)
+        self.job(docdb::Store::checkpoint).run(env)
     }
 
     #[napi(ts_return_type = "Promise<void>")]
     pub fn checkpoint_async(&self) -> AsyncTask<Job<()>> {
-        self.job(docdb_core::Store::checkpoint).spawn()
+        self.job(docdb::Store::checkpoint).spawn()
     }
 
     /// fsyncs every open database's log (useful with `sync: 'normal'`).
     #[napi]
     pub fn sync(&self, env: Env) -> Result<()> {
-        self.job(docdb_core::Store::sync).run(env)
+        self.job(docdb::Store::sync).run(env)
     }
 
     #[napi(ts_return_type = "Promise<void>")]
     pub fn sync_async(&self) -> AsyncTask<Job<()>> {
-        self.job(docdb_core::Store::sync).spawn()
+        self.job(docdb::Store::sync).spawn()
     }
 
     /// Writes a consistent copy of the store into `path` (absent, or an empty directory
@@ -209,12 +206,12 @@ impl Store {
     /// again does nothing.
     #[napi]
     pub fn close(&self, env: Env) -> Result<()> {
-        self.job(docdb_core::Store::close).run(env)
+        self.job(docdb::Store::close).run(env)
     }
 
     #[napi(ts_return_type = "Promise<void>")]
     pub fn close_async(&self) -> AsyncTask<Job<()>> {
-        self.job(docdb_core::Store::close).spawn()
+        self.job(docdb::Store::close).spawn()
     }
 
     /// Whether `close()` was called.
@@ -223,9 +220,15 @@ impl Store {
         self.inner.is_closed()
     }
 
-    /// The data directory.
+    /// The data directory, as given to `open()`; `null` for a store connected to a server.
     #[napi(getter)]
-    pub fn path(&self) -> String {
-        self.inner.path().to_string_lossy().into_owned()
+    pub fn path(&self) -> Option<String> {
+        self.inner.path().map(|p| p.to_string_lossy().into_owned())
+    }
+
+    /// The server's URL, as given to `connect()`; `null` for a store opened in this process.
+    #[napi(getter)]
+    pub fn url(&self) -> Option<String> {
+        self.inner.url().map(str::to_string)
     }
 }

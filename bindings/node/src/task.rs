@@ -76,6 +76,6 @@ fn guard<T>(f: impl FnOnce() -> Result<T, Failure>) -> Result<T, Failure> {
 
 /// Runs a quick engine call that borrows binding state (a transaction's staged writes) on
 /// the JavaScript thread, with the same panic guard and error conversion as [`Job`].
-pub fn inline<T>(env: &Env, f: impl FnOnce() -> docdb_core::Result<T>) -> napi::Result<T> {
+pub fn inline<T>(env: &Env, f: impl FnOnce() -> docdb::Result<T>) -> napi::Result<T> {
     guard(|| f().map_err(Failure::from)).map_err(|e| error::to_js(env, e))
 }

@@ -5,7 +5,7 @@
 
 use std::io;
 
-use docdb_core::Error;
+use docdb::Error;
 use napi::bindgen_prelude::AsyncTask;
 use napi::{Env, Result};
 use napi_derive::napi;

@@ -1,6 +1,7 @@
 //! `Transaction`: staged writes committed atomically (snapshot isolation).
 
-use napi::bindgen_prelude::{AsyncTask, Buffer, Unknown};
+use docdb::TxnPages;
+use napi::bindgen_prelude::{AsyncTask, BigInt, Buffer, Unknown};
 use napi::{Env, Result};
 use napi_derive::napi;
 
@@ -8,7 +9,7 @@ use crate::args::{self, Call};
 use crate::error::closed;
 use crate::task::{inline, Job};
 
-type Core = docdb_core::Transaction;
+type Core = docdb::Transaction;
 
 /// A transaction from `Database.begin()`. It reads the snapshot taken at `begin` plus its
 /// own writes. `commit()` applies every staged write atomically or throws `CONFLICT` (and
@@ -25,11 +26,7 @@ impl Transaction {
         Transaction { inner: Some(inner) }
     }
 
-    fn with<T>(
-        &mut self,
-        env: &Env,
-        f: impl FnOnce(&mut Core) -> docdb_core::Result<T>,
-    ) -> Result<T> {
+    fn with<T>(&mut self, env: &Env, f: impl FnOnce(&mut Core) -> docdb::Result<T>) -> Result<T> {
         inline(env, || match self.inner.as_mut() {
             Some(txn) => f(txn),
             None => Err(closed("transaction (already committed or rolled back)")),
@@ -41,7 +38,7 @@ impl Transaction {
         env: &Env,
         id: Unknown,
         data: Unknown,
-        f: fn(&mut Core, u64, &[u8]) -> docdb_core::Result<()>,
+        f: fn(&mut Core, u64, &[u8]) -> docdb::Result<()>,
     ) -> Result<()> {
         let id = args::doc_id(env, &id, "id")?;
         let data = args::data(env, &data, "data", Call::Sync)?;
@@ -68,7 +65,10 @@ impl Transaction {
     /// Number of staged writes. Throws `CLOSED` once the transaction is finished.
     #[napi(getter)]
     pub fn pending(&mut self, env: Env) -> Result<u32> {
-        self.with(&env, |t| Ok(u32::try_from(t.pending()).unwrap_or(u32::MAX)))
+        self.with(
+            &env,
+            |t| Ok(u32::try_from(t.pending()?).unwrap_or(u32::MAX)),
+        )
     }
 
     /// The commit version this transaction reads at. Throws `CLOSED` once it is finished.
@@ -135,6 +135,39 @@ impl Transaction {
         self.with(&env, |txn| txn.delete(id))
     }
 
+    /// A cursor over `[id, data]` of a range as this transaction sees it (its own writes
+    /// included); used by `range()`. Throws `CLOSED` once the transaction is finished.
+    #[napi]
+    pub fn scan(
+        &mut self,
+        env: Env,
+        #[napi(ts_arg_type = "RangeOptions")] options: Option<Unknown>,
+    ) -> Result<TransactionScan> {
+        let range = args::id_range(&env, options.as_ref())?;
+        self.with(&env, |_| Ok(()))?;
+        Ok(TransactionScan {
+            pages: TxnPages::new(range),
+        })
+    }
+
+    /// The next step of `scan`: `[id, data]`, or `null` at the end.
+    #[napi(ts_return_type = "[bigint, Buffer] | null")]
+    pub fn scan_next(
+        &mut self,
+        env: Env,
+        scan: &mut TransactionScan,
+    ) -> Result<Option<(BigInt, Buffer)>> {
+        if scan.pages.is_done() {
+            return Ok(None);
+        }
+        let next = self.with(&env, |txn| scan.pages.next(txn));
+        if next.is_err() {
+            // Reported once (a finished transaction too); the cursor is over.
+            scan.close();
+        }
+        Ok(next?.map(|(id, data)| (BigInt::from(id), Buffer::from(data))))
+    }
+
     /// Commits every staged write atomically; returns the commit version.
     #[napi]
     pub fn commit(&mut self, env: Env) -> Result<f64> {
@@ -158,5 +191,23 @@ impl Transaction {
             }
             None => Err(closed("transaction (already committed or rolled back)")),
         })
+    }
+}
+
+/// Cursor of `Transaction.scan()`, stepped by `Transaction.scanNext`. The engine's scan of
+/// a transaction borrows it, so this cursor reads the range in pages of at most 64
+/// documents (about 1 MiB, `docdb::TxnPages`), each continuing after the last id read:
+/// writes the transaction makes while iterating are seen only by the pages read after them.
+#[napi]
+pub struct TransactionScan {
+    pages: TxnPages,
+}
+
+#[napi]
+impl TransactionScan {
+    /// Ends the cursor early.
+    #[napi]
+    pub fn close(&mut self) {
+        self.pages.close();
     }
 }

@@ -16,7 +16,7 @@ use crate::error;
 /// mapped Python exception. `f` cannot touch Python objects: it is `Send` (pyo3's `Ungil`).
 pub(crate) fn detach<T, F>(py: Python<'_>, f: F) -> PyResult<T>
 where
-    F: FnOnce() -> docdb_core::Result<T> + Send,
+    F: FnOnce() -> docdb::Result<T> + Send,
     T: Send,
 {
     finish(py, py.detach(|| catch_unwind(AssertUnwindSafe(f))))
@@ -24,14 +24,11 @@ where
 
 /// [`detach`] with the GIL held, for the engine calls that never block (no system call, no
 /// wait beyond a short in-memory lock): releasing and retaking the GIL would cost more.
-pub(crate) fn attached<T>(
-    py: Python<'_>,
-    f: impl FnOnce() -> docdb_core::Result<T>,
-) -> PyResult<T> {
+pub(crate) fn attached<T>(py: Python<'_>, f: impl FnOnce() -> docdb::Result<T>) -> PyResult<T> {
     finish(py, catch_unwind(AssertUnwindSafe(f)))
 }
 
-fn finish<T>(py: Python<'_>, outcome: std::thread::Result<docdb_core::Result<T>>) -> PyResult<T> {
+fn finish<T>(py: Python<'_>, outcome: std::thread::Result<docdb::Result<T>>) -> PyResult<T> {
     match outcome {
         Ok(Ok(v)) => Ok(v),
         Ok(Err(e)) => Err(error::to_pyerr(py, e)),

@@ -1,12 +1,13 @@
 //! `docdb.Database`: one named database of a store, and its atomic batch.
 
-use docdb_core::{BatchOp, ErrorKind};
+use docdb::{BatchOp, ErrorKind};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
 use pyo3::types::{PyByteArray, PyBytes, PyList, PyString, PyTuple};
 
 use crate::convert::{attached, data, detach, json_decode, json_encode, type_name, Data, DocId};
 use crate::error;
+use crate::range::{id_range, Edge, Limit};
 use crate::snapshot::{Snapshot, SnapshotIterator};
 use crate::stats::DbStats;
 use crate::transaction::Transaction;
@@ -32,11 +33,11 @@ const READ_WITH_GIL_MAX: usize = 64 * 1024;
 /// batch() for that.
 #[pyclass(frozen, module = "docdb")]
 pub(crate) struct Database {
-    inner: docdb_core::Database,
+    inner: docdb::Database,
 }
 
 impl Database {
-    pub(crate) fn new(inner: docdb_core::Database) -> Self {
+    pub(crate) fn new(inner: docdb::Database) -> Self {
         Database { inner }
     }
 }
@@ -84,9 +85,9 @@ fn parse_op<'py>(py: Python<'py>, index: usize, item: &Bound<'py, PyAny>) -> PyR
         // An unknown name is a bad value, reported like an engine failure of that operation.
         return Err(error::to_pyerr(
             py,
-            docdb_core::Error::Batch {
+            docdb::Error::Batch {
                 index,
-                source: Box::new(docdb_core::Error::InvalidArgument(format!(
+                source: Box::new(docdb::Error::InvalidArgument(format!(
                     "unknown batch operation {name:?} (use 'create', 'update', 'put' or 'delete')"
                 ))),
             },
@@ -183,10 +184,7 @@ impl Database {
         // (another thread may resize the bytearray meanwhile); the copy retakes the GIL.
         let v = detach(py, || db.read(doc_id.0))?;
         // SAFETY: as above; the slice is taken anew, after the GIL was retaken.
-        if let Some(dst) = unsafe { target.as_bytes_mut() }.get_mut(..v.len()) {
-            dst.copy_from_slice(&v);
-        }
-        Ok(v.len())
+        Ok(docdb::copy_if_fits(unsafe { target.as_bytes_mut() }, &v))
     }
 
     /// Replaces a whole document. NotFoundError if it does not exist.
@@ -291,6 +289,40 @@ impl Database {
     fn snapshot(&self, py: Python<'_>) -> PyResult<Snapshot> {
         let db = &self.inner;
         detach(py, || db.snapshot()).map(Snapshot::new)
+    }
+
+    /// Iterates over the `(doc_id, data)` pairs of ids `start <= id < stop` (open ends when
+    /// None) as of a snapshot taken now (held by the iterator), ascending, or descending with
+    /// `reverse=True`, at most `limit` of them. Pages: `range(start=last + 1, limit=50)`;
+    /// descending: `range(stop=last, reverse=True, limit=50)`.
+    #[pyo3(signature = (start = None, stop = None, *, reverse = false, limit = None))]
+    fn range(
+        &self,
+        py: Python<'_>,
+        start: Option<Edge>,
+        stop: Option<Edge>,
+        reverse: bool,
+        limit: Option<Limit>,
+    ) -> PyResult<SnapshotIterator> {
+        let range = id_range(py, start, stop, reverse, limit)?;
+        let db = &self.inner;
+        let docs = detach(py, || db.range(&range))?;
+        Ok(SnapshotIterator::new(None, docs))
+    }
+
+    /// Number of documents with ids `start <= id < stop` now (at most `limit`); no
+    /// document is read.
+    #[pyo3(signature = (start = None, stop = None, *, limit = None))]
+    fn count(
+        &self,
+        py: Python<'_>,
+        start: Option<Edge>,
+        stop: Option<Edge>,
+        limit: Option<Limit>,
+    ) -> PyResult<u64> {
+        let range = id_range(py, start, stop, false, limit)?;
+        let db = &self.inner;
+        detach(py, || db.snapshot()?.count(&range))
     }
 
     /// Rewrites the live documents into new log segments and deletes the old ones; returns
@@ -401,7 +433,7 @@ impl Database {
             return Err(PyTypeError::new_err("pop expected at most 2 arguments"));
         }
         let db = &self.inner;
-        let take = || -> docdb_core::Result<Vec<u8>> {
+        let take = || -> docdb::Result<Vec<u8>> {
             let mut tx = db.begin()?;
             let v = tx.read(doc_id.0)?;
             tx.delete(doc_id.0)?;
@@ -423,7 +455,7 @@ impl Database {
         let (id, v) = detach(py, || {
             let mut tx = db.begin()?;
             let Some(id) = db.snapshot()?.ids()?.into_iter().next() else {
-                return Err(docdb_core::Error::NotFound(format!(
+                return Err(docdb::Error::NotFound(format!(
                     "any document: database '{}' is empty",
                     db.name()
                 )));

@@ -9,7 +9,7 @@
 //! Every instance carries `code` (the stable string of `docs/errors.md`, a class attribute)
 //! and `batch_index` (`None`, or the position of the failing operation of an atomic batch).
 
-use docdb_core::{Error, ErrorKind};
+use docdb::{Error, ErrorKind};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::sync::PyOnceLock;
@@ -128,7 +128,8 @@ const LEAVES: &[ClassSpec] = &[
 const BASE_DOC: &str = "Base class of every DocDB error.\n\n\
 Attributes:\n    code: the stable error code, for example 'NOT_FOUND' (see docs/errors.md).\n    \
 batch_index: for a failed Database.batch(), the position of the failing operation; \
-otherwise None.";
+otherwise None.\n    outcome_unknown: for an UnavailableError, True when the connection to the server \
+broke after the request was sent: it may or may not have been applied.";
 
 /// `docdb.Error` followed by the leaves, in the order of [`LEAVES`].
 struct Classes {
@@ -150,6 +151,7 @@ fn make_class<'py>(
     ns.set_item("__doc__", doc)?;
     ns.set_item("code", code)?;
     ns.set_item("batch_index", py.None())?;
+    ns.set_item("outcome_unknown", false)?;
     // KeyError (and OSError with several args) would print repr()s; show the engine's
     // message as it is.
     let base_exc = py.get_type::<pyo3::exceptions::PyBaseException>();
@@ -220,6 +222,9 @@ fn build(py: Python<'_>, err: &Error) -> PyResult<PyErr> {
     let exc = ty.call1((err.to_string(),))?;
     if let Some(index) = err.batch_index() {
         exc.setattr("batch_index", index)?;
+    }
+    if err.outcome_unknown() {
+        exc.setattr("outcome_unknown", true)?;
     }
     let mut inner = err;
     while let Error::Batch { source, .. } = inner {

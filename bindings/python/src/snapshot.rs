@@ -6,7 +6,10 @@ use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyType};
 
+use docdb::IdRange;
+
 use crate::convert::{detach, json_decode, DocId};
+use crate::range::{id_range, Edge, Limit};
 
 /// A read-only, consistent view of a database at one moment (its commit `version`).
 ///
@@ -18,12 +21,12 @@ use crate::convert::{detach, json_decode, DocId};
 pub(crate) struct Snapshot {
     // The lock is held only to clone or take the Arc, never across an engine call; an
     // engine call in flight keeps its own clone, so close() never waits for it.
-    inner: Mutex<Option<Arc<docdb_core::Snapshot>>>,
+    inner: Mutex<Option<Arc<docdb::Snapshot>>>,
     version: u64,
 }
 
 impl Snapshot {
-    pub(crate) fn new(s: docdb_core::Snapshot) -> Self {
+    pub(crate) fn new(s: docdb::Snapshot) -> Self {
         Snapshot {
             version: s.version(),
             inner: Mutex::new(Some(Arc::new(s))),
@@ -32,22 +35,24 @@ impl Snapshot {
 
     /// An iterator over the snapshot's `(doc_id, data)` pairs, ascending by id.
     pub(crate) fn iterate(slf: Bound<'_, Self>) -> PyResult<SnapshotIterator> {
-        let py = slf.py();
-        let s = slf.get().get(py)?;
-        let docs = detach(py, || docdb_core::Snapshot::clone(&s).into_scan())?;
-        Ok(SnapshotIterator {
-            snapshot: slf.unbind(),
-            docs: Mutex::new(Some(docs)),
-        })
+        Snapshot::iterate_range(slf, IdRange::all())
     }
 
-    fn get(&self, py: Python<'_>) -> PyResult<Arc<docdb_core::Snapshot>> {
+    /// An iterator over the snapshot's `(doc_id, data)` pairs of `range`.
+    fn iterate_range(slf: Bound<'_, Self>, range: IdRange) -> PyResult<SnapshotIterator> {
+        let py = slf.py();
+        let s = slf.get().get(py)?;
+        let docs = detach(py, || docdb::Snapshot::clone(&s).into_range(&range))?;
+        Ok(SnapshotIterator::new(Some(slf.unbind()), docs))
+    }
+
+    fn get(&self, py: Python<'_>) -> PyResult<Arc<docdb::Snapshot>> {
         let snap = self.inner.lock().clone();
         match snap {
             Some(s) => Ok(s),
             None => Err(crate::error::to_pyerr(
                 py,
-                docdb_core::Error::Closed(format!("snapshot at version {}", self.version)),
+                docdb::Error::Closed(format!("snapshot at version {}", self.version)),
             )),
         }
     }
@@ -92,6 +97,37 @@ impl Snapshot {
     fn ids(&self, py: Python<'_>) -> PyResult<Vec<u64>> {
         let s = self.get(py)?;
         detach(py, || s.ids())
+    }
+
+    /// Iterates over the `(doc_id, data)` pairs of ids `start <= id < stop` (open ends when
+    /// None), ascending, or descending with `reverse=True`, at most `limit` of them. Each
+    /// document is read as the iterator reaches it. Next page after `last`:
+    /// `range(start=last + 1, limit=n)`; descending: `range(stop=last, reverse=True, limit=n)`.
+    #[pyo3(signature = (start = None, stop = None, *, reverse = false, limit = None))]
+    fn range(
+        slf: Bound<'_, Self>,
+        start: Option<Edge>,
+        stop: Option<Edge>,
+        reverse: bool,
+        limit: Option<Limit>,
+    ) -> PyResult<SnapshotIterator> {
+        let range = id_range(slf.py(), start, stop, reverse, limit)?;
+        Snapshot::iterate_range(slf, range)
+    }
+
+    /// Number of documents with ids `start <= id < stop` (at most `limit`); no document is
+    /// read.
+    #[pyo3(signature = (start = None, stop = None, *, limit = None))]
+    fn count(
+        &self,
+        py: Python<'_>,
+        start: Option<Edge>,
+        stop: Option<Edge>,
+        limit: Option<Limit>,
+    ) -> PyResult<u64> {
+        let range = id_range(py, start, stop, false, limit)?;
+        let s = self.get(py)?;
+        detach(py, || s.count(&range))
     }
 
     /// Releases the snapshot (and the old versions it kept alive). Calling it again does
@@ -150,13 +186,24 @@ impl Snapshot {
     }
 }
 
-/// Iterator over the `(doc_id, data)` pairs of a Snapshot, ascending by id. Raises
-/// ClosedError if the snapshot (or its store) is closed during iteration.
+/// Iterator over the `(doc_id, data)` pairs of a Snapshot (ascending by id, or in the order
+/// of its range). Raises ClosedError if the snapshot (or its store) is closed during
+/// iteration.
 #[pyclass(frozen, module = "docdb")]
 pub(crate) struct SnapshotIterator {
-    snapshot: Py<Snapshot>,
+    /// The Snapshot iterated, if any: `Database.range` iterates a snapshot of its own.
+    snapshot: Option<Py<Snapshot>>,
     /// The engine's scan over a clone of the snapshot (same version); `None` once over.
-    docs: Mutex<Option<docdb_core::OwnedScan>>,
+    docs: Mutex<Option<docdb::OwnedScan>>,
+}
+
+impl SnapshotIterator {
+    pub(crate) fn new(snapshot: Option<Py<Snapshot>>, docs: docdb::OwnedScan) -> Self {
+        SnapshotIterator {
+            snapshot,
+            docs: Mutex::new(Some(docs)),
+        }
+    }
 }
 
 #[pymethods]
@@ -167,7 +214,8 @@ impl SnapshotIterator {
 
     fn __next__<'py>(&self, py: Python<'py>) -> PyResult<Option<(u64, Bound<'py, PyBytes>)>> {
         // Closing the snapshot ends its iterators too: report it once, then stop.
-        if let Err(e) = self.snapshot.get().get(py) {
+        let closed = self.snapshot.as_ref().map(|s| s.get().get(py));
+        if let Some(Err(e)) = closed {
             return match self.docs.lock().take() {
                 Some(_) => Err(e),
                 None => Ok(None),

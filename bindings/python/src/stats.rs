@@ -13,8 +13,8 @@ pub(crate) struct DbInfo {
     name: String,
 }
 
-impl From<docdb_core::DbInfo> for DbInfo {
-    fn from(i: docdb_core::DbInfo) -> Self {
+impl From<docdb::DbInfo> for DbInfo {
+    fn from(i: docdb::DbInfo) -> Self {
         DbInfo {
             id: i.id,
             name: i.name,
@@ -78,8 +78,8 @@ pub(crate) struct DbStats {
     recovered_replayed_bytes: u64,
 }
 
-impl From<docdb_core::DbStats> for DbStats {
-    fn from(s: docdb_core::DbStats) -> Self {
+impl From<docdb::DbStats> for DbStats {
+    fn from(s: docdb::DbStats) -> Self {
         DbStats {
             id: s.id,
             name: s.name,
@@ -192,8 +192,8 @@ pub(crate) struct StoreStats {
     databases: Vec<DbStats>,
 }
 
-impl From<docdb_core::StoreStats> for StoreStats {
-    fn from(s: docdb_core::StoreStats) -> Self {
+impl From<docdb::StoreStats> for StoreStats {
+    fn from(s: docdb::StoreStats) -> Self {
         StoreStats {
             databases_total: s.databases_total,
             databases_active: s.databases_active,

@@ -2,7 +2,9 @@
 
 use std::path::PathBuf;
 
-use docdb_core::{Options, Sync};
+use std::time::Duration;
+
+use docdb::{ConnectOptions, Options, Sync};
 use pyo3::prelude::*;
 use pyo3::types::PyType;
 
@@ -11,27 +13,44 @@ use crate::database::Database;
 use crate::error;
 use crate::stats::{DbInfo, StoreStats};
 
-/// An open DocDB data directory holding named databases.
+/// An open DocDB data directory holding named databases, in this process or behind a
+/// server.
 ///
-/// Open one with docdb.open(path, ...). A Store is a context manager: leaving the `with`
-/// block closes it. After close(), every call on the store and on its databases,
+/// Open one with docdb.open(path, ...), or connect to a `docdb serve` with
+/// docdb.connect(url, ...): the same methods work on both. A Store is a context manager:
+/// leaving the `with` block closes it. After close(), every call on the store and on its databases,
 /// transactions and snapshots raises ClosedError. Opening a directory this process
 /// already has open returns a new handle on the same open store (InvalidArgumentError if
 /// the options differ): close() then releases that handle, and the files close when the
 /// last handle is closed. Another process gets LockedError.
 #[pyclass(frozen, module = "docdb")]
 pub(crate) struct Store {
-    inner: docdb_core::Store,
+    inner: docdb::Store,
 }
 
-fn parse_sync(sync: &str) -> Result<Sync, docdb_core::Error> {
+fn parse_sync(sync: &str) -> Result<Sync, docdb::Error> {
     match sync {
         "full" => Ok(Sync::Full),
         "normal" => Ok(Sync::Normal),
-        other => Err(docdb_core::Error::InvalidArgument(format!(
+        other => Err(docdb::Error::InvalidArgument(format!(
             "sync must be 'full' or 'normal', not {other:?}"
         ))),
     }
+}
+
+/// A timeout in seconds: positive and finite, else InvalidArgumentError.
+fn seconds(py: Python<'_>, what: &str, t: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(t)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            error::to_pyerr(
+                py,
+                docdb::Error::InvalidArgument(format!(
+                    "{what} must be a positive number of seconds, got {t}"
+                )),
+            )
+        })
 }
 
 #[pymethods]
@@ -86,14 +105,51 @@ impl Store {
         if let Some(v) = index_shards {
             o.index_shards = v;
         }
-        let inner = detach(py, move || docdb_core::Store::open(path, o))?;
+        let inner = detach(py, move || docdb::Store::open(path, o))?;
         Ok(Store { inner })
     }
 
-    /// The data directory, as given to open().
+    /// Connects to a `docdb serve`; prefer docdb.connect(), which documents the arguments.
+    #[staticmethod]
+    #[pyo3(signature = (
+        url, token = None, *, ca_file = None, server_name = None, connect_timeout = None,
+        request_timeout = None,
+    ))]
+    fn connect(
+        py: Python<'_>,
+        url: &str,
+        token: Option<String>,
+        ca_file: Option<PathBuf>,
+        server_name: Option<String>,
+        connect_timeout: Option<f64>,
+        request_timeout: Option<f64>,
+    ) -> PyResult<Self> {
+        let mut o = ConnectOptions {
+            token,
+            ca_file,
+            server_name,
+            ..ConnectOptions::default()
+        };
+        if let Some(t) = connect_timeout {
+            o.connect_timeout = seconds(py, "connect_timeout", t)?;
+        }
+        if let Some(t) = request_timeout {
+            o.request_timeout = Some(seconds(py, "request_timeout", t)?);
+        }
+        let inner = detach(py, move || docdb::Store::connect(url, o))?;
+        Ok(Store { inner })
+    }
+
+    /// The data directory, as given to open(); None for a store connected to a server.
     #[getter]
-    fn path(&self) -> PathBuf {
-        self.inner.path().to_path_buf()
+    fn path(&self) -> Option<PathBuf> {
+        self.inner.path().map(PathBuf::from)
+    }
+
+    /// The server's URL, as given to connect(); None for a store opened in this process.
+    #[getter]
+    fn url(&self) -> Option<&str> {
+        self.inner.url()
     }
 
     /// Whether close() was called.
@@ -211,7 +267,7 @@ impl Store {
     fn __repr__(&self) -> String {
         format!(
             "docdb.Store({:?}{})",
-            self.inner.path().display().to_string(),
+            self.inner.location(),
             if self.inner.is_closed() {
                 ", closed"
             } else {

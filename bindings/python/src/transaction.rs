@@ -5,17 +5,18 @@ use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyType};
 
 use crate::convert::{detach, json_decode, json_encode, DocId};
+use crate::range::{id_range, Edge, Limit, TransactionIterator};
 
 /// Where a transaction is in its life; only `Active` holds the engine transaction.
 enum State {
-    Active(docdb_core::Transaction),
+    Active(docdb::Transaction),
     Committed,
     RolledBack,
 }
 
 impl State {
-    fn closed_error(&self) -> docdb_core::Error {
-        docdb_core::Error::Closed(match self {
+    fn closed_error(&self) -> docdb::Error {
+        docdb::Error::Closed(match self {
             State::Committed => "transaction (already committed)".into(),
             State::RolledBack => "transaction (already rolled back)".into(),
             State::Active(_) => "transaction".into(),
@@ -44,7 +45,7 @@ pub(crate) struct Transaction {
 }
 
 impl Transaction {
-    pub(crate) fn new(tx: docdb_core::Transaction) -> Self {
+    pub(crate) fn new(tx: docdb::Transaction) -> Self {
         Transaction {
             state: Mutex::new(State::Active(tx)),
         }
@@ -54,12 +55,20 @@ impl Transaction {
     fn with<T: Send>(
         &self,
         py: Python<'_>,
-        f: impl FnOnce(&mut docdb_core::Transaction) -> docdb_core::Result<T> + Send,
+        f: impl FnOnce(&mut docdb::Transaction) -> docdb::Result<T> + Send,
     ) -> PyResult<T> {
-        detach(py, || match &mut *self.state.lock() {
+        detach(py, || self.run(f))
+    }
+
+    /// Runs `f` on the active transaction; the caller has released the GIL.
+    pub(crate) fn run<T>(
+        &self,
+        f: impl FnOnce(&mut docdb::Transaction) -> docdb::Result<T>,
+    ) -> docdb::Result<T> {
+        match &mut *self.state.lock() {
             State::Active(tx) => f(tx),
             other => Err(other.closed_error()),
-        })
+        }
     }
 
     fn finish(&self, py: Python<'_>, commit: bool) -> PyResult<Option<u64>> {
@@ -155,9 +164,27 @@ impl Transaction {
         self.with(py, |tx| tx.put(doc_id.0, bytes))
     }
 
+    /// Iterates over the `(doc_id, data)` pairs of ids `start <= id < stop` as this
+    /// transaction sees them (its own writes included), ascending (descending with
+    /// `reverse=True`), at most `limit` of them. Open ends when None.
+    #[pyo3(signature = (start = None, stop = None, *, reverse = false, limit = None))]
+    fn range(
+        slf: Bound<'_, Self>,
+        start: Option<Edge>,
+        stop: Option<Edge>,
+        reverse: bool,
+        limit: Option<Limit>,
+    ) -> PyResult<TransactionIterator> {
+        let py = slf.py();
+        let range = id_range(py, start, stop, reverse, limit)?;
+        // Checked now, so that a finished transaction fails at the call, as in every face.
+        slf.get().with(py, |_| Ok(()))?;
+        Ok(TransactionIterator::new(slf.unbind(), range))
+    }
+
     /// Number of staged writes.
     fn pending(&self, py: Python<'_>) -> PyResult<usize> {
-        self.with(py, |tx| Ok(tx.pending()))
+        self.with(py, |tx| tx.pending())
     }
 
     /// The commit version this transaction reads at.
@@ -214,7 +241,10 @@ impl Transaction {
 
     fn __repr__(&self, py: Python<'_>) -> String {
         let state = py.detach(|| match &*self.state.lock() {
-            State::Active(tx) => format!("active, {} pending", tx.pending()),
+            State::Active(tx) => match tx.pending() {
+                Ok(n) => format!("active, {n} pending"),
+                Err(_) => "active".into(),
+            },
             State::Committed => "committed".into(),
             State::RolledBack => "rolled back".into(),
         });

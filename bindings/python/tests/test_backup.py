@@ -53,6 +53,7 @@ def test_backup_refuses_a_directory_that_is_not_empty(store: docdb.Store, tmp_pa
         store.backup(full)
     assert [p.name for p in full.iterdir()] == ["keep"]
     with pytest.raises(docdb.InvalidArgumentError):
+        assert store.path is not None
         store.backup(store.path / "inside")
 
 

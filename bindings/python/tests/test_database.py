@@ -307,7 +307,8 @@ def test_name_must_be_str(store: docdb.Store) -> None:
 
 
 def test_path_and_repr(store: docdb.Store, store_path: Path) -> None:
-    assert Path(store.path) == store_path
+    assert store.path is not None and Path(store.path) == store_path
+    assert store.url is None
     assert str(store_path) in repr(store)
     assert not store.closed
 

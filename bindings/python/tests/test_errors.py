@@ -73,6 +73,14 @@ def test_batch_index_and_errno_from_mapping() -> None:
     with pytest.raises(ValueError):
         docdb._docdb._engine_error("NO_SUCH_CODE", "x")
 
+def test_outcome_unknown_from_mapping() -> None:
+    # Only an UNAVAILABLE error whose request may have been applied says so.
+    lost = docdb._docdb._engine_error("UNAVAILABLE", "connection reset")
+    assert isinstance(lost, docdb.UnavailableError) and lost.outcome_unknown is True
+    assert "outcome of the request is unknown" in str(lost)
+    assert docdb._docdb._engine_error("NOT_FOUND", "x").outcome_unknown is False
+    assert docdb.Error.outcome_unknown is False
+
 
 def test_not_found_is_key_error(db: docdb.Database) -> None:
     with pytest.raises(KeyError) as info:

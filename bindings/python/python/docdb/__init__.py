@@ -16,6 +16,8 @@ A Store is a data directory holding named databases; a database maps int ids
         with notes.snapshot() as snap:           # consistent view
             for doc_id, data in snap:
                 print(doc_id, data)
+        for doc_id, data in notes.range(start=100, limit=50):  # ids >= 100, a page of 50
+            print(doc_id, data)
 
 Errors are all ``docdb.Error`` subclasses, one per engine error (see ``docs/errors.md``):
 NotFoundError (also a KeyError), AlreadyExistsError, ConflictError, MemoryLimitError
@@ -61,6 +63,7 @@ from ._docdb import (
     Store,
     StoreStats,
     Transaction,
+    TransactionIterator,
     UnavailableError,
     UnsupportedVersionError,
     __version__,
@@ -88,9 +91,11 @@ SyncMode = Literal["full", "normal"]
 
 __all__ = [
     "open",
+    "connect",
     "Store",
     "Database",
     "Transaction",
+    "TransactionIterator",
     "Snapshot",
     "SnapshotIterator",
     "DbInfo",
@@ -196,4 +201,44 @@ def open(  # noqa: A001 - the natural name, like sqlite3.connect / dbm.open
         checkpoint_bytes=checkpoint_bytes,
         index_shards=index_shards,
         cache_size=cache_size,
+    )
+
+
+def connect(
+    url: str,
+    token: Optional[str] = None,
+    *,
+    ca_file: Union[str, "os.PathLike[str]", None] = None,
+    server_name: Optional[str] = None,
+    connect_timeout: Optional[float] = None,
+    request_timeout: Optional[float] = None,
+) -> Store:
+    """Connect to a ``docdb serve`` at ``url`` and return its Store.
+
+    The Store, its databases, transactions, snapshots and ranges work as those of
+    ``open()``, with the same errors; transactions and snapshots are held by the server.
+    A Store is a context manager that closes the connections on exit.
+
+    Args:
+        url: ``unix:///path/to.sock``, ``tcp://host:port`` or ``tls://host:port``.
+        token: the server's shared secret (its ``--token-file``), required over TCP.
+        ca_file: PEM file of the authority (or self-signed certificate) that signed the
+            server's certificate, for ``tls://``.
+        server_name: the name to verify in the server's certificate (default: the host).
+        connect_timeout: seconds allowed to connect and authenticate (default 10).
+        request_timeout: seconds a request may wait for its reply (default 300).
+
+    Raises:
+        UnavailableError: the server cannot be reached (also a ConnectionError). Later,
+            a call whose connection breaks raises it too, with ``outcome_unknown`` True
+            if the request may have been applied; the next call connects again.
+        InvalidArgumentError: a malformed URL, a TCP URL without a token, a bad timeout.
+    """
+    return Store.connect(
+        url,
+        token,
+        ca_file=ca_file,
+        server_name=server_name,
+        connect_timeout=connect_timeout,
+        request_timeout=request_timeout,
     )

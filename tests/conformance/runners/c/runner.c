@@ -2,6 +2,12 @@
  *
  *   conformance FILE.json...    runs every scenario of the files, prints one line each,
  *                               exits 1 if any failed
+ *   conformance --remote DOCDB FILE.json...
+ *                               the same, remote mode: each store is served by `DOCDB serve`
+ *                               (a server per data directory, started at the first open and
+ *                               stopped when its last handle closes, as a local store's files
+ *                               close) and opened with docdb_store_connect; scenarios marked
+ *                               "local_only" are listed, not run
  *   conformance --open PATH     (used by open_in_other_process) opens and closes PATH;
  *                               the exit status is the docdb_status
  *
@@ -13,6 +19,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <ftw.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
@@ -21,6 +28,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "docdb.h"
@@ -40,8 +48,11 @@ typedef struct json {
     char **keys;   /* J_OBJ */
 } json;
 
+static void kill_servers(void);
+
 static void die(const char *fmt, ...) {
     va_list ap;
+    kill_servers();
     va_start(ap, fmt);
     vfprintf(stderr, fmt, ap);
     va_end(ap);
@@ -368,16 +379,71 @@ typedef struct {
     bool freed; /* a snapshot released by snap.close (C has no separate close) */
 } var;
 
+/* Remote mode: one `docdb serve` per data directory of the scenario. */
+typedef struct {
+    char dir[4096]; /* realpath of the data directory */
+    char url[600];
+    pid_t pid;      /* 0 once stopped */
+    int clients;    /* store handles connected and not closed */
+} server;
+
 typedef struct {
     var *vars;
     size_t n;
-    const char *self; /* this program, for open_in_other_process */
+    const char *self;   /* this program, for open_in_other_process */
+    const char *docdb;  /* remote mode: the docdb executable; NULL for local mode */
+    char sockdir[64];   /* remote mode: where the sockets are */
+    server servers[16];
+    size_t n_servers;
+    /* Which server each connected store handle counts on (index), or -1. */
+    struct { const void *store; int server; } conns[64];
+    size_t n_conns;
 } runner;
+
+static runner *g_runner; /* for release(), which frees stores, and die() */
+
+/* die() leaves no server behind. */
+static void kill_servers(void) {
+    size_t i;
+    for (i = 0; g_runner && i < g_runner->n_servers; i++) {
+        if (g_runner->servers[i].pid > 0) {
+            kill(g_runner->servers[i].pid, SIGKILL);
+            waitpid(g_runner->servers[i].pid, NULL, 0);
+            g_runner->servers[i].pid = 0;
+        }
+    }
+}
+
+/* Stops server i (SIGTERM: it checkpoints, closes the store and exits, as a local close). */
+static void stop_server(runner *r, size_t i) {
+    int status;
+    if (r->servers[i].pid <= 0) return;
+    kill(r->servers[i].pid, SIGTERM);
+    if (waitpid(r->servers[i].pid, &status, 0) < 0 || !WIFEXITED(status) || WEXITSTATUS(status))
+        die("docdb serve of %s did not stop cleanly", r->servers[i].dir);
+    r->servers[i].pid = 0;
+}
+
+/* A store handle is closed or freed: its server stops with its last client. */
+static void disconnect(runner *r, const void *store) {
+    size_t i;
+    for (i = 0; i < r->n_conns; i++) {
+        if (r->conns[i].store == store) {
+            server *sv = &r->servers[r->conns[i].server];
+            r->conns[i] = r->conns[--r->n_conns];
+            if (--sv->clients == 0) stop_server(r, (size_t)(sv - r->servers));
+            return;
+        }
+    }
+}
 
 static void release(var *v) {
     if (!v->freed) {
         switch (v->t) {
-        case H_STORE: docdb_store_free(v->p); break;
+        case H_STORE:
+            docdb_store_free(v->p);
+            if (g_runner) disconnect(g_runner, v->p);
+            break;
         case H_DB: docdb_db_free(v->p); break;
         case H_TXN: docdb_txn_free(v->p); break;
         case H_SNAP: docdb_snapshot_free(v->p); break;
@@ -517,20 +583,24 @@ static json store_stats_json(const docdb_store_stats *s) {
     return o;
 }
 
-/* A snapshot's documents as [id, data] pairs (`pairs`), or its ids. */
-static docdb_status snapshot_list(const docdb_snapshot *snap, bool pairs, json *out) {
-    docdb_snapshot_scan *scan = NULL;
-    docdb_status st;
+/* The range of a step's bound arguments (gte/gt, lte/lt, reverse, limit). */
+static docdb_range range_of(const json *args) {
+    docdb_range r;
+    const json *v;
+    memset(&r, 0, sizeof r);
+    if ((v = get(args, "gte"))) r.start_kind = DOCDB_BOUND_INCLUDED, r.start = (uint64_t)v->num;
+    if ((v = get(args, "gt"))) r.start_kind = DOCDB_BOUND_EXCLUDED, r.start = (uint64_t)v->num;
+    if ((v = get(args, "lte"))) r.end_kind = DOCDB_BOUND_INCLUDED, r.end = (uint64_t)v->num;
+    if ((v = get(args, "lt"))) r.end_kind = DOCDB_BOUND_EXCLUDED, r.end = (uint64_t)v->num;
+    if ((v = get(args, "reverse"))) r.reverse = v->b;
+    if ((v = get(args, "limit"))) r.has_limit = true, r.limit = (uint64_t)v->num;
+    return r;
+}
+
+/* Drains a scan into [id, data] pairs; st is the status of the call that made it (call
+ * that first: C leaves the order of a call's arguments unspecified). */
+static docdb_status scan_pairs(docdb_status st, docdb_snapshot_scan *scan, json *out) {
     *out = j_container(J_ARR);
-    if (!pairs) {
-        docdb_id_list ids = {NULL, 0, 0};
-        size_t i;
-        st = docdb_snapshot_ids(snap, &ids);
-        for (i = 0; st == DOCDB_OK && i < ids.len; i++) push(out, j_num((double)ids.ids[i]), NULL);
-        docdb_id_list_free(&ids);
-        return st;
-    }
-    st = docdb_snapshot_scan_new(snap, &scan);
     while (st == DOCDB_OK) {
         uint64_t id = 0;
         docdb_buf buf = {NULL, 0, 0};
@@ -546,6 +616,24 @@ static docdb_status snapshot_list(const docdb_snapshot *snap, bool pairs, json *
     }
     docdb_snapshot_scan_free(scan);
     return st;
+}
+
+/* A snapshot's documents as [id, data] pairs (`pairs`), or its ids. */
+static docdb_status snapshot_list(const docdb_snapshot *snap, bool pairs, json *out) {
+    docdb_snapshot_scan *scan = NULL;
+    docdb_status st;
+    *out = j_container(J_ARR);
+    if (!pairs) {
+        docdb_id_list ids = {NULL, 0, 0};
+        size_t i;
+        st = docdb_snapshot_ids(snap, &ids);
+        for (i = 0; st == DOCDB_OK && i < ids.len; i++) push(out, j_num((double)ids.ids[i]), NULL);
+        docdb_id_list_free(&ids);
+        return st;
+    }
+    json_free(out);
+    st = docdb_snapshot_scan_new(snap, &scan);
+    return scan_pairs(st, scan, out); /* st is computed first: scan is set */
 }
 
 /* The same over a snapshot of `db` taken now (the idiomatic iterations). */
@@ -641,6 +729,64 @@ static json list_dir(const char *path) {
     return out;
 }
 
+/* Remote mode's `open`: connects to the server of `path`, starting it first if none runs. */
+static docdb_status remote_open(runner *r, const char *path, docdb_store **out, char *why,
+                                size_t why_len) {
+    char dir[4096];
+    size_t i;
+    server *sv = NULL;
+    int tries;
+    docdb_status st;
+    mkdirs_for(path);
+    mkdir(path, 0755);
+    if (!realpath(path, dir)) {
+        snprintf(why, why_len, "remote mode: cannot resolve %s (scenario should be local_only)",
+                 path);
+        return DOCDB_INTERNAL;
+    }
+    for (i = 0; i < r->n_servers; i++)
+        if (r->servers[i].pid > 0 && strcmp(r->servers[i].dir, dir) == 0) sv = &r->servers[i];
+    if (!sv) {
+        char sock[128];
+        pid_t pid;
+        if (r->n_servers == sizeof r->servers / sizeof r->servers[0]) die("too many servers");
+        sv = &r->servers[r->n_servers];
+        snprintf(sock, sizeof sock, "%s/s%lu.sock", r->sockdir, (unsigned long)r->n_servers);
+        r->n_servers++;
+        snprintf(sv->dir, sizeof sv->dir, "%s", dir);
+        snprintf(sv->url, sizeof sv->url, "unix://%s", sock);
+        sv->clients = 0;
+        pid = fork();
+        if (pid < 0) die("fork: %s", strerror(errno));
+        if (pid == 0) {
+            execl(r->docdb, r->docdb, "serve", "--data", dir, "--unix", sock, "--log-level",
+                  "error", (char *)NULL);
+            _exit(127);
+        }
+        sv->pid = pid;
+    }
+    /* Wait for the socket (a fresh server takes a few milliseconds). */
+    for (tries = 0;; tries++) {
+        int status;
+        st = docdb_store_connect(sv->url, NULL, out);
+        if (st != DOCDB_UNAVAILABLE || tries == 6000) break;
+        if (waitpid(sv->pid, &status, WNOHANG) == sv->pid) {
+            sv->pid = 0;
+            snprintf(why, why_len, "remote mode: docdb serve of %s exited at start", dir);
+            return DOCDB_INTERNAL;
+        }
+        nanosleep(&(struct timespec){0, 5000000L}, NULL);
+    }
+    if (st == DOCDB_OK) {
+        if (r->n_conns == sizeof r->conns / sizeof r->conns[0]) die("too many connections");
+        r->conns[r->n_conns].store = *out;
+        r->conns[r->n_conns].server = (int)(sv - r->servers);
+        r->n_conns++;
+        sv->clients++;
+    }
+    return st;
+}
+
 #define IS(name) (strcmp(call, name) == 0)
 
 /* Runs one step's call; `bytes` is its `data` argument, if any. */
@@ -674,6 +820,20 @@ static outcome dispatch(runner *r, const json *step, const uint8_t *bytes, size_
         o.value = j_bool(stat(str_arg(args, "path"), &sb) == 0);
         return o;
     }
+    if (IS("open") && r->docdb) {
+        docdb_store *s = NULL;
+        if (get(args, "options")) {
+            o.failed_outside = true;
+            snprintf(o.why, sizeof o.why,
+                     "remote mode: options are the server's (mark the scenario local_only)");
+            return o;
+        }
+        o.st = remote_open(r, str_arg(args, "path"), &s, o.why, sizeof o.why);
+        o.failed_outside = o.st == DOCDB_INTERNAL;
+        o.ht = H_STORE;
+        o.handle = s;
+        return o;
+    }
     if (IS("open")) {
         docdb_options opts;
         docdb_store *s = NULL;
@@ -700,7 +860,10 @@ static outcome dispatch(runner *r, const json *step, const uint8_t *bytes, size_
 
     if (h->t == H_STORE && strncmp(call, "store.", 6) == 0) {
         const docdb_store *s = h->p;
-        if (IS("store.close")) o.st = docdb_store_close(s);
+        if (IS("store.close")) {
+            o.st = docdb_store_close(s);
+            if (o.st == DOCDB_OK) disconnect(r, s);
+        }
         else if (IS("store.closed")) o.value = j_bool(docdb_store_is_closed(s));
         else if (IS("store.create_db") || IS("store.open_db") || IS("store.open_or_create_db")) {
             docdb_db *db = NULL;
@@ -799,6 +962,15 @@ static outcome dispatch(runner *r, const json *step, const uint8_t *bytes, size_
         else if (IS("db.iter")) o.st = db_list(db, 0, &o.value);
         else if (IS("db.items") || IS("db.items_async")) o.st = db_list(db, 1, &o.value);
         else if (IS("db.values")) o.st = db_list(db, 2, &o.value);
+        else if (IS("db.range")) {
+            docdb_range rg = range_of(args);
+            docdb_snapshot_scan *scan = NULL;
+            o.st = docdb_db_range_new(db, &rg, &scan);
+            o.st = scan_pairs(o.st, scan, &o.value);
+        } else if (IS("db.count")) {
+            docdb_range rg = range_of(args);
+            o.st = as_num(docdb_db_count(db, &rg, &n), &n, &o.value);
+        }
         else goto unknown;
         return o;
     }
@@ -821,6 +993,12 @@ static outcome dispatch(runner *r, const json *step, const uint8_t *bytes, size_
             o.st = as_num(docdb_txn_read_version(t, &n), &n, &o.value);
         else if (IS("txn.commit")) o.st = as_num(docdb_txn_commit(t, &n), &n, &o.value);
         else if (IS("txn.rollback")) o.st = docdb_txn_rollback(t);
+        else if (IS("txn.range")) {
+            docdb_range rg = range_of(args);
+            docdb_snapshot_scan *scan = NULL;
+            o.st = docdb_txn_range_new(t, &rg, &scan);
+            o.st = scan_pairs(o.st, scan, &o.value);
+        }
         else goto unknown;
         return o;
     }
@@ -836,7 +1014,15 @@ static outcome dispatch(runner *r, const json *step, const uint8_t *bytes, size_
         else if (IS("snap.ids")) o.st = snapshot_list(p, false, &o.value);
         else if (IS("snap.scan") || IS("snap.items") || IS("snap.items_async"))
             o.st = snapshot_list(p, true, &o.value);
-        else if (IS("snap.close")) {
+        else if (IS("snap.range")) {
+            docdb_range rg = range_of(args);
+            docdb_snapshot_scan *scan = NULL;
+            o.st = docdb_snapshot_range_new(p, &rg, &scan);
+            o.st = scan_pairs(o.st, scan, &o.value);
+        } else if (IS("snap.count")) {
+            docdb_range rg = range_of(args);
+            o.st = as_num(docdb_snapshot_count(p, &rg, &n), &n, &o.value);
+        } else if (IS("snap.close")) {
             docdb_snapshot_free(h->p);
             h->freed = true;
         } else goto unknown;
@@ -862,10 +1048,17 @@ static outcome run_call(runner *r, const json *step) {
 static bool run_scenario(runner *r, const json *scenario) {
     const json *steps = get(scenario, "steps");
     const char *name = get(scenario, "name")->str;
+    const json *local_only = get(scenario, "local_only");
     char tmpl[] = "/tmp/docdb-conformance-XXXXXX";
     char before[4096];
     bool ok = true;
     size_t i;
+    if (local_only && (local_only->t != J_STR || local_only->n == 0))
+        die("%s: \"local_only\" must be a string saying why", name);
+    if (local_only && r->docdb) {
+        printf("local-only %s (%s)\n", name, local_only->str);
+        return true;
+    }
     if (!getcwd(before, sizeof before) || !mkdtemp(tmpl) || chdir(tmpl) != 0)
         die("cannot make the scenario's directory");
     for (i = 0; ok && i < steps->n; i++) {
@@ -907,6 +1100,9 @@ static bool run_scenario(runner *r, const json *scenario) {
         json_free(&o.value);
     }
     release_all(r);
+    for (i = 0; i < r->n_servers; i++) stop_server(r, i);
+    r->n_servers = 0;
+    r->n_conns = 0;
     if (chdir(before) != 0) die("cannot return to %s", before);
     nftw(tmpl, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
     if (ok) printf("ok   %s\n", name);
@@ -931,8 +1127,10 @@ static char *read_file(const char *path) {
 }
 
 int main(int argc, char **argv) {
-    runner r = {NULL, 0, NULL};
-    int i, passed = 0, failed = 0;
+    runner r;
+    int i, first = 1, passed = 0, failed = 0, local_only = 0;
+    memset(&r, 0, sizeof r);
+    g_runner = &r;
     if (argc == 3 && strcmp(argv[1], "--open") == 0) {
         docdb_store *s = NULL;
         docdb_status st = docdb_store_open(argv[2], NULL, &s);
@@ -944,7 +1142,14 @@ int main(int argc, char **argv) {
      * current directory, so the path must be absolute. */
     r.self = realpath("/proc/self/exe", NULL);
     if (!r.self) die("cannot find this program");
-    for (i = 1; i < argc; i++) {
+    if (argc > 2 && strcmp(argv[1], "--remote") == 0) {
+        r.docdb = realpath(argv[2], NULL);
+        if (!r.docdb) die("no docdb executable at %s", argv[2]);
+        snprintf(r.sockdir, sizeof r.sockdir, "/tmp/docdb-conf-sock-XXXXXX");
+        if (!mkdtemp(r.sockdir)) die("cannot make the sockets' directory");
+        first = 3;
+    }
+    for (i = first; i < argc; i++) {
         char *text = read_file(argv[i]);
         reader rd = {text, argv[i]};
         json file = parse_value(&rd);
@@ -952,14 +1157,21 @@ int main(int argc, char **argv) {
         size_t k;
         if (!scenarios || scenarios->t != J_ARR) die("%s: no \"scenarios\" array", argv[i]);
         for (k = 0; k < scenarios->n; k++) {
-            if (run_scenario(&r, &scenarios->items[k])) passed++;
-            else failed++;
+            const json *sc = &scenarios->items[k];
+            if (r.docdb && get(sc, "local_only")) local_only++;
+            if (!run_scenario(&r, sc)) failed++;
+            else if (!(r.docdb && get(sc, "local_only"))) passed++;
         }
         json_free(&file);
         free(text);
     }
     free((void *)r.self);
-    printf("conformance (C): %d scenarios passed, %d failed\n", passed, failed);
+    if (r.docdb) {
+        rmdir(r.sockdir);
+        free((void *)r.docdb);
+    }
+    printf("conformance (C%s): %d scenarios passed, %d failed, %d local-only not run\n",
+           r.docdb ? ", remote" : "", passed, failed, local_only);
     if (passed + failed < 60) {
         printf("conformance (C): fewer than 60 scenarios\n");
         return 1;

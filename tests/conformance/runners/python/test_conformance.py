@@ -1,15 +1,20 @@
 """The conformance scenarios (tests/conformance/README.md), run through the Python face.
 
-One pytest case per scenario. Each runs in a fresh directory made the current directory.
+One pytest case per scenario and mode: "local" opens the stores in this process, "remote"
+serves each store's directory with `docdb serve` (target/release/docdb, or $DOCDB_BIN) and
+connects to it; scenarios marked "local_only" run locally only. Each runs in a fresh
+directory made the current directory.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 from typing import Any, Callable, Iterator, Optional
 
@@ -19,6 +24,8 @@ import docdb
 from docdb._docdb import _engine_error
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
+ROOT = Path(__file__).resolve().parents[4]
+DOCDB_BIN = os.environ.get("DOCDB_BIN", str(ROOT / "target" / "release" / "docdb"))
 
 
 def load() -> list[dict[str, Any]]:
@@ -27,6 +34,9 @@ def load() -> list[dict[str, Any]]:
         out.extend(json.loads(file.read_text())["scenarios"])
     names = [s["name"] for s in out]
     assert len(names) == len(set(names)), "scenario names must be unique"
+    for s in out:
+        why = s.get("local_only", "a reason")
+        assert isinstance(why, str) and why, f"{s['name']}: local_only must say why"
     return out
 
 
@@ -65,18 +75,78 @@ except docdb.Error as e:
 """
 
 
-class Runner:
+class Servers:
+    """Remote mode: one `docdb serve` per data directory, started at the first open of it
+    and stopped (SIGTERM, exit 0) when its last store handle closes, as a local store's
+    files are (tests/conformance/README.md, "Remote mode")."""
+
     def __init__(self) -> None:
+        self.sockets = tempfile.mkdtemp(prefix="docdb-sock-")
+        self.started = 0
+        # data directory -> (server, url, open store handles)
+        self.running: dict[Path, tuple[subprocess.Popen[bytes], str, set[int]]] = {}
+
+    def connect(self, path: str) -> docdb.Store:
+        Path(path).mkdir(parents=True, exist_ok=True)
+        data = Path(path).resolve()
+        if data not in self.running:
+            sock = Path(self.sockets) / f"{self.started}.sock"
+            self.started += 1
+            proc = subprocess.Popen(
+                [DOCDB_BIN, "serve", "--data", str(data), "--unix", str(sock), "--log-level", "error"]
+            )
+            deadline = time.monotonic() + 30
+            while not sock.exists():
+                if proc.poll() is not None or time.monotonic() > deadline:
+                    raise Failed(f"docdb serve --data {data} did not start ({proc.poll()})")
+                time.sleep(0.005)
+            self.running[data] = (proc, f"unix://{sock}", set())
+        _, url, clients = self.running[data]
+        store = docdb.connect(url)
+        clients.add(id(store))
+        return store
+
+    def disconnect(self, store: docdb.Store) -> None:
+        for data, (_, _, clients) in list(self.running.items()):
+            if id(store) in clients:
+                clients.discard(id(store))
+                if not clients:
+                    self.stop(data)
+
+    def stop(self, data: Path) -> None:
+        proc, _, _ = self.running.pop(data)
+        proc.send_signal(signal.SIGTERM)
+        if proc.wait(timeout=60) != 0:
+            raise Failed(f"docdb serve --data {data} exited with {proc.returncode}")
+
+    def stop_all(self) -> None:
+        for data in list(self.running):
+            self.stop(data)
+        os.rmdir(self.sockets)
+
+
+class Runner:
+    def __init__(self, remote: bool) -> None:
         self.vars: dict[str, Any] = {}
+        self.servers = Servers() if remote else None
+
+    def close(self, store: docdb.Store) -> None:
+        try:
+            store.close()
+        finally:
+            if self.servers is not None:
+                self.servers.disconnect(store)
 
     def release(self) -> None:
         for v in list(self.vars.values()):
             if isinstance(v, docdb.Store):
                 try:
-                    v.close()
+                    self.close(v)
                 except docdb.Error:
                     pass
         self.vars.clear()
+        if self.servers is not None:
+            self.servers.stop_all()
 
     def handle(self, step: dict[str, Any]) -> Any:
         name = step.get("on")
@@ -91,7 +161,11 @@ class Runner:
             return self.fs(call, a)
         if call == "open":
             opts = dict(a.get("options", {}))
-            return docdb.open(a["path"], **opts)
+            if self.servers is None:
+                return docdb.open(a["path"], **opts)
+            if opts:
+                raise Failed("remote mode: options are the server's (mark the scenario local_only)")
+            return self.servers.connect(a["path"])
         if call == "open_in_other_process":
             res = subprocess.run(
                 [sys.executable, "-c", OTHER_PROCESS, a["path"]],
@@ -110,9 +184,15 @@ class Runner:
             return getattr(h, method)(a["id"], data(a["data"]))
         if method in ("read", "delete", "contains"):
             return getattr(h, method)(a["id"])
+        if method == "range":
+            return list(h.range(**range_args(a)))
+        if method == "count":
+            args = range_args(a)
+            del args["reverse"]
+            return h.count(**args)
         table: dict[str, Callable[[], Any]] = {
             # Stores
-            "store.close": lambda: h.close(),
+            "store.close": lambda: self.close(h),
             "store.closed": lambda: h.closed,
             "store.create_db": lambda: h.create_db(a["name"]),
             "store.open_db": lambda: h.open_db(a["name"]),
@@ -173,6 +253,23 @@ class Runner:
         raise Failed(f"unknown call {call!r}")
 
 
+def range_args(a: dict[str, Any]) -> dict[str, Any]:
+    """The format's bounds (gte/gt, lte/lt) as Python's start (inclusive) and stop
+    (exclusive). Both ends of a pair given is INVALID_ARGUMENT, as in the faces that take
+    them as they are."""
+    for pair in (("gte", "gt"), ("lte", "lt")):
+        if all(k in a for k in pair):
+            raise _engine_error("INVALID_ARGUMENT", f"{pair[0]} and {pair[1]} both given")
+    start = a["gte"] if "gte" in a else a["gt"] + 1 if "gt" in a else None
+    stop = a["lt"] if "lt" in a else a["lte"] + 1 if "lte" in a else None
+    return {
+        "start": start,
+        "stop": stop,
+        "reverse": a.get("reverse", False),
+        "limit": a.get("limit"),
+    }
+
+
 def batch_op(op: dict[str, Any]) -> Any:
     if "data" in op:
         return (op["op"], op["id"], data(op["data"]))
@@ -198,8 +295,8 @@ def matches(expected: Any, actual: Any) -> bool:
     return bool(actual == expected)
 
 
-def run(scenario: dict[str, Any]) -> None:
-    runner = Runner()
+def run(scenario: dict[str, Any], mode: str) -> None:
+    runner = Runner(remote=mode == "remote")
     for i, step in enumerate(scenario["steps"]):
         try:
             value = runner.call(step)
@@ -209,7 +306,7 @@ def run(scenario: dict[str, Any]) -> None:
         if "as" in step and outcome.error is None:
             old = runner.vars.get(step["as"])
             if isinstance(old, docdb.Store) and old is not value:
-                old.close()
+                runner.close(old)
             runner.vars[step["as"]] = value
         expect = step.get("expect")
         where = f"step {i} ({step['call']}): expected {expect}, got {outcome!r}"
@@ -239,9 +336,12 @@ def workdir() -> Iterator[Path]:
             os.chdir(before)
 
 
-@pytest.mark.parametrize("scenario", ALL, ids=[s["name"] for s in ALL])
-def test_scenario(scenario: dict[str, Any], workdir: Path) -> None:
-    run(scenario)
+CASES = [("local", s) for s in ALL] + [("remote", s) for s in ALL if not s.get("local_only")]
+
+
+@pytest.mark.parametrize(("mode", "scenario"), CASES, ids=[f"{m}: {s['name']}" for m, s in CASES])
+def test_scenario(mode: str, scenario: dict[str, Any], workdir: Path) -> None:
+    run(scenario, mode)
 
 
 def test_there_are_enough_scenarios() -> None:
