@@ -421,7 +421,8 @@ pub fn section(cfg: &Config, s: &Samples) -> String {
          ends in `sync_file_range` (sled 0.34, `pagecache/iobuf.rs`), not `fdatasync`, which \
          per its manual page neither flushes the disk's write cache nor writes the file's \
          metadata: sled's commits are not held to the same durability as the others' and can \
-         beat the machine's fdatasync rate (here and in (b), (c)).\n",
+         beat the machine's fdatasync rate (here and in (b), (c)), so the ratios leave it \
+         out of the best peer of every workload that commits (A, B, D, E, F).\n",
         int(cfg.get("ycsb_records")),
         int(LOAD_BATCH),
         int(cfg.get("ycsb_ops")),
