@@ -5,7 +5,8 @@ usage: bindings.py DIR DOCS READS COMMITS
 Loads DOCS 1 KiB documents, then times READS random point reads (warm: one untimed pass
 over the same ids first) and COMMITS single-document durable commits, for DocDB and for
 the Python peers: stdlib sqlite3 (WAL, synchronous=FULL) and py-lmdb (default sync).
-Prints one line per figure: "STORE WORKLOAD OPS_PER_SEC".
+Prints one line per figure: "STORE WORKLOAD OPS_PER_SEC"; "py-docdb-into" reads into one
+reused bytearray (`read_into`).
 """
 
 from __future__ import annotations
@@ -42,6 +43,14 @@ def bench_docdb(d: str, docs: int, ids: List[int], commits: int) -> None:
 
     reads()
     print("py-docdb read", rate(len(ids), reads))
+    read_into, target = db.read_into, bytearray(4096)
+
+    def reads_into() -> None:
+        for i in ids:
+            read_into(i, target)
+
+    reads_into()
+    print("py-docdb-into read", rate(len(ids), reads_into))
     payload = os.urandom(DOC)
 
     def puts() -> None:

@@ -14,7 +14,7 @@ BENCH_BIN := $(ROOT)/target/release/docdb-bench
 BENCH_ARGS ?=
 BENCH_PY_STAMP := $(ROOT)/.venv/.docdb-bench-tools
 
-.PHONY: bench bench-build bench-smoke bench-python-deps bench-redis
+.PHONY: bench bench-build bench-smoke bench-python-deps bench-node-deps bench-redis
 
 bench-build:
 	$(CARGO) build --release -p docdb-bench
@@ -38,7 +38,7 @@ bench-redis:
 
 # The bindings are built by their own fragments (python-install, node-build, bench-go); the
 # Python and Node scripts in bench/ load those build products; bench/go is a Go program.
-bench: bench-build python-install node-build bench-python-deps bench-go bench-redis
+bench: bench-build python-install node-build bench-python-deps bench-node-deps bench-go bench-redis
 	$(BENCH_BIN) --dir $(ROOT)/target/bench-data --out $(ROOT)/docs/performance.md \
 		--analysis $(ROOT)/bench/analysis.md \
 		--python $(ROOT)/.venv/bin/python --node node --go $(GO_BENCH_BIN) $(BENCH_ARGS)
@@ -54,3 +54,15 @@ bench-smoke: bench-build bench-redis
 		$$(test -x $(GO_BENCH_BIN) && echo --go $(GO_BENCH_BIN)) \
 		> /dev/null
 	@echo "bench-smoke: OK (report in target/bench-smoke.md)"
+
+# lmdb-js and better-sqlite3, the Node peers of bench/bindings.js, into bench/node_modules
+# from bench/package-lock.json (lmdb-js ships a prebuilt addon as an optional package;
+# better-sqlite3 is compiled by node-gyp against the system Node's headers when no prebuilt
+# binary can be downloaded: a few minutes, once).
+BENCH_NODE_STAMP := $(ROOT)/bench/node_modules/.docdb-installed
+
+$(BENCH_NODE_STAMP): $(ROOT)/bench/package.json $(ROOT)/bench/package-lock.json
+	cd $(ROOT)/bench && JOBS=2 npm ci --no-audit --no-fund
+	touch $@
+
+bench-node-deps: $(BENCH_NODE_STAMP)

@@ -73,6 +73,12 @@ export declare class DocRange implements Iterable<[bigint, Buffer]>, AsyncIterab
 declare module './index' {
   interface Database {
     /**
+     * Reads a document into `target` and returns its length. A document longer than
+     * `target` is not copied: the return value is then larger than `target.length`, and
+     * `target` is unchanged. Throws `NOT_FOUND` if absent.
+     */
+    readInto(id: DocId, target: Uint8Array): number
+    /**
      * The documents of a range, as of a snapshot taken now (held by the iterator):
      * `for (const [id, data] of db.range({ gt: last, limit: 50 }))`.
      */

@@ -62,15 +62,33 @@ function addJSONHelpers(proto, { write = true, async = false }) {
   }
 }
 
+// `readInto` is a plain Node-API function rather than a napi-rs method: the read is cheaper
+// than napi-rs's per-call bookkeeping, and the plain callback reads about 1.4x as fast
+// (src/fast_read.rs, bench/analysis.md).
+Database.prototype.readInto = native._readIntoFunction()
+
 // A native `read` returns an external Buffer, and Node pays about 2 µs to create and later
-// collect one. Small documents are read into one scratch buffer instead and copied into a
-// buffer from Node's own pool (`Buffer.allocUnsafe`, fully overwritten at once): about 4x
-// cheaper for 1 KiB documents (docs/performance.md). Larger ones keep the native path.
+// collect one. Small documents are read with `readInto` into a buffer from Node's own pool
+// (`Buffer.allocUnsafe`, overwritten by the read) sized like the previous document, which
+// is usually right and saves a copy; a shorter document gets a view of its own length, a
+// longer one goes through one scratch buffer (docs/performance.md). Larger than 4 KiB:
+// the native path.
 const nativeRead = Database.prototype.read
 const scratch = Buffer.allocUnsafeSlow(4096)
+let lastLength = 0
 Database.prototype.read = function read(id) {
+  if (lastLength > 0) {
+    const out = Buffer.allocUnsafe(lastLength)
+    const length = this.readInto(id, out)
+    if (length === lastLength) return out
+    if (length < lastLength) {
+      lastLength = length
+      return out.subarray(0, length)
+    }
+  }
   const length = this.readInto(id, scratch)
   if (length > scratch.length) return nativeRead.call(this, id)
+  lastLength = length
   const out = Buffer.allocUnsafe(length)
   scratch.copy(out, 0, 0, length)
   return out

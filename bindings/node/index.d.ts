@@ -89,12 +89,6 @@ export declare class Database {
   /** Reads a document. Throws `NOT_FOUND` if absent. */
   read(id: DocId): Buffer
   readAsync(id: DocId): Promise<Buffer>
-  /**
-   * Reads a document into `target` and returns its length. A document longer than
-   * `target` is not copied: the return value is then larger than `target.length`, and
-   * `target` is unchanged. Throws `NOT_FOUND` if absent.
-   */
-  readInto(id: DocId, target: Uint8Array): number
   /** Replaces a whole document. Throws `NOT_FOUND` if absent. */
   update(id: DocId, data: Uint8Array): void
   updateAsync(id: DocId, data: Uint8Array): Promise<void>
@@ -315,6 +309,9 @@ export declare function _panic(): void
 
 /** The same on the libuv pool: the promise must reject with `INTERNAL`. */
 export declare function _panicAsync(): Promise<void>
+
+/** The `readInto` function for `Database.prototype` (internal: docdb.js installs it). */
+export declare function _readIntoFunction(): Function
 
 /** Registers the `DocDBError` class for this Node environment (called once by `docdb.js`). */
 export declare function _setErrorClass(ctor: new (message: string, code: string, batchIndex: number | null, outcomeUnknown: boolean | null) => Error): void

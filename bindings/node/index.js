@@ -844,6 +844,7 @@ module.exports.TransactionScan = nativeBinding.TransactionScan
 module.exports._coreTables = nativeBinding._coreTables
 module.exports._panic = nativeBinding._panic
 module.exports._panicAsync = nativeBinding._panicAsync
+module.exports._readIntoFunction = nativeBinding._readIntoFunction
 module.exports._setErrorClass = nativeBinding._setErrorClass
 module.exports._throwSample = nativeBinding._throwSample
 module.exports.connect = nativeBinding.connect

@@ -507,6 +507,24 @@ impl<F: FileSystem> Database<F> {
         self.core.read_cached(id, f)
     }
 
+    /// Copies document `id` to the start of `dst` if it fits and returns its length either
+    /// way: a longer document leaves `dst` unchanged, and the caller retries with a buffer of
+    /// that length. The read for callers with a reusable buffer (C's `docdb_db_read_into`,
+    /// Node's `readInto`): a cached document is copied once, with no allocation. `NotFound`
+    /// if absent.
+    pub fn read_into(&self, id: u64, dst: &mut [u8]) -> Result<usize> {
+        match self.read_cached_into(id, dst)? {
+            Some(len) => Ok(len),
+            None => Ok(copy_if_fits(dst, &self.read(id)?)),
+        }
+    }
+
+    /// [`Database::read_into`] only if the record cache holds the document, without any
+    /// system call: `Ok(None)` if it must come from disk (as [`Database::read_cached`]).
+    pub fn read_cached_into(&self, id: u64, dst: &mut [u8]) -> Result<Option<usize>> {
+        self.core.read_cached(id, |doc| copy_if_fits(dst, doc))
+    }
+
     /// Replaces a whole document. `NotFound` if absent.
     pub fn update(&self, id: u64, data: &[u8]) -> Result<()> {
         self.write(&[BatchOp::Update(id, data)], CommitMode::Single)
@@ -588,4 +606,13 @@ impl<F: FileSystem> Database<F> {
         self.core.check_open()?;
         Ok(self.core.stats())
     }
+}
+
+/// Copies `doc` to the start of `dst` if it fits; returns its length either way: the
+/// contract of every `read_into` (C, Node, Python, the `docdb` facade's remote case).
+pub fn copy_if_fits(dst: &mut [u8], doc: &[u8]) -> usize {
+    if let Some(dst) = dst.get_mut(..doc.len()) {
+        dst.copy_from_slice(doc);
+    }
+    doc.len()
 }

@@ -52,7 +52,7 @@ mod txn;
 
 pub use catalog::validate_name;
 pub use check::{check_dir, CheckReport, Problem};
-pub use db::{BatchOp, Database};
+pub use db::{copy_if_fits, BatchOp, Database};
 pub use error::{Error, ErrorKind, Result};
 pub use options::{OptionType, Options, Sync, MAX_DOCUMENT_SIZE_LIMIT};
 pub use range::IdRange;

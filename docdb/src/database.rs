@@ -1,6 +1,6 @@
 //! [`Database`]: one named database of a local or remote store.
 
-use docdb_core::{BatchOp, DbStats, IdRange, Result};
+use docdb_core::{copy_if_fits, BatchOp, DbStats, IdRange, Result};
 
 use crate::{OwnedScan, Snapshot, Transaction};
 
@@ -34,6 +34,24 @@ impl Database {
     pub fn read_cached<R>(&self, id: u64, f: impl FnOnce(&[u8]) -> R) -> Result<Option<R>> {
         match self {
             Database::Local(d) => d.read_cached(id, f),
+            Database::Remote(_) => Ok(None),
+        }
+    }
+
+    /// Copies document `id` to the start of `dst` if it fits and returns its length either
+    /// way ([`docdb_core::Database::read_into`]); a remote read copies the reply.
+    pub fn read_into(&self, id: u64, dst: &mut [u8]) -> Result<usize> {
+        match self {
+            Database::Local(d) => d.read_into(id, dst),
+            Database::Remote(d) => Ok(copy_if_fits(dst, &d.read(id)?)),
+        }
+    }
+
+    /// [`Database::read_into`] if document `id` is in the local read cache, `None`
+    /// otherwise (as [`Database::read_cached`]; always `None` remotely).
+    pub fn read_cached_into(&self, id: u64, dst: &mut [u8]) -> Result<Option<usize>> {
+        match self {
+            Database::Local(d) => d.read_cached_into(id, dst),
             Database::Remote(_) => Ok(None),
         }
     }

@@ -45,7 +45,7 @@ pub use txn_pages::TxnPages;
 
 pub use docdb_client::{ConnectOptions, ServerStats};
 pub use docdb_core::{
-    check_dir, validate_name, BatchOp, CheckReport, DbInfo, DbStats, Error, ErrorKind, IdRange,
-    OptionType, Options, Problem, Result, StatField, StatValue, StoreStats, Sync,
-    MAX_DOCUMENT_SIZE_LIMIT, VERSION,
+    check_dir, copy_if_fits, validate_name, BatchOp, CheckReport, DbInfo, DbStats, Error,
+    ErrorKind, IdRange, OptionType, Options, Problem, Result, StatField, StatValue, StoreStats,
+    Sync, MAX_DOCUMENT_SIZE_LIMIT, VERSION,
 };

@@ -171,21 +171,9 @@ pub extern "C" fn docdb_db_read_into(
     call(|| {
         let (d, out) = (handle(db)?.get()?, Out::new(out_len, "out_len")?);
         let dst = ptr::bytes_mut(dst, cap)?;
-        let len = match d.read_cached(id, |doc| copy_if_fits(dst, doc))? {
-            Some(len) => len,
-            None => copy_if_fits(dst, &d.read(id)?),
-        };
-        out.set(len);
+        out.set(d.read_into(id, dst)?);
         Ok(())
     })
-}
-
-/// Copies `doc` to the start of `dst` if it fits; returns its length either way.
-fn copy_if_fits(dst: &mut [u8], doc: &[u8]) -> usize {
-    if let Some(dst) = dst.get_mut(..doc.len()) {
-        dst.copy_from_slice(doc);
-    }
-    doc.len()
 }
 
 /// Deletes document `id`; `DOCDB_NOT_FOUND` if it does not exist.

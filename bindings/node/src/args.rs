@@ -6,8 +6,10 @@ use std::ops::Bound;
 use std::time::Duration;
 
 use docdb::{BatchOp, ConnectOptions, Error, IdRange, Options, Sync};
-use napi::bindgen_prelude::{Array, BigInt, Object, Uint8Array, Unknown};
-use napi::{Env, JsValue, Result, ValueType};
+use napi::bindgen_prelude::{
+    Array, BigInt, FromNapiValue, Object, Uint8Array, Uint8ArraySlice, Unknown,
+};
+use napi::{sys, Env, JsValue, Result, ValueType};
 
 use crate::error::{range_error, type_error};
 
@@ -16,6 +18,16 @@ const MAX_SAFE_INTEGER: f64 = 9_007_199_254_740_991.0;
 
 /// A document id: a `bigint` in `[0, 2^64)` or a non-negative safe-integer `number`.
 pub fn doc_id(env: &Env, value: &Unknown, what: &str) -> Result<u64> {
+    // A number costs one napi call: `napi_get_value_double` fails (without throwing) on any
+    // other type, which then takes the typed path below. Reads are cheap enough that the
+    // second call showed in the Node read figures (bench/analysis.md).
+    let mut n = 0.0;
+    // SAFETY: `env` and `value` are live handles of this call's scope; `n` is a valid out
+    // pointer for the duration of the call.
+    if unsafe { sys::napi_get_value_double(env.raw(), value.raw(), &mut n) } == sys::Status::napi_ok
+    {
+        return number_id(env, n, what);
+    }
     match value.get_type()? {
         ValueType::BigInt => {
             // SAFETY: the value is a live bigint of this call's scope (checked just above).
@@ -29,17 +41,6 @@ pub fn doc_id(env: &Env, value: &Unknown, what: &str) -> Result<u64> {
             }
             Ok(id)
         }
-        ValueType::Number => {
-            // SAFETY: the value is a live number of this call's scope (checked just above).
-            let n: f64 = unsafe { value.cast()? };
-            if !(n.is_finite() && n.fract() == 0.0 && (0.0..=MAX_SAFE_INTEGER).contains(&n)) {
-                return Err(range_error(
-                    env,
-                    format!("{what} must be a non-negative safe integer (or a bigint), got {n}"),
-                ));
-            }
-            Ok(n as u64)
-        }
         other => Err(type_error(
             env,
             format!(
@@ -48,6 +49,16 @@ pub fn doc_id(env: &Env, value: &Unknown, what: &str) -> Result<u64> {
             ),
         )),
     }
+}
+
+fn number_id(env: &Env, n: f64, what: &str) -> Result<u64> {
+    if !(n.is_finite() && n.fract() == 0.0 && (0.0..=MAX_SAFE_INTEGER).contains(&n)) {
+        return Err(range_error(
+            env,
+            format!("{what} must be a non-negative safe integer (or a bigint), got {n}"),
+        ));
+    }
+    Ok(n as u64)
 }
 
 /// How a call uses the document bytes it is given.
@@ -102,8 +113,12 @@ pub fn data(env: &Env, value: &Unknown, what: &str, call: Call) -> Result<Bytes>
 }
 
 /// A caller's buffer to read a document into (`Database.readInto`).
-pub fn target(env: &Env, value: &Unknown) -> Result<Uint8Array> {
-    let wrong = || {
+pub fn target<'a>(env: &Env, value: &Unknown<'a>) -> Result<Uint8ArraySlice<'a>> {
+    // One napi call (`napi_get_typedarray_info`, which fails without throwing on anything
+    // but a typed array and reports the element type); no reference is created, as the
+    // slice lives only during this synchronous call.
+    // SAFETY: `env` and `value` are live handles of this call's scope.
+    unsafe { Uint8ArraySlice::from_napi_value(env.raw(), value.raw()) }.map_err(|_| {
         type_error(
             env,
             format!(
@@ -111,13 +126,7 @@ pub fn target(env: &Env, value: &Unknown) -> Result<Uint8Array> {
                 describe(value)
             ),
         )
-    };
-    if value.get_type()? != ValueType::Object || !value.is_typedarray()? {
-        return Err(wrong());
-    }
-    // SAFETY: the value is a live typed array of this call's scope; the conversion itself
-    // checks that its element type is `uint8`.
-    unsafe { value.cast::<Uint8Array>() }.map_err(|_| wrong())
+    })
 }
 
 /// A database name (its format is checked by the engine: `INVALID_NAME`).

@@ -8,7 +8,7 @@ use napi_derive::napi;
 use crate::args::{self, Call};
 use crate::snapshot::{Snapshot, SnapshotScan};
 use crate::stats::DbStats;
-use crate::task::Job;
+use crate::task::{self, Job};
 use crate::transaction::Transaction;
 
 type Core = docdb::Database;
@@ -51,6 +51,19 @@ impl Database {
         let id = args::doc_id(env, &id, "id")?;
         // The engine's Vec becomes the Buffer's memory: no copy.
         Ok(self.job(move |db| db.read(id).map(Buffer::from)))
+    }
+
+    /// `readInto(id, target)` (a plain Node-API callback, fast_read.rs): copies the document
+    /// into `target` if it fits and returns its length either way.
+    pub(crate) fn read_into_args(&self, env: &Env, id: &Unknown, target: &Unknown) -> Result<f64> {
+        let id = args::doc_id(env, id, "id")?;
+        let mut target = args::target(env, target)?;
+        // SAFETY: this call is synchronous, so no JavaScript runs while the slice lives and
+        // nothing else touches the typed array's memory; the slice is the view's own range.
+        let dest = unsafe { target.as_mut() };
+        // Inline rather than a `Job`: no boxed closure, and a cached document is copied
+        // straight from the record cache into `target` (`Database::read_into`).
+        task::inline(env, || self.inner.read_into(id, dest)).map(|len| len as f64)
     }
 
     fn delete_job(&self, env: &Env, id: Unknown) -> Result<Job<()>> {
@@ -118,28 +131,6 @@ impl Database {
         #[napi(ts_arg_type = "DocId")] id: Unknown,
     ) -> Result<AsyncTask<Job<Buffer>>> {
         Ok(self.read_job(&env, id)?.spawn())
-    }
-
-    /// Reads a document into `target` and returns its length. A document longer than
-    /// `target` is not copied: the return value is then larger than `target.length`, and
-    /// `target` is unchanged. Throws `NOT_FOUND` if absent.
-    #[napi]
-    pub fn read_into(
-        &self,
-        env: Env,
-        #[napi(ts_arg_type = "DocId")] id: Unknown,
-        #[napi(ts_arg_type = "Uint8Array")] target: Unknown,
-    ) -> Result<f64> {
-        let id = args::doc_id(&env, &id, "id")?;
-        let mut target = args::target(&env, &target)?;
-        let doc = self.job(move |db| db.read(id)).run(env)?;
-        // SAFETY: this call is synchronous, so no JavaScript runs while the slice lives and
-        // nothing else touches the typed array's memory; the slice is the view's own range.
-        let dest = unsafe { target.as_mut() };
-        if let Some(dest) = dest.get_mut(..doc.len()) {
-            dest.copy_from_slice(&doc);
-        }
-        Ok(doc.len() as f64)
     }
 
     /// Replaces a whole document. Throws `NOT_FOUND` if absent.

@@ -9,6 +9,7 @@
 mod args;
 mod database;
 mod error;
+mod fast_read;
 mod snapshot;
 mod stats;
 mod store;
@@ -22,6 +23,7 @@ use napi_derive::napi;
 
 pub use database::Database;
 pub use error::{core_tables, set_error_class, CoreTables};
+pub use fast_read::read_into_function;
 pub use snapshot::{Snapshot, SnapshotScan};
 pub use store::Store;
 pub use testing::{panic, panic_async, throw_sample};

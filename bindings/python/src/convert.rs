@@ -70,7 +70,7 @@ impl<'a, 'py> FromPyObject<'a, 'py> for DocId {
     }
 }
 
-fn type_name(obj: &Bound<'_, PyAny>) -> String {
+pub(crate) fn type_name(obj: &Bound<'_, PyAny>) -> String {
     obj.get_type()
         .name()
         .map_or_else(|_| "?".to_string(), |n| format!("'{n}'"))

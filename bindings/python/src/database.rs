@@ -3,9 +3,9 @@
 use docdb::{BatchOp, ErrorKind};
 use pyo3::exceptions::PyTypeError;
 use pyo3::prelude::*;
-use pyo3::types::{PyBytes, PyList, PyString, PyTuple};
+use pyo3::types::{PyByteArray, PyBytes, PyList, PyString, PyTuple};
 
-use crate::convert::{attached, data, detach, json_decode, json_encode, Data, DocId};
+use crate::convert::{attached, data, detach, json_decode, json_encode, type_name, Data, DocId};
 use crate::error;
 use crate::range::{id_range, Edge, Limit};
 use crate::snapshot::{Snapshot, SnapshotIterator};
@@ -150,6 +150,41 @@ impl Database {
         }
         let v = detach(py, || db.read(doc_id.0))?;
         Ok(PyBytes::new(py, &v).into_any())
+    }
+
+    /// Reads a document into `buffer` (a bytearray) and returns its length. A document
+    /// longer than `buffer` is not copied: the return value is then larger than
+    /// `len(buffer)`, `buffer` is unchanged, and a buffer that large reads it. The read for a
+    /// loop that reuses one buffer: no bytes object per read. NotFoundError if it does not
+    /// exist; TypeError if `buffer` is not a bytearray.
+    fn read_into(
+        &self,
+        py: Python<'_>,
+        doc_id: DocId,
+        buffer: &Bound<'_, PyAny>,
+    ) -> PyResult<usize> {
+        let target = buffer.cast::<PyByteArray>().map_err(|_| {
+            PyTypeError::new_err(format!(
+                "buffer must be a bytearray, not {}",
+                type_name(buffer)
+            ))
+        })?;
+        let db = &self.inner;
+        // A cached document is copied with the GIL held (no system call, as in `read`).
+        let cached = attached(py, || {
+            // SAFETY: the GIL is held until the slice's last use and the engine runs no
+            // Python code, so no other thread can resize, free or touch the bytearray.
+            let dst = unsafe { target.as_bytes_mut() };
+            db.read_cached_into(doc_id.0, dst)
+        })?;
+        if let Some(len) = cached {
+            return Ok(len);
+        }
+        // From disk: the read waits for I/O with the GIL released, into memory of its own
+        // (another thread may resize the bytearray meanwhile); the copy retakes the GIL.
+        let v = detach(py, || db.read(doc_id.0))?;
+        // SAFETY: as above; the slice is taken anew, after the GIL was retaken.
+        Ok(docdb::copy_if_fits(unsafe { target.as_bytes_mut() }, &v))
     }
 
     /// Replaces a whole document. NotFoundError if it does not exist.

@@ -227,6 +227,47 @@ def test_record_cache_stats_and_size(store: docdb.Store, tmp_path: Path) -> None
         assert off.stats().cache_hits == 0 and off.stats().cache_bytes == 0
 
 
+def test_read_into(store: docdb.Store, tmp_path: Path) -> None:
+    db = store.create_db("r")
+    data = bytes((j * 13) & 0xFF for j in range(1500))
+    db.put(7, data)
+    # The first read misses the record cache (from disk, GIL released), the second hits it.
+    for expected_misses, expected_hits in ((1, 0), (1, 1)):
+        buf = bytearray(b"\xee" * 2000)
+        assert db.read_into(7, buf) == 1500
+        assert bytes(buf[:1500]) == data and buf[1500:] == b"\xee" * 500
+        stats = store.stats()
+        assert (stats.cache_misses, stats.cache_hits) == (expected_misses, expected_hits)
+    exact = bytearray(1500)
+    assert db.read_into(7, exact) == 1500 and bytes(exact) == data
+    # Too small: the needed length comes back and the buffer is untouched.
+    short = bytearray(b"\x11" * 1499)
+    assert db.read_into(7, short) == 1500 and short == b"\x11" * 1499
+    assert db.read_into(7, bytearray()) == 1500
+    db.put(8, b"")
+    assert db.read_into(8, short) == 0 and short == b"\x11" * 1499
+    with pytest.raises(docdb.NotFoundError):
+        db.read_into(9, bytearray(16))
+    with pytest.raises(OverflowError):
+        db.read_into(-1, bytearray(16))
+    for bad in (b"\x00" * 16, memoryview(bytearray(16)), array.array("B", [0] * 16), "text", None):
+        with pytest.raises(TypeError, match="bytearray"):
+            db.read_into(7, bad)  # type: ignore[arg-type]
+
+    # Not cached at all (cache_size=0): every read_into comes from disk.
+    with docdb.open(tmp_path / "off", cache_size=0) as off:
+        d = off.create_db("c")
+        d.put(1, b"disk")
+        buf = bytearray(8)
+        assert d.read_into(1, buf) == 4 and buf[:4] == b"disk"
+
+    store.close()
+    closed = bytearray(b"\x22" * 16)
+    with pytest.raises(docdb.ClosedError):
+        db.read_into(7, closed)
+    assert closed == b"\x22" * 16
+
+
 def test_store_catalog(store: docdb.Store) -> None:
     a = store.create_db("a")
     store.create_db("b.c-d_e")
