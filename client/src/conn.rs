@@ -168,9 +168,13 @@ impl Inbox {
             self.start = 0;
         }
         while self.end - self.start < need {
-            match io.read(&mut self.buf[self.end..])? {
-                0 => return Err(io::ErrorKind::UnexpectedEof.into()),
-                n => self.end += n,
+            // A signal (the Go runtime preempts threads with SIGURG) interrupts a read
+            // without breaking the connection: read again, as `read_exact` does.
+            match io.read(&mut self.buf[self.end..]) {
+                Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+                Ok(n) => self.end += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
             }
         }
         Ok(())
@@ -555,5 +559,41 @@ impl Pool {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Returns `Interrupted` before every chunk of its bytes, as a read interrupted by a
+    /// signal does.
+    struct Interrupting {
+        data: Vec<u8>,
+        interrupt: bool,
+    }
+
+    impl Read for Interrupting {
+        fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+            self.interrupt = !self.interrupt;
+            if self.interrupt {
+                return Err(io::ErrorKind::Interrupted.into());
+            }
+            let n = buf.len().min(self.data.len()).min(3);
+            buf[..n].copy_from_slice(&self.data[..n]);
+            self.data.drain(..n);
+            Ok(n)
+        }
+    }
+
+    #[test]
+    fn an_interrupted_read_is_retried_not_a_broken_connection() {
+        let mut inbox = Inbox::new();
+        let mut io = Interrupting {
+            data: b"0123456789".to_vec(),
+            interrupt: false,
+        };
+        inbox.fill(&mut io, 10).unwrap();
+        assert_eq!(&inbox.buf[inbox.start..inbox.end], b"0123456789");
     }
 }
