@@ -139,6 +139,26 @@ fn kill_9_under_remote_write_load_loses_no_acknowledged_commit() {
     );
 }
 
+/// Waits until every thread of `pid` is in the stopped state (`T` in `/proc`).
+fn wait_until_stopped(pid: i32) {
+    let t = Instant::now();
+    loop {
+        let tasks = std::fs::read_dir(format!("/proc/{pid}/task")).unwrap();
+        let all_stopped = tasks.into_iter().all(|task| {
+            let stat =
+                std::fs::read_to_string(task.unwrap().path().join("stat")).unwrap_or_default();
+            // The state follows the command name, which is in parentheses.
+            stat.rsplit_once(')')
+                .is_some_and(|(_, rest)| rest.trim_start().starts_with('T'))
+        });
+        if all_stopped {
+            return;
+        }
+        assert!(t.elapsed() < Duration::from_secs(10), "server did not stop");
+        std::thread::sleep(Duration::from_millis(1));
+    }
+}
+
 #[test]
 fn a_client_of_a_stopped_server_times_out_instead_of_hanging() {
     let server = Server::start(&[]);
@@ -151,6 +171,9 @@ fn a_client_of_a_stopped_server_times_out_instead_of_hanging() {
     db.put(1, b"before").unwrap();
     // SAFETY: signalling our own child process.
     assert_eq!(unsafe { libc::kill(server.pid(), libc::SIGSTOP) }, 0);
+    // `kill` only queues the signal: wait until every thread of the server has stopped,
+    // or the put below could still be served.
+    wait_until_stopped(server.pid());
     let e = db.put(2, b"while stopped").unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Unavailable, "{e}");
     assert!(
