@@ -160,6 +160,31 @@ test('leaving a loop early closes the cursor', (t) => {
   assert.equal(cursor.next(), null)
 })
 
+test('return() on an iterator of a range releases it, even before the first step', async (t) => {
+  const { store } = freshStore(t)
+  const db = store.createDb('r')
+  fill(db, step(0, 10, 1))
+  assert.equal(db.stats().activeReaders, 0)
+  for (const iterate of [(r) => r[Symbol.iterator](), (r) => r[Symbol.asyncIterator]()]) {
+    const r = db.range()
+    assert.equal(db.stats().activeReaders, 1, 'a database range holds a snapshot')
+    const it = iterate(r)
+    await it.return()
+    assert.equal(db.stats().activeReaders, 0, 'return() released it')
+    assert.deepEqual(await it.next(), { value: undefined, done: true })
+    assert.deepEqual([...r], [], 'the range is over')
+  }
+  // The same through a loop that leaves at once, and after a step.
+  for (const [id] of db.range()) if (id === 0n) break
+  for await (const [id] of db.range()) if (id === 3n) break
+  assert.equal(db.stats().activeReaders, 0)
+  const tx = db.begin()
+  const it = tx.range()[Symbol.iterator]()
+  it.return()
+  assert.deepEqual(it.next(), { value: undefined, done: true })
+  tx.rollback()
+})
+
 test('a transaction range sees its own writes, across pages', async (t) => {
   const { store } = freshStore(t)
   const db = store.createDb('r')
