@@ -277,7 +277,8 @@ export declare class Transaction {
   delete(id: DocId): void
   /**
    * A cursor over `[id, data]` of a range as this transaction sees it (its own writes
-   * included); used by `range()`. Throws `CLOSED` once the transaction is finished.
+   * included); used by `range()`. Throws `CLOSED` once the transaction is finished or
+   * its store closed.
    */
   scan(options?: RangeOptions): TransactionScan
   /** The next step of `scan`: `[id, data]`, or `null` at the end. */
