@@ -270,12 +270,16 @@ Database.prototype[Symbol.asyncIterator] = async function* entriesAsync() {
   }
 }
 
+// Shorthand properties only: Node reads this object literal (cjs-module-lexer) to give an
+// ES module `import { open, DocDBError } from '@docdb/node'`, and stops at the first
+// property that is not a plain name.
+const { open, openAsync, connect, connectAsync, version } = native
 module.exports = {
-  open: native.open,
-  openAsync: native.openAsync,
-  connect: native.connect,
-  connectAsync: native.connectAsync,
-  version: native.version,
+  open,
+  openAsync,
+  connect,
+  connectAsync,
+  version,
   Store,
   Database,
   Transaction,
