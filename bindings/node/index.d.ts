@@ -150,6 +150,8 @@ export declare class Database {
 export declare class Snapshot {
   /** The commit version this snapshot reads at. */
   get version(): number
+  /** Whether `close()` was called (the snapshot's store closing does not set it). */
+  get closed(): boolean
   /** Reads a document as of the snapshot. Throws `NOT_FOUND` if it did not exist then. */
   read(id: DocId): Buffer
   readAsync(id: DocId): Promise<Buffer>

@@ -430,8 +430,10 @@ test('snapshot: isolation, iteration in ascending id order, close', (t) => {
 
   const stats = db.stats()
   assert.ok(stats.activeReaders >= 1)
+  assert.equal(snap.closed, false)
   snap.close()
   snap.close()
+  assert.equal(snap.closed, true, 'as Python\'s Snapshot.closed')
   throwsCode(() => snap.read(1n), 'CLOSED')
   throwsCode(() => [...snap], 'CLOSED')
   throwsCode(() => snap.version, 'CLOSED')
