@@ -143,24 +143,14 @@ class DocRange {
     this._cursor = cursor
   }
 
-  *[Symbol.iterator]() {
-    const cursor = this._cursor
-    try {
-      for (let entry = cursor.next(); entry !== null; entry = cursor.next()) yield entry
-    } finally {
-      cursor.close()
-    }
+  [Symbol.iterator]() {
+    const state = { started: false }
+    return releasing(entriesOf(this._cursor, state), this._cursor, state)
   }
 
-  async *[Symbol.asyncIterator]() {
-    const cursor = this._cursor
-    try {
-      for (let entry = await cursor.nextAsync(); entry !== null; entry = await cursor.nextAsync()) {
-        yield entry
-      }
-    } finally {
-      cursor.close()
-    }
+  [Symbol.asyncIterator]() {
+    const state = { started: false }
+    return releasing(entriesOfAsync(this._cursor, state), this._cursor, state)
   }
 
   /** Every remaining `[id, data]` pair, as an array. */
@@ -171,6 +161,42 @@ class DocRange {
   close() {
     this._cursor.close()
   }
+}
+
+function* entriesOf(cursor, state) {
+  state.started = true
+  try {
+    for (let entry = cursor.next(); entry !== null; entry = cursor.next()) yield entry
+  } finally {
+    cursor.close()
+  }
+}
+
+async function* entriesOfAsync(cursor, state) {
+  state.started = true
+  try {
+    for (let entry = await cursor.nextAsync(); entry !== null; entry = await cursor.nextAsync()) {
+      yield entry
+    }
+  } finally {
+    cursor.close()
+  }
+}
+
+/**
+ * `generator`, whose `return()` and `throw()` also release `cursor` when called before the
+ * first step: a generator that never started ends without running its `finally`, and the
+ * cursor (with the snapshot it holds) would live until garbage collection.
+ */
+function releasing(generator, cursor, state) {
+  for (const method of ['return', 'throw']) {
+    const end = generator[method]
+    generator[method] = function (value) {
+      if (!state.started) cursor.close()
+      return end.call(this, value)
+    }
+  }
+  return generator
 }
 
 /**
@@ -244,12 +270,16 @@ Database.prototype[Symbol.asyncIterator] = async function* entriesAsync() {
   }
 }
 
+// Shorthand properties only: Node reads this object literal (cjs-module-lexer) to give an
+// ES module `import { open, DocDBError } from '@docdb/node'`, and stops at the first
+// property that is not a plain name.
+const { open, openAsync, connect, connectAsync, version } = native
 module.exports = {
-  open: native.open,
-  openAsync: native.openAsync,
-  connect: native.connect,
-  connectAsync: native.connectAsync,
-  version: native.version,
+  open,
+  openAsync,
+  connect,
+  connectAsync,
+  version,
   Store,
   Database,
   Transaction,

@@ -13,58 +13,58 @@ export type BatchOp =
 export interface OpenOptions {
   /** When a commit is durable: 'full' (default: fsynced before it returns) or 'normal'
    *  (survives a process crash; fsynced every 8 MiB, at rotation, checkpoint, sync(), close). */
-  sync?: 'full' | 'normal'
+  sync?: 'full' | 'normal' | undefined
   /** Largest accepted document in bytes (default 16 MiB, at most 1 GiB). */
-  maxDocumentSize?: number
+  maxDocumentSize?: number | undefined
   /** Global cap on engine memory (default 1 GiB). */
-  memoryLimit?: number
+  memoryLimit?: number | undefined
   /** Per-database cap on engine memory (default 256 MiB). */
-  dbMemoryLimit?: number
+  dbMemoryLimit?: number | undefined
   /** Size at which a log segment is sealed (default 64 MiB). */
-  segmentSize?: number
+  segmentSize?: number | undefined
   /** Automatic compaction needs at least this many dead bytes (default 64 MiB)... */
-  compactionMinDeadBytes?: number
+  compactionMinDeadBytes?: number | undefined
   /** ...making up at least this fraction of the log (default 0.5). */
-  compactionDeadRatio?: number
+  compactionDeadRatio?: number | undefined
   /** Automatic compaction on or off (default true). */
-  autoCompact?: boolean
+  autoCompact?: boolean | undefined
   /** Log bytes between automatic checkpoints (default 256 MiB). */
-  checkpointBytes?: number
+  checkpointBytes?: number | undefined
   /** Index shards, a power of two (default 16). */
-  indexShards?: number
+  indexShards?: number | undefined
   /** Bytes of recently read documents kept in memory for the whole store, so that warm
    *  reads make no system call; 0 turns the cache off (default 256 MiB). */
-  cacheSize?: number
+  cacheSize?: number | undefined
 }
 
-/** Which documents `range()` and `count()` visit; every key is optional (a missing end is
- *  open; unknown keys throw a TypeError). */
+/** Which documents `range()` and `count()` visit; every key is optional (a missing or
+ *  `undefined` end is open; unknown keys throw a TypeError). */
 export interface RangeOptions {
   /** Ids >= this (at most one of `gte` and `gt`: both throw INVALID_ARGUMENT). */
-  gte?: DocId
+  gte?: DocId | undefined
   /** Ids > this. */
-  gt?: DocId
+  gt?: DocId | undefined
   /** Ids <= this (at most one of `lte` and `lt`). */
-  lte?: DocId
+  lte?: DocId | undefined
   /** Ids < this. */
-  lt?: DocId
+  lt?: DocId | undefined
   /** Descending, from the upper end down (default false; `count` ignores it). */
-  reverse?: boolean
+  reverse?: boolean | undefined
   /** At most this many documents (a non-negative integer; default: no limit). */
-  limit?: number
+  limit?: number | undefined
 }
 
 /** Options of `connect()`; every key is optional (unknown keys throw a TypeError). */
 export interface ConnectOptions {
   /** The server's shared secret (its `--token-file`), required over TCP. */
-  token?: string
+  token?: string | undefined
   /** PEM file of the authority (or self-signed certificate) that signed the server's
    *  certificate, for `tls://` URLs. */
-  caFile?: string
+  caFile?: string | undefined
   /** The name to verify in the server's certificate (default: the URL's host). */
-  serverName?: string
+  serverName?: string | undefined
   /** Milliseconds allowed to connect and authenticate (default 10 000). */
-  connectTimeout?: number
+  connectTimeout?: number | undefined
   /** Milliseconds a request may wait for its reply (default 300 000). */
-  requestTimeout?: number
+  requestTimeout?: number | undefined
 }

@@ -271,13 +271,12 @@ impl Conn {
                 ))
             }
             Err(Lost::Closing(e)) => return Err(e),
-            Err(lost) => {
+            // Only the reason: the whole error would add "server unavailable" again and,
+            // for a reply that did not come, "the outcome is unknown", which is wrong for a
+            // handshake (it changes nothing).
+            Err(Lost::NotSent(why) | Lost::InFlight(why)) => {
                 return Err(unavailable(
-                    format!(
-                        "handshake with {} failed: {}",
-                        target.url,
-                        lost.into_error()
-                    ),
+                    format!("handshake with {} failed: {why}", target.url),
                     false,
                 ))
             }
@@ -356,7 +355,8 @@ impl Conn {
                 self.broken = true;
                 let why = match e.kind() {
                     io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                        "no reply within the request timeout".to_string()
+                        // The connect timeout during the handshake, then the request timeout.
+                        "no reply within the timeout".to_string()
                     }
                     io::ErrorKind::UnexpectedEof => "the server closed the connection".to_string(),
                     _ => format!("the connection broke: {e}"),
@@ -483,6 +483,11 @@ fn tls_config(opts: &ConnectOptions) -> Result<Arc<rustls::ClientConfig>> {
     Ok(Arc::new(config))
 }
 
+/// What a call on a closed store, or on anything obtained from it, fails with.
+pub(crate) fn closed_store() -> Error {
+    Error::Closed("store".into())
+}
+
 /// The connections of one `Store`: idle ones wait in `idle` for the next plain request.
 pub(crate) struct Pool {
     pub(crate) target: Target,
@@ -502,7 +507,7 @@ impl Pool {
     /// An idle connection that still looks alive, or a new one.
     pub(crate) fn checkout(&self) -> Result<Conn> {
         if self.is_closed() {
-            return Err(Error::Closed("store".into()));
+            return Err(closed_store());
         }
         loop {
             let c = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
@@ -595,5 +600,29 @@ mod tests {
         };
         inbox.fill(&mut io, 10).unwrap();
         assert_eq!(&inbox.buf[inbox.start..inbox.end], b"0123456789");
+    }
+
+    #[test]
+    fn a_silent_server_fails_the_handshake_with_a_known_outcome() {
+        // A peer that accepts and never answers: the handshake runs out of time.
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("tcp://{}", listener.local_addr().unwrap());
+        let silent = std::thread::spawn(move || listener.accept().map(|(stream, _)| stream));
+        let opts = ConnectOptions {
+            token: Some("t".into()),
+            connect_timeout: std::time::Duration::from_millis(200),
+            ..ConnectOptions::default()
+        };
+        let Err(e) = crate::Store::connect(&url, opts) else {
+            panic!("connected to a server that never answered");
+        };
+        let message = e.to_string();
+        assert_eq!(e.kind(), docdb_core::ErrorKind::Unavailable, "{message}");
+        // Nothing was run, and the message says no more than the flag.
+        assert!(!e.outcome_unknown(), "{message}");
+        assert!(message.contains("handshake"), "{message}");
+        assert!(!message.contains("outcome"), "{message}");
+        assert!(message.contains("no reply within the timeout"), "{message}");
+        drop(silent.join().unwrap());
     }
 }

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use docdb_core::{BatchOp, DbInfo, DbStats, Error, IdRange, Result, StoreStats};
 use docdb_proto::{BatchEntry, Reply, Request, ScanEntry};
 
-use crate::conn::{Conn, ConnectOptions, Pool, Target};
+use crate::conn::{closed_store, Conn, ConnectOptions, Pool, Target};
 
 /// Documents and bytes asked for per scan page: big enough to amortise a round trip,
 /// small enough to bound the memory of both ends.
@@ -314,7 +314,7 @@ impl Database {
             if let Some(c) = lease.conn.take() {
                 self.pool.checkin(c);
             }
-            RangeSource::Done
+            RangeSource::Done(self.pool.clone())
         } else {
             RangeSource::Snap(Arc::new(SnapInner {
                 lease: Mutex::new(lease),
@@ -361,18 +361,27 @@ impl Lease {
         })
     }
 
-    fn call(&mut self, req: Request) -> Result<Reply> {
+    /// The leased connection; `Closed` if the store is closed or the connection was lost.
+    fn conn(&mut self) -> Result<&mut Conn> {
         // A closed store closes its transactions and snapshots too, as locally: the
         // connection is dropped, so the server rolls back and releases what it held.
         if self.pool.is_closed() {
             self.conn = None;
-            return Err(Error::Closed("store".into()));
+            return Err(closed_store());
         }
-        let Some(c) = self.conn.as_mut() else {
-            return Err(Error::Closed(
+        self.conn.as_mut().ok_or_else(|| {
+            Error::Closed(
                 "transaction or snapshot whose connection to the server was lost (the server rolled it back)".into(),
-            ));
-        };
+            )
+        })
+    }
+
+    fn check_open(&mut self) -> Result<()> {
+        self.conn().map(|_| ())
+    }
+
+    fn call(&mut self, req: Request) -> Result<Reply> {
+        let c = self.conn()?;
         match c.exchange(&req) {
             Ok(Reply::Error(e)) => {
                 if c.broken {
@@ -430,6 +439,15 @@ impl Transaction {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .call(req)
+    }
+
+    /// Fails with `Closed` once the store is closed or the transaction's connection was
+    /// lost, without a request (as a local transaction's `check_open`).
+    pub fn check_open(&self) -> Result<()> {
+        self.lease
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .check_open()
     }
 
     pub fn read(&self, id: u64) -> Result<Vec<u8>> {
@@ -512,6 +530,14 @@ struct SnapInner {
 }
 
 impl SnapInner {
+    fn pool(&self) -> Arc<Pool> {
+        self.lease
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pool
+            .clone()
+    }
+
     fn call(&self, req: Request) -> Result<Reply> {
         self.lease
             .lock()
@@ -632,6 +658,7 @@ impl Snapshot {
 /// A server-side scan read page by page: at most one page in memory on each side.
 struct Pages {
     snap: Arc<SnapInner>,
+    pool: Arc<Pool>,
     handle: u64,
     buffered: VecDeque<ScanEntry>,
     done: bool,
@@ -647,6 +674,7 @@ impl Pages {
             r => return Err(unexpected(r)),
         };
         Ok(Pages {
+            pool: snap.pool(),
             snap,
             handle,
             buffered: VecDeque::new(),
@@ -659,6 +687,9 @@ impl Iterator for Pages {
     type Item = Result<(u64, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(closed) = close_page(&self.pool, &mut self.buffered, &mut self.done) {
+            return Some(Err(closed));
+        }
         if self.buffered.is_empty() && !self.done {
             let req = Request::ScanNext {
                 scan: self.handle,
@@ -697,7 +728,34 @@ impl Drop for Pages {
 enum RangeSource<'a> {
     Snap(Arc<SnapInner>),
     Txn(&'a Transaction),
-    Done,
+    /// The pool of its store, only to see it closed.
+    Done(Arc<Pool>),
+}
+
+impl RangeSource<'_> {
+    fn pool(&self) -> Arc<Pool> {
+        match self {
+            RangeSource::Snap(s) => s.pool(),
+            RangeSource::Txn(t) => t
+                .lease
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pool
+                .clone(),
+            RangeSource::Done(pool) => pool.clone(),
+        }
+    }
+}
+
+/// `CLOSED` if the store was closed while a page of a range is held: the page is dropped
+/// and the range ends, as a local range reports its store's close at its next document.
+fn close_page(pool: &Pool, buffered: &mut VecDeque<ScanEntry>, done: &mut bool) -> Option<Error> {
+    if buffered.is_empty() || !pool.is_closed() {
+        return None;
+    }
+    buffered.clear();
+    *done = true;
+    Some(closed_store())
 }
 
 /// A range read page by page with keyset continuation: each request asks for what is left
@@ -705,6 +763,7 @@ enum RangeSource<'a> {
 /// server keeps no cursor and each side holds one page at a time.
 struct RangePages<'a> {
     source: RangeSource<'a>,
+    pool: Arc<Pool>,
     rest: IdRange,
     buffered: VecDeque<ScanEntry>,
     done: bool,
@@ -713,6 +772,7 @@ struct RangePages<'a> {
 impl<'a> RangePages<'a> {
     fn new(source: RangeSource<'a>, range: &IdRange) -> Self {
         RangePages {
+            pool: source.pool(),
             source,
             rest: *range,
             buffered: VecDeque::new(),
@@ -748,7 +808,7 @@ impl<'a> RangePages<'a> {
                 max_docs,
                 max_bytes,
             }),
-            RangeSource::Done => return Ok(()),
+            RangeSource::Done(_) => return Ok(()),
         }?;
         let Reply::Page { entries, done } = reply else {
             return Err(unexpected(reply));
@@ -792,6 +852,9 @@ impl Iterator for RangePages<'_> {
     type Item = Result<(u64, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(closed) = close_page(&self.pool, &mut self.buffered, &mut self.done) {
+            return Some(Err(closed));
+        }
         if self.buffered.is_empty() {
             if let Err(e) = self.fetch() {
                 return Some(Err(e));

@@ -142,6 +142,12 @@ impl<F: FileSystem> Transaction<F> {
         })
     }
 
+    /// Fails with `Closed` if the database was closed or dropped (its store closed): what
+    /// every read reports, for a face that serves documents it read earlier (a page).
+    pub fn check_open(&self) -> Result<()> {
+        self.guard.db.core.check_open()
+    }
+
     /// Number of staged writes.
     pub fn pending(&self) -> usize {
         self.writes.len()

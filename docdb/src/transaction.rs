@@ -48,6 +48,12 @@ impl Transaction {
         }
     }
 
+    /// Fails with `Closed` if the transaction's store was closed (or its database dropped;
+    /// remotely: its connection lost), without reading anything.
+    pub fn check_open(&self) -> Result<()> {
+        forward!(self, t => t.check_open())
+    }
+
     /// Number of staged writes. A `Result` because a remote transaction's writes are held
     /// by the server (a local one never fails).
     pub fn pending(&self) -> Result<usize> {

@@ -2,6 +2,7 @@
 // Every synchronous function of the public API, on a real data directory.
 const { test } = require('node:test')
 const assert = require('node:assert/strict')
+const { execFileSync } = require('node:child_process')
 const { docdb, tempDir, freshStore, throwsCode, buf } = require('./helpers')
 
 test('module exports', () => {
@@ -429,8 +430,10 @@ test('snapshot: isolation, iteration in ascending id order, close', (t) => {
 
   const stats = db.stats()
   assert.ok(stats.activeReaders >= 1)
+  assert.equal(snap.closed, false)
   snap.close()
   snap.close()
+  assert.equal(snap.closed, true, 'as Python\'s Snapshot.closed')
   throwsCode(() => snap.read(1n), 'CLOSED')
   throwsCode(() => [...snap], 'CLOSED')
   throwsCode(() => snap.version, 'CLOSED')
@@ -529,4 +532,14 @@ test('persistence across close and reopen', (t) => {
   assert.equal(again.contains(3), false)
   assert.equal(again.len(), 2)
   store.close()
+})
+
+test('an ES module imports every export by name', () => {
+  // Node finds the names of a CommonJS module's exports by reading its source (its
+  // cjs-module-lexer): `import { DocDBError } from '@docdb/node'` works only if docdb.js
+  // spells its exports so that the lexer sees every one, as docdb.d.ts declares them.
+  const entry = JSON.stringify(require.resolve('..'))
+  const script = `import * as m from ${entry}; console.log(JSON.stringify(Object.keys(m).sort()))`
+  const out = execFileSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8' })
+  assert.deepEqual(JSON.parse(out), ['default', ...Object.keys(docdb)].sort())
 })

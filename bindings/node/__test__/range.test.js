@@ -129,7 +129,11 @@ test('a range reads its snapshot; async iteration gives the same documents', asy
   assert.deepEqual(idsOf(r), [2, 3, 4, 5, 6, 7])
   assert.deepEqual(idsOf(r), [], 'a range is one pass')
   assert.deepEqual(await idsOfAsync(snap.range({ gte: 2, lt: 8 })), [2, 3, 4, 5, 6, 7])
+  // A range holds its own view: closing its snapshot does not end it (as in C and Go).
+  const outliving = snap.range({ gte: 7 })[Symbol.iterator]()
+  assert.equal(outliving.next().value[0], 7n)
   snap.close()
+  assert.deepEqual([...{ [Symbol.iterator]: () => outliving }].map(([id]) => Number(id)), [8, 9])
   // Database.range takes its own snapshot when called and holds it while iterating.
   const later = db.range({ lt: 5 })
   db.delete(0)
@@ -158,6 +162,31 @@ test('leaving a loop early closes the cursor', (t) => {
   assert.deepEqual(cursor.next()[0], 5n)
   cursor.close()
   assert.equal(cursor.next(), null)
+})
+
+test('return() on an iterator of a range releases it, even before the first step', async (t) => {
+  const { store } = freshStore(t)
+  const db = store.createDb('r')
+  fill(db, step(0, 10, 1))
+  assert.equal(db.stats().activeReaders, 0)
+  for (const iterate of [(r) => r[Symbol.iterator](), (r) => r[Symbol.asyncIterator]()]) {
+    const r = db.range()
+    assert.equal(db.stats().activeReaders, 1, 'a database range holds a snapshot')
+    const it = iterate(r)
+    await it.return()
+    assert.equal(db.stats().activeReaders, 0, 'return() released it')
+    assert.deepEqual(await it.next(), { value: undefined, done: true })
+    assert.deepEqual([...r], [], 'the range is over')
+  }
+  // The same through a loop that leaves at once, and after a step.
+  for (const [id] of db.range()) if (id === 0n) break
+  for await (const [id] of db.range()) if (id === 3n) break
+  assert.equal(db.stats().activeReaders, 0)
+  const tx = db.begin()
+  const it = tx.range()[Symbol.iterator]()
+  it.return()
+  assert.deepEqual(it.next(), { value: undefined, done: true })
+  tx.rollback()
 })
 
 test('a transaction range sees its own writes, across pages', async (t) => {
@@ -224,8 +253,13 @@ test('finished transactions, closed snapshots and closed stores are CLOSED', (t)
 
   const open = db.range()[Symbol.iterator]()
   assert.equal(open.next().value[0], 0n)
+  const live = db.begin()
+  const liveRange = live.range()[Symbol.iterator]()
+  assert.equal(liveRange.next().value[0], 0n)
   store.close()
   throwsCode(() => open.next(), 'CLOSED')
+  throwsCode(() => live.range(), 'CLOSED')
+  throwsCode(() => liveRange.next(), 'CLOSED')
   throwsCode(() => db.range(), 'CLOSED')
   throwsCode(() => db.count(), 'CLOSED')
 })

@@ -120,6 +120,27 @@ test('transactions, snapshots and ranges are held by the server', async (t) => {
   assert.deepEqual(db.read(7), buf('a'))
 })
 
+test('closing the store ends its open ranges with CLOSED, as locally', async (t) => {
+  const server = await serve(t)
+  const store = docdb.connect(server.url)
+  const db = store.createDb('c')
+  db.batch(Array.from({ length: 10 }, (_, i) => ({ op: 'put', id: i, data: buf(`v${i}`) })))
+  const snap = db.snapshot()
+  const tx = db.begin()
+  // Each has read its first page (all ten documents) from the server.
+  const open = [db.range(), snap.range(), tx.range(), db].map((r) => r[Symbol.iterator]())
+  const openAsync = db.range()[Symbol.asyncIterator]()
+  for (const it of open) assert.equal(it.next().value[0], 0n)
+  assert.equal((await openAsync.next()).value[0], 0n)
+  store.close()
+  for (const it of open) {
+    throwsCode(() => it.next(), 'CLOSED')
+    assert.equal(it.next().done, true)
+  }
+  await rejectsCode(openAsync.next(), 'CLOSED')
+  throwsCode(() => tx.range(), 'CLOSED')
+})
+
 test('backup needs the server host', async (t) => {
   const server = await serve(t)
   const store = docdb.connect(server.url)

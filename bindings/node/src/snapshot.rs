@@ -52,6 +52,12 @@ impl Snapshot {
         inline(&env, || self.get().map(|s| s.version() as f64))
     }
 
+    /// Whether `close()` was called (the snapshot's store closing does not set it).
+    #[napi(getter)]
+    pub fn closed(&self) -> bool {
+        self.inner.is_none()
+    }
+
     /// Reads a document as of the snapshot. Throws `NOT_FOUND` if it did not exist then.
     #[napi]
     pub fn read(&self, env: Env, #[napi(ts_arg_type = "DocId")] id: Unknown) -> Result<Buffer> {

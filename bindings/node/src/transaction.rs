@@ -136,7 +136,8 @@ impl Transaction {
     }
 
     /// A cursor over `[id, data]` of a range as this transaction sees it (its own writes
-    /// included); used by `range()`. Throws `CLOSED` once the transaction is finished.
+    /// included); used by `range()`. Throws `CLOSED` once the transaction is finished or
+    /// its store closed.
     #[napi]
     pub fn scan(
         &mut self,
@@ -144,10 +145,11 @@ impl Transaction {
         #[napi(ts_arg_type = "RangeOptions")] options: Option<Unknown>,
     ) -> Result<TransactionScan> {
         let range = args::id_range(&env, options.as_ref())?;
-        self.with(&env, |_| Ok(()))?;
-        Ok(TransactionScan {
-            pages: TxnPages::new(range),
-        })
+        let mut pages = TxnPages::new(range);
+        // The first page is read now, so that a finished transaction or a closed store is
+        // reported by `range()` itself, as by a database's or a snapshot's range.
+        self.with(&env, |txn| pages.fill(txn))?;
+        Ok(TransactionScan { pages })
     }
 
     /// The next step of `scan`: `[id, data]`, or `null` at the end.
