@@ -115,10 +115,11 @@ pub(crate) struct TransactionIterator {
 }
 
 impl TransactionIterator {
-    pub(crate) fn new(tx: Py<Transaction>, range: IdRange) -> Self {
+    /// `pages` has its first page read (`TxnPages::fill`) by `Transaction.range`.
+    pub(crate) fn new(tx: Py<Transaction>, pages: TxnPages) -> Self {
         TransactionIterator {
             tx,
-            pages: Mutex::new(TxnPages::new(range)),
+            pages: Mutex::new(pages),
         }
     }
 }
