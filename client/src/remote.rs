@@ -314,7 +314,7 @@ impl Database {
             if let Some(c) = lease.conn.take() {
                 self.pool.checkin(c);
             }
-            RangeSource::Done
+            RangeSource::Done(self.pool.clone())
         } else {
             RangeSource::Snap(Arc::new(SnapInner {
                 lease: Mutex::new(lease),
@@ -518,6 +518,22 @@ impl SnapInner {
             .unwrap_or_else(|e| e.into_inner())
             .call(req)
     }
+
+    fn pool(&self) -> Arc<Pool> {
+        let lease = self.lease.lock().unwrap_or_else(|e| e.into_inner());
+        lease.pool.clone()
+    }
+}
+
+/// A closed store ends its scans at the next document with `CLOSED`, once, as a local scan
+/// does (it checks the store at every step), even when the rest of a page is buffered.
+fn closed_store(pool: &Pool, buffered: &mut VecDeque<ScanEntry>, done: &mut bool) -> Option<Error> {
+    if !pool.is_closed() || (*done && buffered.is_empty()) {
+        return None;
+    }
+    buffered.clear();
+    *done = true;
+    Some(Error::Closed("store".into()))
 }
 
 impl Drop for SnapInner {
@@ -632,6 +648,7 @@ impl Snapshot {
 /// A server-side scan read page by page: at most one page in memory on each side.
 struct Pages {
     snap: Arc<SnapInner>,
+    pool: Arc<Pool>,
     handle: u64,
     buffered: VecDeque<ScanEntry>,
     done: bool,
@@ -647,6 +664,7 @@ impl Pages {
             r => return Err(unexpected(r)),
         };
         Ok(Pages {
+            pool: snap.pool(),
             snap,
             handle,
             buffered: VecDeque::new(),
@@ -659,6 +677,9 @@ impl Iterator for Pages {
     type Item = Result<(u64, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = closed_store(&self.pool, &mut self.buffered, &mut self.done) {
+            return Some(Err(e));
+        }
         if self.buffered.is_empty() && !self.done {
             let req = Request::ScanNext {
                 scan: self.handle,
@@ -697,7 +718,22 @@ impl Drop for Pages {
 enum RangeSource<'a> {
     Snap(Arc<SnapInner>),
     Txn(&'a Transaction),
-    Done,
+    Done(Arc<Pool>),
+}
+
+impl RangeSource<'_> {
+    fn pool(&self) -> Arc<Pool> {
+        match self {
+            RangeSource::Snap(s) => s.pool(),
+            RangeSource::Txn(t) => t
+                .lease
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .pool
+                .clone(),
+            RangeSource::Done(p) => p.clone(),
+        }
+    }
 }
 
 /// A range read page by page with keyset continuation: each request asks for what is left
@@ -705,6 +741,7 @@ enum RangeSource<'a> {
 /// server keeps no cursor and each side holds one page at a time.
 struct RangePages<'a> {
     source: RangeSource<'a>,
+    pool: Arc<Pool>,
     rest: IdRange,
     buffered: VecDeque<ScanEntry>,
     done: bool,
@@ -713,6 +750,7 @@ struct RangePages<'a> {
 impl<'a> RangePages<'a> {
     fn new(source: RangeSource<'a>, range: &IdRange) -> Self {
         RangePages {
+            pool: source.pool(),
             source,
             rest: *range,
             buffered: VecDeque::new(),
@@ -748,7 +786,7 @@ impl<'a> RangePages<'a> {
                 max_docs,
                 max_bytes,
             }),
-            RangeSource::Done => return Ok(()),
+            RangeSource::Done(_) => return Ok(()),
         }?;
         let Reply::Page { entries, done } = reply else {
             return Err(unexpected(reply));
@@ -792,6 +830,9 @@ impl Iterator for RangePages<'_> {
     type Item = Result<(u64, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let Some(e) = closed_store(&self.pool, &mut self.buffered, &mut self.done) {
+            return Some(Err(e));
+        }
         if self.buffered.is_empty() {
             if let Err(e) = self.fetch() {
                 return Some(Err(e));

@@ -420,3 +420,29 @@ fn transaction_pages_cross_page_edges() {
         tx.rollback();
     });
 }
+
+#[test]
+fn open_ranges_end_with_closed_when_the_store_closes() {
+    on_both(|s| {
+        let d = s.create_db("o").unwrap();
+        for id in 0..5u64 {
+            d.put(id, b"x").unwrap();
+        }
+        let snap = d.snapshot().unwrap();
+        // Each fits in one page: remotely, the rest is already in the client's buffer.
+        let mut scans = vec![
+            d.range(&IdRange::all()).unwrap(),
+            snap.clone().into_range(&IdRange::all()).unwrap(),
+            snap.clone().into_scan().unwrap(),
+        ];
+        for scan in &mut scans {
+            assert_eq!(scan.next().unwrap().unwrap().0, 0);
+        }
+        s.close().unwrap();
+        for mut scan in scans {
+            let e = scan.next().expect("an error").expect_err("CLOSED");
+            assert_eq!(e.kind(), ErrorKind::Closed);
+            assert!(scan.next().is_none());
+        }
+    });
+}

@@ -120,6 +120,23 @@ def test_transactions_snapshots_and_ranges_are_held_by_the_server(remote: docdb.
         other.close()
 
 
+def test_iterators_of_a_closed_store_raise_closed_as_locally(server: Server) -> None:
+    # Each range fits in one page, already in the client's buffer: close() still ends it,
+    # as a local store's close ends its iterators at the next document.
+    store = docdb.connect(server.url)
+    db = store.create_db("c")
+    db.batch([("put", i, b"x") for i in range(5)])
+    snap = db.snapshot()
+    iterators = [db.range(), snap.range(), iter(snap)]
+    for it in iterators:
+        assert next(it)[0] == 0
+    store.close()
+    for it in iterators:
+        with pytest.raises(docdb.ClosedError):
+            next(it)
+        assert list(it) == []
+
+
 def test_remote_only_differences(remote: docdb.Store, tmp_path: Path) -> None:
     with pytest.raises(docdb.InvalidArgumentError, match="host of the server"):
         remote.backup(tmp_path / "copy")
