@@ -353,6 +353,9 @@ struct Lease {
     conn: Option<Conn>,
 }
 
+const LOST_HANDLE: &str =
+    "transaction or snapshot whose connection to the server was lost (the server rolled it back)";
+
 impl Lease {
     fn new(pool: &Arc<Pool>) -> Result<Lease> {
         Ok(Lease {
@@ -369,9 +372,7 @@ impl Lease {
             return Err(Error::Closed("store".into()));
         }
         let Some(c) = self.conn.as_mut() else {
-            return Err(Error::Closed(
-                "transaction or snapshot whose connection to the server was lost (the server rolled it back)".into(),
-            ));
+            return Err(Error::Closed(LOST_HANDLE.into()));
         };
         match c.exchange(&req) {
             Ok(Reply::Error(e)) => {
@@ -386,6 +387,18 @@ impl Lease {
                 Err(lost.into_error())
             }
         }
+    }
+
+    /// `CLOSED` if a call would be refused without a request: a closed store, a lost
+    /// connection.
+    fn check_open(&self) -> Result<()> {
+        if self.pool.is_closed() {
+            return Err(Error::Closed("store".into()));
+        }
+        if self.conn.is_none() {
+            return Err(Error::Closed(LOST_HANDLE.into()));
+        }
+        Ok(())
     }
 
     /// Ends the server-side handle with `req` and returns the connection to the pool.
@@ -470,6 +483,13 @@ impl Transaction {
         Ok(TxnScan {
             pages: RangePages::open(RangeSource::Txn(self), range)?,
         })
+    }
+
+    /// `CLOSED` once the store is closed or the connection lost, as a call would say,
+    /// without a request.
+    pub fn check_open(&self) -> Result<()> {
+        let lease = self.lease.lock().unwrap_or_else(|e| e.into_inner());
+        lease.check_open()
     }
 
     /// Number of staged writes (a request: the server holds them).

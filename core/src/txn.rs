@@ -47,6 +47,12 @@ impl<F: FileSystem> Transaction<F> {
         self.guard.at
     }
 
+    /// `Closed` once the store or database is closed, as every other call would say:
+    /// for iterators that hand out documents read earlier (a face's paged range).
+    pub fn check_open(&self) -> Result<()> {
+        self.guard.db.core.check_open()
+    }
+
     /// Reads a document as this transaction sees it (its own writes included).
     pub fn read(&self, id: u64) -> Result<Vec<u8>> {
         match self.writes.get(&id) {

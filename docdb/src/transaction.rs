@@ -48,6 +48,12 @@ impl Transaction {
         }
     }
 
+    /// `CLOSED` once the store is closed (remotely also once the transaction's connection
+    /// is lost), as any call would say, without making one.
+    pub fn check_open(&self) -> Result<()> {
+        forward!(self, t => t.check_open())
+    }
+
     /// Number of staged writes. A `Result` because a remote transaction's writes are held
     /// by the server (a local one never fails).
     pub fn pending(&self) -> Result<usize> {

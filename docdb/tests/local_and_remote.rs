@@ -429,6 +429,10 @@ fn open_ranges_end_with_closed_when_the_store_closes() {
             d.put(id, b"x").unwrap();
         }
         let snap = d.snapshot().unwrap();
+        // A face's transaction range holds a page too (64 documents).
+        let txn = d.begin().unwrap();
+        let mut pages = docdb::TxnPages::new(IdRange::all());
+        assert_eq!(pages.next(&txn).unwrap().unwrap().0, 0);
         // Each fits in one page: remotely, the rest is already in the client's buffer.
         let mut scans = vec![
             d.range(&IdRange::all()).unwrap(),
@@ -444,5 +448,7 @@ fn open_ranges_end_with_closed_when_the_store_closes() {
             assert_eq!(e.kind(), ErrorKind::Closed);
             assert!(scan.next().is_none());
         }
+        assert_eq!(kind(pages.next(&txn)), ErrorKind::Closed);
+        assert!(pages.is_done());
     });
 }

@@ -242,6 +242,12 @@ def test_a_transaction_range_reads_its_first_page_when_called(
     tx.delete(4)
     assert [i for i, _ in it] == [0, 2, 4, 6, 8]
     assert [i for i, _ in tx.range()] == [0, 2, 3, 6, 8]
+    held = tx.range()
+    assert next(held)[0] == 0
     store.close()
     with pytest.raises(docdb.ClosedError):
         tx.range()
+    # The rest of its page is not handed out either, as by a local scan of the store.
+    with pytest.raises(docdb.ClosedError):
+        next(held)
+    assert list(held) == []
