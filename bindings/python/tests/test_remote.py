@@ -155,6 +155,14 @@ def test_connect_errors(tmp_path: Path) -> None:
         docdb.connect(f"unix://{tmp_path / 'x.sock'}", connect_timeout=-1)
     with pytest.raises(docdb.InvalidArgumentError):
         docdb.connect(f"unix://{tmp_path / 'x.sock'}", request_timeout=float("nan"))
+    with pytest.raises(docdb.InvalidArgumentError):
+        docdb.connect(f"unix://{tmp_path / 'x.sock'}", request_timeout=-1)
+
+
+def test_a_request_timeout_of_zero_is_no_limit_as_in_c_and_go(server: Server) -> None:
+    with docdb.connect(server.url, request_timeout=0, connect_timeout=5) as store:
+        store.create_db("patient").put(1, b"x")
+        assert store.open_db("patient")[1] == b"x"
     with pytest.raises(TypeError):
         docdb.connect(5)  # type: ignore[arg-type]
 
