@@ -135,7 +135,7 @@ impl Store {
         }
         // 0 waits as long as the server keeps the connection, as in C and Go.
         match request_timeout {
-            Some(t) if t == 0.0 => o.request_timeout = None,
+            Some(0.0) => o.request_timeout = None,
             Some(t) => o.request_timeout = Some(seconds(py, "request_timeout", t)?),
             None => {}
         }
