@@ -251,3 +251,19 @@ def test_a_transaction_range_reads_its_first_page_when_called(
     with pytest.raises(docdb.ClosedError):
         next(held)
     assert list(held) == []
+
+
+def test_closing_a_snapshot_releases_what_its_iterators_hold(db: docdb.Database) -> None:
+    fill(db, range(10))
+    before = db.stats().active_readers
+    snap = db.snapshot()
+    iterators = [snap.range(), iter(snap), snap.items(), snap.range(5, reverse=True)]
+    assert next(iterators[0])[0] == 0
+    assert db.stats().active_readers > before
+    snap.close()
+    # The old versions are released at close(), not when each iterator is next stepped.
+    assert db.stats().active_readers == before
+    for it in iterators:
+        with pytest.raises(docdb.ClosedError):
+            next(it)
+        assert list(it) == []
