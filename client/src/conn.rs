@@ -483,6 +483,11 @@ fn tls_config(opts: &ConnectOptions) -> Result<Arc<rustls::ClientConfig>> {
     Ok(Arc::new(config))
 }
 
+/// What a call on a closed store, or on anything obtained from it, fails with.
+pub(crate) fn closed_store() -> Error {
+    Error::Closed("store".into())
+}
+
 /// The connections of one `Store`: idle ones wait in `idle` for the next plain request.
 pub(crate) struct Pool {
     pub(crate) target: Target,
@@ -502,7 +507,7 @@ impl Pool {
     /// An idle connection that still looks alive, or a new one.
     pub(crate) fn checkout(&self) -> Result<Conn> {
         if self.is_closed() {
-            return Err(Error::Closed("store".into()));
+            return Err(closed_store());
         }
         loop {
             let c = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 use docdb_core::{BatchOp, DbInfo, DbStats, Error, IdRange, Result, StoreStats};
 use docdb_proto::{BatchEntry, Reply, Request, ScanEntry};
 
-use crate::conn::{Conn, ConnectOptions, Pool, Target};
+use crate::conn::{closed_store, Conn, ConnectOptions, Pool, Target};
 
 /// Documents and bytes asked for per scan page: big enough to amortise a round trip,
 /// small enough to bound the memory of both ends.
@@ -353,9 +353,6 @@ struct Lease {
     conn: Option<Conn>,
 }
 
-const LOST_HANDLE: &str =
-    "transaction or snapshot whose connection to the server was lost (the server rolled it back)";
-
 impl Lease {
     fn new(pool: &Arc<Pool>) -> Result<Lease> {
         Ok(Lease {
@@ -364,16 +361,27 @@ impl Lease {
         })
     }
 
-    fn call(&mut self, req: Request) -> Result<Reply> {
+    /// The leased connection; `Closed` if the store is closed or the connection was lost.
+    fn conn(&mut self) -> Result<&mut Conn> {
         // A closed store closes its transactions and snapshots too, as locally: the
         // connection is dropped, so the server rolls back and releases what it held.
         if self.pool.is_closed() {
             self.conn = None;
-            return Err(Error::Closed("store".into()));
+            return Err(closed_store());
         }
-        let Some(c) = self.conn.as_mut() else {
-            return Err(Error::Closed(LOST_HANDLE.into()));
-        };
+        self.conn.as_mut().ok_or_else(|| {
+            Error::Closed(
+                "transaction or snapshot whose connection to the server was lost (the server rolled it back)".into(),
+            )
+        })
+    }
+
+    fn check_open(&mut self) -> Result<()> {
+        self.conn().map(|_| ())
+    }
+
+    fn call(&mut self, req: Request) -> Result<Reply> {
+        let c = self.conn()?;
         match c.exchange(&req) {
             Ok(Reply::Error(e)) => {
                 if c.broken {
@@ -387,18 +395,6 @@ impl Lease {
                 Err(lost.into_error())
             }
         }
-    }
-
-    /// `CLOSED` if a call would be refused without a request: a closed store, a lost
-    /// connection.
-    fn check_open(&self) -> Result<()> {
-        if self.pool.is_closed() {
-            return Err(Error::Closed("store".into()));
-        }
-        if self.conn.is_none() {
-            return Err(Error::Closed(LOST_HANDLE.into()));
-        }
-        Ok(())
     }
 
     /// Ends the server-side handle with `req` and returns the connection to the pool.
@@ -445,6 +441,15 @@ impl Transaction {
             .call(req)
     }
 
+    /// Fails with `Closed` once the store is closed or the transaction's connection was
+    /// lost, without a request (as a local transaction's `check_open`).
+    pub fn check_open(&self) -> Result<()> {
+        self.lease
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .check_open()
+    }
+
     pub fn read(&self, id: u64) -> Result<Vec<u8>> {
         let txn = self.handle;
         bytes(self.call(Request::TxnRead { txn, id })?)
@@ -483,13 +488,6 @@ impl Transaction {
         Ok(TxnScan {
             pages: RangePages::open(RangeSource::Txn(self), range)?,
         })
-    }
-
-    /// `CLOSED` once the store is closed or the connection lost, as a call would say,
-    /// without a request.
-    pub fn check_open(&self) -> Result<()> {
-        let lease = self.lease.lock().unwrap_or_else(|e| e.into_inner());
-        lease.check_open()
     }
 
     /// Number of staged writes (a request: the server holds them).
@@ -532,28 +530,20 @@ struct SnapInner {
 }
 
 impl SnapInner {
+    fn pool(&self) -> Arc<Pool> {
+        self.lease
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .pool
+            .clone()
+    }
+
     fn call(&self, req: Request) -> Result<Reply> {
         self.lease
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .call(req)
     }
-
-    fn pool(&self) -> Arc<Pool> {
-        let lease = self.lease.lock().unwrap_or_else(|e| e.into_inner());
-        lease.pool.clone()
-    }
-}
-
-/// A closed store ends its scans at the next document with `CLOSED`, once, as a local scan
-/// does (it checks the store at every step), even when the rest of a page is buffered.
-fn closed_store(pool: &Pool, buffered: &mut VecDeque<ScanEntry>, done: &mut bool) -> Option<Error> {
-    if !pool.is_closed() || (*done && buffered.is_empty()) {
-        return None;
-    }
-    buffered.clear();
-    *done = true;
-    Some(Error::Closed("store".into()))
 }
 
 impl Drop for SnapInner {
@@ -697,8 +687,8 @@ impl Iterator for Pages {
     type Item = Result<(u64, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(e) = closed_store(&self.pool, &mut self.buffered, &mut self.done) {
-            return Some(Err(e));
+        if let Some(closed) = close_page(&self.pool, &mut self.buffered, &mut self.done) {
+            return Some(Err(closed));
         }
         if self.buffered.is_empty() && !self.done {
             let req = Request::ScanNext {
@@ -738,6 +728,7 @@ impl Drop for Pages {
 enum RangeSource<'a> {
     Snap(Arc<SnapInner>),
     Txn(&'a Transaction),
+    /// The pool of its store, only to see it closed.
     Done(Arc<Pool>),
 }
 
@@ -751,9 +742,20 @@ impl RangeSource<'_> {
                 .unwrap_or_else(|e| e.into_inner())
                 .pool
                 .clone(),
-            RangeSource::Done(p) => p.clone(),
+            RangeSource::Done(pool) => pool.clone(),
         }
     }
+}
+
+/// `CLOSED` if the store was closed while a page of a range is held: the page is dropped
+/// and the range ends, as a local range reports its store's close at its next document.
+fn close_page(pool: &Pool, buffered: &mut VecDeque<ScanEntry>, done: &mut bool) -> Option<Error> {
+    if buffered.is_empty() || !pool.is_closed() {
+        return None;
+    }
+    buffered.clear();
+    *done = true;
+    Some(closed_store())
 }
 
 /// A range read page by page with keyset continuation: each request asks for what is left
@@ -850,8 +852,8 @@ impl Iterator for RangePages<'_> {
     type Item = Result<(u64, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(e) = closed_store(&self.pool, &mut self.buffered, &mut self.done) {
-            return Some(Err(e));
+        if let Some(closed) = close_page(&self.pool, &mut self.buffered, &mut self.done) {
+            return Some(Err(closed));
         }
         if self.buffered.is_empty() {
             if let Err(e) = self.fetch() {

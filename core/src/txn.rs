@@ -47,12 +47,6 @@ impl<F: FileSystem> Transaction<F> {
         self.guard.at
     }
 
-    /// `Closed` once the store or database is closed, as every other call would say:
-    /// for iterators that hand out documents read earlier (a face's paged range).
-    pub fn check_open(&self) -> Result<()> {
-        self.guard.db.core.check_open()
-    }
-
     /// Reads a document as this transaction sees it (its own writes included).
     pub fn read(&self, id: u64) -> Result<Vec<u8>> {
         match self.writes.get(&id) {
@@ -146,6 +140,12 @@ impl<F: FileSystem> Transaction<F> {
             reverse: range.reverse,
             left: range.limit.unwrap_or(u64::MAX),
         })
+    }
+
+    /// Fails with `Closed` if the database was closed or dropped (its store closed): what
+    /// every read reports, for a face that serves documents it read earlier (a page).
+    pub fn check_open(&self) -> Result<()> {
+        self.guard.db.core.check_open()
     }
 
     /// Number of staged writes.

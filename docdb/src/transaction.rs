@@ -48,8 +48,8 @@ impl Transaction {
         }
     }
 
-    /// `CLOSED` once the store is closed (remotely also once the transaction's connection
-    /// is lost), as any call would say, without making one.
+    /// Fails with `Closed` if the transaction's store was closed (or its database dropped;
+    /// remotely: its connection lost), without reading anything.
     pub fn check_open(&self) -> Result<()> {
         forward!(self, t => t.check_open())
     }

@@ -43,13 +43,14 @@ impl TxnPages {
     }
 
     /// The next document as `txn` sees it, reading a page when the previous one is used
-    /// up. An error ends the iteration.
+    /// up. An error ends the iteration: `Closed` too once the store is closed, even while
+    /// a page is held, as every read of the transaction reports it.
     pub fn next(&mut self, txn: &Transaction) -> Result<Option<(u64, Vec<u8>)>> {
-        // A page read earlier is not handed out once the store is closed: a local scan
-        // checks the store at every document.
-        if let Err(e) = txn.check_open() {
-            self.close();
-            return Err(e);
+        if !self.page.is_empty() {
+            if let Err(e) = txn.check_open() {
+                self.close();
+                return Err(e);
+            }
         }
         self.fill(txn)?;
         Ok(self.page.pop_front())
