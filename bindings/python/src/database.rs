@@ -25,7 +25,8 @@ const READ_WITH_GIL_MAX: usize = 64 * 1024;
 /// non-int TypeError. Document data is any bytes-like object (bytes, bytearray,
 /// memoryview); str raises TypeError (encode it, or use the *_json methods).
 ///
-/// A Database is a `collections.abc.MutableMapping` of `int -> bytes`: `db[id]`,
+/// A Database is registered as a `collections.abc.MutableMapping` of `int -> bytes` (not in
+/// the type stubs: `update`, `keys`, `items` and `values` differ from the ABC's): `db[id]`,
 /// `db[id] = data`, `del db[id]`, `get`, `pop`, `popitem`, `setdefault`, `clear`,
 /// `len(db)`, `doc_id in db`, and iteration (`for id in db`, `keys`, `values`, `items`) in
 /// id order over a snapshot taken when the iteration starts. `update(doc_id, data)` is the

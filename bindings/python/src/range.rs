@@ -106,8 +106,8 @@ pub(crate) fn id_range(
 /// Iterator over the `(doc_id, data)` pairs of `Transaction.range()`, as the transaction
 /// sees them (its own writes included). It reads ahead a page of at most 64 documents
 /// (about 1 MiB, `docdb::TxnPages`): writes the transaction makes while iterating are seen
-/// only by the pages read after them. Raises ClosedError once the transaction is committed
-/// or rolled back.
+/// only by the pages read after them (the first is read by `Transaction.range`). Raises
+/// ClosedError once the transaction is committed or rolled back, or its store closed.
 #[pyclass(frozen, module = "docdb")]
 pub(crate) struct TransactionIterator {
     tx: Py<Transaction>,
@@ -115,10 +115,11 @@ pub(crate) struct TransactionIterator {
 }
 
 impl TransactionIterator {
-    pub(crate) fn new(tx: Py<Transaction>, range: IdRange) -> Self {
+    /// `pages` has its first page read (`TxnPages::fill`) by `Transaction.range`.
+    pub(crate) fn new(tx: Py<Transaction>, pages: TxnPages) -> Self {
         TransactionIterator {
             tx,
-            pages: Mutex::new(TxnPages::new(range)),
+            pages: Mutex::new(pages),
         }
     }
 }

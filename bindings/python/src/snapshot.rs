@@ -1,6 +1,6 @@
 //! `docdb.Snapshot` and its iterator.
 
-use std::sync::Arc;
+use std::sync::{Arc, Weak};
 
 use parking_lot::Mutex;
 use pyo3::prelude::*;
@@ -23,6 +23,9 @@ pub(crate) struct Snapshot {
     // engine call in flight keeps its own clone, so close() never waits for it.
     inner: Mutex<Option<Arc<docdb::Snapshot>>>,
     version: u64,
+    /// The scans of its iterators, each holding a clone of the snapshot: close() ends them,
+    /// so that the versions they keep alive are released then, not at their next step.
+    scans: Mutex<Vec<Weak<Mutex<Slot>>>>,
 }
 
 impl Snapshot {
@@ -30,6 +33,7 @@ impl Snapshot {
         Snapshot {
             version: s.version(),
             inner: Mutex::new(Some(Arc::new(s))),
+            scans: Mutex::new(Vec::new()),
         }
     }
 
@@ -43,7 +47,11 @@ impl Snapshot {
         let py = slf.py();
         let s = slf.get().get(py)?;
         let docs = detach(py, || docdb::Snapshot::clone(&s).into_range(&range))?;
-        Ok(SnapshotIterator::new(Some(slf.unbind()), docs))
+        let it = SnapshotIterator::new(Some(slf.clone().unbind()), docs);
+        let mut scans = slf.get().scans.lock();
+        scans.retain(|w| w.strong_count() > 0);
+        scans.push(Arc::downgrade(&it.docs));
+        Ok(it)
     }
 
     fn get(&self, py: Python<'_>) -> PyResult<Arc<docdb::Snapshot>> {
@@ -130,12 +138,21 @@ impl Snapshot {
         detach(py, || s.count(&range))
     }
 
-    /// Releases the snapshot (and the old versions it kept alive). Calling it again does
-    /// nothing.
+    /// Releases the snapshot and the old versions it kept alive, its iterators' included
+    /// (they raise ClosedError at their next step). Calling it again does nothing.
     fn close(&self, py: Python<'_>) {
         let taken = self.inner.lock().take();
+        let scans = std::mem::take(&mut *self.scans.lock());
         // Dropping the last reference may prune old versions: do it without the GIL.
-        py.detach(move || drop(taken));
+        py.detach(move || {
+            drop(taken);
+            for scan in scans.iter().filter_map(Weak::upgrade) {
+                let mut slot = scan.lock();
+                if let Slot::Open(_) = *slot {
+                    *slot = Slot::Closed;
+                }
+            }
+        });
     }
 
     fn __len__(&self, py: Python<'_>) -> PyResult<usize> {
@@ -186,6 +203,16 @@ impl Snapshot {
     }
 }
 
+/// Where an iterator's scan is.
+enum Slot {
+    /// Running: the engine's scan over a clone of the snapshot (same version).
+    Open(docdb::OwnedScan),
+    /// Ended by Snapshot.close(): the next step raises ClosedError.
+    Closed,
+    /// Over: every later step stops the iteration.
+    Done,
+}
+
 /// Iterator over the `(doc_id, data)` pairs of a Snapshot (ascending by id, or in the order
 /// of its range). Raises ClosedError if the snapshot (or its store) is closed during
 /// iteration.
@@ -193,15 +220,15 @@ impl Snapshot {
 pub(crate) struct SnapshotIterator {
     /// The Snapshot iterated, if any: `Database.range` iterates a snapshot of its own.
     snapshot: Option<Py<Snapshot>>,
-    /// The engine's scan over a clone of the snapshot (same version); `None` once over.
-    docs: Mutex<Option<docdb::OwnedScan>>,
+    /// Shared with the Snapshot, whose close() ends it.
+    docs: Arc<Mutex<Slot>>,
 }
 
 impl SnapshotIterator {
     pub(crate) fn new(snapshot: Option<Py<Snapshot>>, docs: docdb::OwnedScan) -> Self {
         SnapshotIterator {
             snapshot,
-            docs: Mutex::new(Some(docs)),
+            docs: Arc::new(Mutex::new(Slot::Open(docs))),
         }
     }
 }
@@ -216,18 +243,22 @@ impl SnapshotIterator {
         // Closing the snapshot ends its iterators too: report it once, then stop.
         let closed = self.snapshot.as_ref().map(|s| s.get().get(py));
         if let Some(Err(e)) = closed {
-            return match self.docs.lock().take() {
-                Some(_) => Err(e),
-                None => Ok(None),
+            let was = std::mem::replace(&mut *self.docs.lock(), Slot::Done);
+            return match was {
+                Slot::Done => Ok(None),
+                Slot::Open(_) | Slot::Closed => Err(e),
             };
         }
         // The lock is taken without the GIL, so a thread waiting for it never blocks the
         // one inside the engine call.
         let next = detach(py, || {
             let mut docs = self.docs.lock();
-            let next = docs.as_mut().and_then(Iterator::next).transpose();
+            let next = match &mut *docs {
+                Slot::Open(scan) => scan.next().transpose(),
+                Slot::Closed | Slot::Done => Ok(None),
+            };
             if matches!(next, Ok(None)) {
-                *docs = None;
+                *docs = Slot::Done;
             }
             next
         })?;

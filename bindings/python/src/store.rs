@@ -133,8 +133,11 @@ impl Store {
         if let Some(t) = connect_timeout {
             o.connect_timeout = seconds(py, "connect_timeout", t)?;
         }
-        if let Some(t) = request_timeout {
-            o.request_timeout = Some(seconds(py, "request_timeout", t)?);
+        // 0 waits as long as the server keeps the connection, as in C and Go.
+        match request_timeout {
+            Some(0.0) => o.request_timeout = None,
+            Some(t) => o.request_timeout = Some(seconds(py, "request_timeout", t)?),
+            None => {}
         }
         let inner = detach(py, move || docdb::Store::connect(url, o))?;
         Ok(Store { inner })

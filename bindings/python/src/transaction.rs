@@ -1,5 +1,6 @@
 //! `docdb.Transaction`: several reads and writes committed atomically.
 
+use docdb::TxnPages;
 use parking_lot::Mutex;
 use pyo3::prelude::*;
 use pyo3::types::{PyBytes, PyType};
@@ -176,10 +177,11 @@ impl Transaction {
         limit: Option<Limit>,
     ) -> PyResult<TransactionIterator> {
         let py = slf.py();
-        let range = id_range(py, start, stop, reverse, limit)?;
-        // Checked now, so that a finished transaction fails at the call, as in every face.
-        slf.get().with(py, |_| Ok(()))?;
-        Ok(TransactionIterator::new(slf.unbind(), range))
+        let mut pages = TxnPages::new(id_range(py, start, stop, reverse, limit)?);
+        // The first page now, as in C: a finished transaction or a closed store fails at
+        // the call, and writes staged after it are seen only by later pages.
+        slf.get().with(py, |tx| pages.fill(tx))?;
+        Ok(TransactionIterator::new(slf.unbind(), pages))
     }
 
     /// Number of staged writes.

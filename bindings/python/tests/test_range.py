@@ -228,3 +228,42 @@ def test_bad_arguments_are_typed_errors(db: docdb.Database) -> None:
         db.count(limit=-(2**80))
     with db.transaction() as tx, pytest.raises(docdb.InvalidArgumentError):
         tx.range(limit=-5)
+
+
+def test_a_transaction_range_reads_its_first_page_when_called(
+    store: docdb.Store, db: docdb.Database
+) -> None:
+    # As in C (docdb_txn_range_new) and remotely: the first page is read by the call, so
+    # its errors are raised there and a write staged after it shows only in later pages.
+    fill(db, range(0, 10, 2))
+    tx = db.transaction()
+    it = tx.range()
+    tx.put(3, b"staged after the call")
+    tx.delete(4)
+    assert [i for i, _ in it] == [0, 2, 4, 6, 8]
+    assert [i for i, _ in tx.range()] == [0, 2, 3, 6, 8]
+    held = tx.range()
+    assert next(held)[0] == 0
+    store.close()
+    with pytest.raises(docdb.ClosedError):
+        tx.range()
+    # The rest of its page is not handed out either, as by a local scan of the store.
+    with pytest.raises(docdb.ClosedError):
+        next(held)
+    assert list(held) == []
+
+
+def test_closing_a_snapshot_releases_what_its_iterators_hold(db: docdb.Database) -> None:
+    fill(db, range(10))
+    before = db.stats().active_readers
+    snap = db.snapshot()
+    iterators = [snap.range(), iter(snap), snap.items(), snap.range(5, reverse=True)]
+    assert next(iterators[0])[0] == 0
+    assert db.stats().active_readers > before
+    snap.close()
+    # The old versions are released at close(), not when each iterator is next stepped.
+    assert db.stats().active_readers == before
+    for it in iterators:
+        with pytest.raises(docdb.ClosedError):
+            next(it)
+        assert list(it) == []

@@ -120,6 +120,23 @@ def test_transactions_snapshots_and_ranges_are_held_by_the_server(remote: docdb.
         other.close()
 
 
+def test_iterators_of_a_closed_store_raise_closed_as_locally(server: Server) -> None:
+    # Each range fits in one page, already in the client's buffer: close() still ends it,
+    # as a local store's close ends its iterators at the next document.
+    store = docdb.connect(server.url)
+    db = store.create_db("c")
+    db.batch([("put", i, b"x") for i in range(5)])
+    snap = db.snapshot()
+    iterators = [db.range(), snap.range(), iter(snap)]
+    for it in iterators:
+        assert next(it)[0] == 0
+    store.close()
+    for it in iterators:
+        with pytest.raises(docdb.ClosedError):
+            next(it)
+        assert list(it) == []
+
+
 def test_remote_only_differences(remote: docdb.Store, tmp_path: Path) -> None:
     with pytest.raises(docdb.InvalidArgumentError, match="host of the server"):
         remote.backup(tmp_path / "copy")
@@ -138,6 +155,14 @@ def test_connect_errors(tmp_path: Path) -> None:
         docdb.connect(f"unix://{tmp_path / 'x.sock'}", connect_timeout=-1)
     with pytest.raises(docdb.InvalidArgumentError):
         docdb.connect(f"unix://{tmp_path / 'x.sock'}", request_timeout=float("nan"))
+    with pytest.raises(docdb.InvalidArgumentError):
+        docdb.connect(f"unix://{tmp_path / 'x.sock'}", request_timeout=-1)
+
+
+def test_a_request_timeout_of_zero_is_no_limit_as_in_c_and_go(server: Server) -> None:
+    with docdb.connect(server.url, request_timeout=0, connect_timeout=5) as store:
+        store.create_db("patient").put(1, b"x")
+        assert store.open_db("patient")[1] == b"x"
     with pytest.raises(TypeError):
         docdb.connect(5)  # type: ignore[arg-type]
 

@@ -226,7 +226,8 @@ def connect(
             server's certificate, for ``tls://``.
         server_name: the name to verify in the server's certificate (default: the host).
         connect_timeout: seconds allowed to connect and authenticate (default 10).
-        request_timeout: seconds a request may wait for its reply (default 300).
+        request_timeout: seconds a request may wait for its reply (default 300; 0 waits
+            as long as the server keeps the connection, as in C and Go).
 
     Raises:
         UnavailableError: the server cannot be reached (also a ConnectionError). Later,
