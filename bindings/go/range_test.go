@@ -181,3 +181,34 @@ func TestRangesOfAClosedStore(t *testing.T) {
 	_, err = snap.Range(Range{})
 	wantErr(t, err, ErrClosed)
 }
+
+// A scan started before its store is closed ends with ErrClosed at its first step, on a
+// local store and on a remote one alike (a remote scan must not go on yielding the page
+// it fetched when it started).
+func TestScansEndWhenTheStoreCloses(t *testing.T) { onBoth(t, testScansEndWhenTheStoreCloses) }
+
+func testScansEndWhenTheStoreCloses(t *testing.T, s *Store) {
+	db := openDB(t, s, "d")
+	for id := uint64(1); id <= 3; id++ {
+		putD(t, db, id)
+	}
+	snap, err := db.Snapshot()
+	must(t, err)
+	defer snap.Close()
+	tx, err := db.Begin()
+	must(t, err)
+	scans := map[string]*Scan{}
+	scans["db"], err = db.Range(Range{})
+	must(t, err)
+	scans["snapshot"], err = snap.Range(Range{})
+	must(t, err)
+	scans["txn"], err = tx.Range(Range{})
+	must(t, err)
+	must(t, s.Close())
+	for name, sc := range scans {
+		for id := range sc.All() {
+			t.Fatalf("%s scan yielded document %d after its store was closed", name, id)
+		}
+		wantErr(t, sc.Err(), ErrClosed)
+	}
+}

@@ -501,9 +501,7 @@ impl Pool {
 
     /// An idle connection that still looks alive, or a new one.
     pub(crate) fn checkout(&self) -> Result<Conn> {
-        if self.is_closed() {
-            return Err(Error::Closed("store".into()));
-        }
+        self.check_open()?;
         loop {
             let c = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             match c {
@@ -559,6 +557,14 @@ impl Pool {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// `Closed` once the store is closed: every call of its handles fails then.
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::Closed("store".into()));
+        }
+        Ok(())
     }
 }
 

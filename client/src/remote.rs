@@ -322,7 +322,7 @@ impl Database {
                 version: 0,
             }))
         };
-        let mut pages = RangePages::new(source, range);
+        let mut pages = RangePages::new(self.pool.clone(), source, range);
         pages.accept(entries, done)?;
         Ok(OwnedScan {
             pages: Paged::Range(pages),
@@ -344,6 +344,11 @@ impl Database {
             r => Err(unexpected(r)),
         }
     }
+}
+
+/// The pool of the store `lease` was taken from.
+fn leased_pool(lease: &Mutex<Lease>) -> Arc<Pool> {
+    lease.lock().unwrap_or_else(|e| e.into_inner()).pool.clone()
 }
 
 /// A connection taken from the pool for a transaction or snapshot, which the server binds
@@ -425,6 +430,11 @@ impl Transaction {
         self.read_version
     }
 
+    /// `Closed` once the store is closed, as every call then fails; asks the server nothing.
+    pub fn check_open(&self) -> Result<()> {
+        leased_pool(&self.lease).check_open()
+    }
+
     fn call(&self, req: Request) -> Result<Reply> {
         self.lease
             .lock()
@@ -468,7 +478,7 @@ impl Transaction {
     /// closed store, a lost connection) is returned here as locally.
     pub fn range(&self, range: &IdRange) -> Result<TxnScan<'_>> {
         Ok(TxnScan {
-            pages: RangePages::open(RangeSource::Txn(self), range)?,
+            pages: RangePages::open(leased_pool(&self.lease), RangeSource::Txn(self), range)?,
         })
     }
 
@@ -596,6 +606,7 @@ impl Snapshot {
     pub fn range(&self, range: &IdRange) -> Result<Scan<'_>> {
         Ok(Scan {
             pages: Paged::Range(RangePages::open(
+                leased_pool(&self.inner.lease),
                 RangeSource::Snap(self.inner.clone()),
                 range,
             )?),
@@ -606,7 +617,11 @@ impl Snapshot {
     /// Like [`Snapshot::range`] but the iterator owns the snapshot.
     pub fn into_range(self, range: &IdRange) -> Result<OwnedScan> {
         Ok(OwnedScan {
-            pages: Paged::Range(RangePages::open(RangeSource::Snap(self.inner), range)?),
+            pages: Paged::Range(RangePages::open(
+                leased_pool(&self.inner.lease),
+                RangeSource::Snap(self.inner),
+                range,
+            )?),
         })
     }
 
@@ -632,6 +647,8 @@ impl Snapshot {
 /// A server-side scan read page by page: at most one page in memory on each side.
 struct Pages {
     snap: Arc<SnapInner>,
+    /// The store's connections, to stop at `Closed` once it is closed, as a local scan.
+    pool: Arc<Pool>,
     handle: u64,
     buffered: VecDeque<ScanEntry>,
     done: bool,
@@ -647,6 +664,7 @@ impl Pages {
             r => return Err(unexpected(r)),
         };
         Ok(Pages {
+            pool: leased_pool(&snap.lease),
             snap,
             handle,
             buffered: VecDeque::new(),
@@ -680,6 +698,13 @@ impl Iterator for Pages {
                 }
             }
         }
+        if !self.buffered.is_empty() {
+            if let Err(e) = self.pool.check_open() {
+                self.buffered.clear();
+                self.done = true;
+                return Some(Err(e));
+            }
+        }
         self.buffered.pop_front().map(|e| Ok((e.id, e.data)))
     }
 }
@@ -704,6 +729,9 @@ enum RangeSource<'a> {
 /// (the range after the last id received, its limit less the documents received), so the
 /// server keeps no cursor and each side holds one page at a time.
 struct RangePages<'a> {
+    /// The store's connections, to stop at `Closed` once it is closed, as a local scan
+    /// (a buffered page is not served after that).
+    pool: Arc<Pool>,
     source: RangeSource<'a>,
     rest: IdRange,
     buffered: VecDeque<ScanEntry>,
@@ -711,8 +739,9 @@ struct RangePages<'a> {
 }
 
 impl<'a> RangePages<'a> {
-    fn new(source: RangeSource<'a>, range: &IdRange) -> Self {
+    fn new(pool: Arc<Pool>, source: RangeSource<'a>, range: &IdRange) -> Self {
         RangePages {
+            pool,
             source,
             rest: *range,
             buffered: VecDeque::new(),
@@ -721,8 +750,8 @@ impl<'a> RangePages<'a> {
     }
 
     /// Fetches the first page now, so that errors come from the call that opens the range.
-    fn open(source: RangeSource<'a>, range: &IdRange) -> Result<Self> {
-        let mut pages = RangePages::new(source, range);
+    fn open(pool: Arc<Pool>, source: RangeSource<'a>, range: &IdRange) -> Result<Self> {
+        let mut pages = RangePages::new(pool, source, range);
         pages.fetch()?;
         Ok(pages)
     }
@@ -794,6 +823,13 @@ impl Iterator for RangePages<'_> {
     fn next(&mut self) -> Option<Self::Item> {
         if self.buffered.is_empty() {
             if let Err(e) = self.fetch() {
+                return Some(Err(e));
+            }
+        }
+        if !self.buffered.is_empty() {
+            if let Err(e) = self.pool.check_open() {
+                self.buffered.clear();
+                self.done = true;
                 return Some(Err(e));
             }
         }

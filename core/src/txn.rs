@@ -147,6 +147,12 @@ impl<F: FileSystem> Transaction<F> {
         self.writes.len()
     }
 
+    /// `Closed` once the store is closed or the database dropped (every read then fails):
+    /// lets a face that buffers this transaction's documents stop where a scan would.
+    pub fn check_open(&self) -> Result<()> {
+        self.guard.db.core.check_open()
+    }
+
     /// Commits every staged write atomically and returns the commit version (the read
     /// version if nothing was written). `Conflict` if another commit changed one of the
     /// written documents after this transaction began; then nothing is applied.

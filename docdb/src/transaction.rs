@@ -48,6 +48,12 @@ impl Transaction {
         }
     }
 
+    /// `Closed` once the store is closed (or the database dropped), as every call then
+    /// fails; answered without a request for a remote transaction.
+    pub fn check_open(&self) -> Result<()> {
+        forward!(self, t => t.check_open())
+    }
+
     /// Number of staged writes. A `Result` because a remote transaction's writes are held
     /// by the server (a local one never fails).
     pub fn pending(&self) -> Result<usize> {

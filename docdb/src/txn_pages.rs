@@ -46,6 +46,14 @@ impl TxnPages {
     /// up. An error ends the iteration.
     pub fn next(&mut self, txn: &Transaction) -> Result<Option<(u64, Vec<u8>)>> {
         self.fill(txn)?;
+        // A page read before the store closed is not served after: a local scan stops
+        // with `Closed` there, and so does this one.
+        if !self.page.is_empty() {
+            if let Err(e) = txn.check_open() {
+                self.close();
+                return Err(e);
+            }
+        }
         Ok(self.page.pop_front())
     }
 
