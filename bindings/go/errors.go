@@ -45,7 +45,8 @@ var codes = []Code{
 }
 
 // String is the status name without the DOCDB_ prefix ("NOT_FOUND"), taken from
-// libdocdb (docdb_status_str), so it is the C name and the Node err.code.
+// libdocdb (docdb_status_str), so it is the C name and the Node err.code. (fmt's %v
+// prints a Code as the error it also is, "docdb: NOT_FOUND": use String for the name.)
 func (c Code) String() string {
 	return C.GoString(C.docdb_status_str(C.uint32_t(c)))
 }
