@@ -99,6 +99,9 @@ func freeScan(p unsafe.Pointer) { C.docdb_snapshot_scan_free((*C.docdb_snapshot_
 
 // Close releases the scan once a running iteration step is done.
 func (s *Scan) Close() error {
+	if s == nil {
+		return nil
+	}
 	s.release(unsafe.Pointer(s.ptr), freeScan)
 	return nil
 }
@@ -128,7 +131,7 @@ func (s *Scan) All() iter.Seq2[uint64, []byte] {
 
 // next is the next document; false at the end, on an error (kept for Err), or once closed.
 func (s *Scan) next() (uint64, []byte, bool) {
-	if !s.enter() {
+	if s == nil || !s.enter() {
 		return 0, nil, false
 	}
 	defer s.leave()
@@ -149,6 +152,9 @@ func (s *Scan) next() (uint64, []byte, bool) {
 
 // Err is the error that ended the iteration early, nil if none did.
 func (s *Scan) Err() error {
+	if s == nil {
+		return nilHandle("Scan")
+	}
 	s.errMu.Lock()
 	defer s.errMu.Unlock()
 	return s.err
