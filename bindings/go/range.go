@@ -28,7 +28,8 @@ func Excluded(id uint64) Bound { return Bound{kind: C.DOCDB_BOUND_EXCLUDED, id: 
 
 // Range is the ids an ordered read visits, the same as core's IdRange in every face: Start
 // is the lowest id and End the highest whatever the direction, Reverse reads from End down,
-// and when Limited it reads at most Limit documents (Limited with Limit 0 reads none). The
+// and when Limited it reads at most Limit documents (Limited with Limit 0 reads none; set
+// both with WithLimit: a Limit without Limited is refused with ErrInvalidArgument). The
 // zero value is every id, ascending, without a limit. Bounds that leave no id (Start after
 // End) are an empty range, not an error.
 //
@@ -64,7 +65,13 @@ func (r Range) After(last uint64) Range {
 	return r
 }
 
-func (r Range) toC() C.docdb_range {
+// toC is the range for C; ErrInvalidArgument for a Limit without Limited, which would
+// otherwise read the whole range.
+func (r Range) toC() (C.docdb_range, error) {
+	if r.Limit != 0 && !r.Limited {
+		return C.docdb_range{}, newError(ErrInvalidArgument,
+			"invalid argument: Range.Limit is %d but Limited is false: use WithLimit(%d)", r.Limit, r.Limit)
+	}
 	return C.docdb_range{
 		start_kind: C.uint32_t(r.Start.kind),
 		start:      C.uint64_t(r.Start.id),
@@ -73,7 +80,7 @@ func (r Range) toC() C.docdb_range {
 		reverse:    C.bool(r.Reverse),
 		has_limit:  C.bool(r.Limited),
 		limit:      C.uint64_t(r.Limit),
-	}
+	}, nil
 }
 
 // Scan is an ordered read of documents from Snapshot.Range, DB.Range or Txn.Range. It
@@ -165,7 +172,10 @@ func (s *Scan) Err() error {
 // returned by the scan's Err.
 func (s *Snapshot) Range(r Range) (*Scan, error) {
 	var ptr *C.docdb_snapshot_scan
-	cr := r.toC()
+	cr, err := r.toC()
+	if err != nil {
+		return nil, err
+	}
 	if err := s.call(func(p *C.docdb_snapshot) C.gd_res { return C.gd_snapshot_range_new(p, &cr, &ptr) }); err != nil {
 		return nil, err
 	}
@@ -176,8 +186,11 @@ func (s *Snapshot) Range(r Range) (*Scan, error) {
 // is read.
 func (s *Snapshot) Count(r Range) (uint64, error) {
 	var n C.uint64_t
-	cr := r.toC()
-	err := s.call(func(p *C.docdb_snapshot) C.gd_res { return C.gd_snapshot_count(p, &cr, &n) })
+	cr, err := r.toC()
+	if err != nil {
+		return 0, err
+	}
+	err = s.call(func(p *C.docdb_snapshot) C.gd_res { return C.gd_snapshot_count(p, &cr, &n) })
 	return uint64(n), err
 }
 
@@ -185,7 +198,10 @@ func (s *Snapshot) Count(r Range) (uint64, error) {
 // snapshot of its own until it is released.
 func (d *DB) Range(r Range) (*Scan, error) {
 	var ptr *C.docdb_snapshot_scan
-	cr := r.toC()
+	cr, err := r.toC()
+	if err != nil {
+		return nil, err
+	}
 	if err := d.call(func(p *C.docdb_db) C.gd_res { return C.gd_db_range_new(p, &cr, &ptr) }); err != nil {
 		return nil, err
 	}
@@ -195,8 +211,11 @@ func (d *DB) Range(r Range) (*Scan, error) {
 // Count is the number of documents of r in the database as it is now (at most its limit).
 func (d *DB) Count(r Range) (uint64, error) {
 	var n C.uint64_t
-	cr := r.toC()
-	err := d.call(func(p *C.docdb_db) C.gd_res { return C.gd_db_count(p, &cr, &n) })
+	cr, err := r.toC()
+	if err != nil {
+		return 0, err
+	}
+	err = d.call(func(p *C.docdb_db) C.gd_res { return C.gd_db_count(p, &cr, &n) })
 	return uint64(n), err
 }
 
@@ -206,7 +225,10 @@ func (d *DB) Count(r Range) (uint64, error) {
 // transaction is committed or rolled back the loop stops with ErrClosed.
 func (t *Txn) Range(r Range) (*Scan, error) {
 	var ptr *C.docdb_snapshot_scan
-	cr := r.toC()
+	cr, err := r.toC()
+	if err != nil {
+		return nil, err
+	}
 	if err := t.call(func(p *C.docdb_txn) C.gd_res { return C.gd_txn_range_new(p, &cr, &ptr) }); err != nil {
 		return nil, err
 	}

@@ -212,3 +212,32 @@ func testScansEndWhenTheStoreCloses(t *testing.T, s *Store) {
 		wantErr(t, sc.Err(), ErrClosed)
 	}
 }
+
+// A Limit without Limited would silently read the whole range (the zero value of Limited
+// means no limit): Range and Count refuse it rather than read what was not asked for.
+func TestLimitWithoutLimited(t *testing.T) {
+	s, _ := openStore(t, nil)
+	db := openDB(t, s, "d")
+	putD(t, db, 1)
+	snap, err := db.Snapshot()
+	must(t, err)
+	defer snap.Close()
+	tx, err := db.Begin()
+	must(t, err)
+	defer tx.Rollback()
+	r := Range{Limit: 10}
+	_, err = db.Range(r)
+	wantErr(t, err, ErrInvalidArgument)
+	_, err = db.Count(r)
+	wantErr(t, err, ErrInvalidArgument)
+	_, err = snap.Range(r)
+	wantErr(t, err, ErrInvalidArgument)
+	_, err = snap.Count(r)
+	wantErr(t, err, ErrInvalidArgument)
+	_, err = tx.Range(r)
+	wantErr(t, err, ErrInvalidArgument)
+	// WithLimit sets both; Limited with Limit 0 reads nothing.
+	if n, err := db.Count(Range{}.WithLimit(10)); err != nil || n != 1 {
+		t.Fatalf("count %d, %v", n, err)
+	}
+}
