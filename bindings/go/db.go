@@ -212,9 +212,9 @@ const (
 
 // BatchOp is one operation of DB.Batch.
 type BatchOp struct {
-	Kind BatchKind
-	ID   uint64
-	Data []byte
+	Kind BatchKind // what it does
+	ID   uint64    // the document
+	Data []byte    // its new bytes (copied); ignored by BatchDelete
 }
 
 // Batch applies ops atomically, in order, as one commit, and returns its version: all

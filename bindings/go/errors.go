@@ -67,6 +67,7 @@ type Error struct {
 	BatchIndex int
 }
 
+// Error is "docdb: KIND: message", e.g. "docdb: NOT_FOUND: document 7 in database 'users' not found".
 func (e *Error) Error() string { return fmt.Sprintf("docdb: %s: %s", e.Code.String(), e.Message) }
 
 // Unwrap exposes the kind, for errors.Is(err, docdb.ErrNotFound) and errors.As(err, &code).

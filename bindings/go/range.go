@@ -36,10 +36,10 @@ func Excluded(id uint64) Bound { return Bound{kind: C.DOCDB_BOUND_EXCLUDED, id: 
 //	r := docdb.Range{Start: docdb.Included(100), End: docdb.Excluded(200)}.WithLimit(50)
 //	newest := docdb.Range{}.Reversed().WithLimit(10)
 type Range struct {
-	Start, End Bound
-	Reverse    bool
-	Limited    bool
-	Limit      uint64
+	Start, End Bound  // the lowest and the highest id; the zero Bound is no bound
+	Reverse    bool   // descending ids, from End down
+	Limited    bool   // whether Limit applies (set both with WithLimit)
+	Limit      uint64 // the most documents read when Limited
 }
 
 // WithLimit is the range limited to n documents.

@@ -152,7 +152,7 @@ func (s *Store) DropDB(name string) error {
 // DBInfo names one database of a store.
 type DBInfo struct {
 	ID   uint64 // catalog id, never reused
-	Name string
+	Name string // its name
 }
 
 // ListDBs lists the store's databases by id.
