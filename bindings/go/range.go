@@ -55,14 +55,36 @@ func (r Range) Reversed() Range {
 }
 
 // After is the rest of the range after last, the last id of a page read from it (keyset
-// pagination): the next page. The limit is kept.
+// pagination): the next page. The limit is kept. As core's IdRange::after, the bound moved
+// is the stricter of the range's own and "after last", so the range never widens.
 func (r Range) After(last uint64) Range {
 	if r.Reverse {
-		r.End = Excluded(last)
+		r.End = tighter(r.End, Excluded(last), func(a, b uint64) bool { return a < b })
 	} else {
-		r.Start = Excluded(last)
+		r.Start = tighter(r.Start, Excluded(last), func(a, b uint64) bool { return a > b })
 	}
 	return r
+}
+
+// tighter is the stricter of two bounds of the same end of a range: a bound beats no
+// bound, then the id that stricter says leaves fewer ids, then Excluded beats Included.
+// a is kept when they are equal.
+func tighter(a, b Bound, stricter func(a, b uint64) bool) Bound {
+	switch {
+	case b.kind == C.DOCDB_BOUND_UNBOUNDED:
+		return a
+	case a.kind == C.DOCDB_BOUND_UNBOUNDED:
+		return b
+	case a.id != b.id:
+		if stricter(a.id, b.id) {
+			return a
+		}
+		return b
+	case b.kind == C.DOCDB_BOUND_EXCLUDED:
+		return b
+	default:
+		return a
+	}
 }
 
 // toC is the range for C; ErrInvalidArgument for a Limit without Limited, which would

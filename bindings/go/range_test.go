@@ -241,3 +241,37 @@ func TestLimitWithoutLimited(t *testing.T) {
 		t.Fatalf("count %d, %v", n, err)
 	}
 }
+
+// After never widens a range: as core's IdRange::after, the new bound is the stricter of
+// the old one and "after last" (a last outside the range keeps the range's own bound).
+func TestAfterKeepsTheStricterBound(t *testing.T) {
+	for _, c := range []struct {
+		r    Range
+		last uint64
+		want Range
+	}{
+		{Range{}, 5, Range{Start: Excluded(5)}},
+		{Range{Start: Included(10)}, 5, Range{Start: Included(10)}},
+		{Range{Start: Included(10)}, 10, Range{Start: Excluded(10)}},
+		{Range{Start: Excluded(10)}, 10, Range{Start: Excluded(10)}},
+		{Range{Start: Included(10)}, 12, Range{Start: Excluded(12)}},
+		{Range{End: Included(10)}.Reversed(), 20, Range{End: Included(10)}.Reversed()},
+		{Range{End: Excluded(10)}.Reversed(), 10, Range{End: Excluded(10)}.Reversed()},
+		{Range{End: Included(10)}.Reversed(), 10, Range{End: Excluded(10)}.Reversed()},
+		{Range{End: Included(10)}.Reversed().WithLimit(3), 4, Range{End: Excluded(4)}.Reversed().WithLimit(3)},
+	} {
+		if got := c.r.After(c.last); got != c.want {
+			t.Errorf("%+v.After(%d) = %+v, want %+v", c.r, c.last, got, c.want)
+		}
+	}
+	// Read through a database: a page "after 5" of the ids from 10 on starts at 10.
+	s, _ := openStore(t, nil)
+	db := openDB(t, s, "d")
+	for id := uint64(1); id <= 12; id++ {
+		putD(t, db, id)
+	}
+	sc, err := db.Range(Range{Start: Included(10)}.After(5))
+	if got := ids(t, sc, err); !slices.Equal(got, []uint64{10, 11, 12}) {
+		t.Fatalf("got %v", got)
+	}
+}
