@@ -61,7 +61,9 @@ func (s *Store) Path() string {
 // Close closes the store as docdb_store_close does (waits for background work,
 // checkpoints and syncs every open database, releases the directory lock), once running
 // calls are done, and frees this handle. Afterwards every call on the store and on the
-// handles obtained from it returns ErrClosed. Closing again returns nil.
+// handles obtained from it returns ErrClosed. Closing again returns nil. If this process
+// opened the directory again (Open returns another *Store on the same open store), Close
+// ends this *Store only, and the store closes with the last one.
 func (s *Store) Close() error {
 	if s == nil {
 		return nilHandle("Store")
