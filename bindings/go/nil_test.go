@@ -3,6 +3,7 @@ package docdb
 import (
 	"errors"
 	"fmt"
+	"iter"
 	"reflect"
 	"testing"
 )
@@ -33,7 +34,7 @@ func TestNilHandles(t *testing.T) {
 					switch x := out.Interface().(type) {
 					case error:
 						wantErr(t, x, ErrInvalidArgument)
-					case func(func(uint64, []byte) bool):
+					case iter.Seq2[uint64, []byte]:
 						x(func(uint64, []byte) bool {
 							t.Fatalf("%s yielded a document", name)
 							return false
