@@ -84,7 +84,7 @@ func (o *ConnectOptions) toC() (*C.docdb_connect_options, func(), error) {
 	}
 	if o.ConnectTimeout < time.Millisecond || o.RequestTimeout < 0 {
 		return nil, nil, newError(ErrInvalidArgument,
-			"ConnectTimeout must be at least 1ms and RequestTimeout not negative (%v, %v)",
+			"ConnectTimeout must be at least 1ms and RequestTimeout not negative (%v, %v): start from DefaultConnectOptions()",
 			o.ConnectTimeout, o.RequestTimeout)
 	}
 	c := (*C.docdb_connect_options)(C.malloc(C.size_t(unsafe.Sizeof(C.docdb_connect_options{}))))

@@ -45,16 +45,30 @@ func freeDB(p unsafe.Pointer) { C.docdb_db_free((*C.docdb_db)(p)) }
 // on it return ErrClosed. The database and its other handles are not affected. Closing
 // again returns nil.
 func (d *DB) Close() error {
+	if d == nil {
+		return nil
+	}
 	d.release(unsafe.Pointer(d.ptr), freeDB)
 	return nil
 }
 
+// enter starts a call on the handle; false if it is closed or nil (see closedErr).
+func (d *DB) enter() bool { return d != nil && d.guard.enter() }
+
 func (d *DB) closedErr() error {
+	if d == nil {
+		return nilHandle("DB")
+	}
 	return newError(ErrClosed, "database handle '%s' is closed", d.name)
 }
 
-// Name is the database's name.
-func (d *DB) Name() string { return d.name }
+// Name is the database's name ("" for nil).
+func (d *DB) Name() string {
+	if d == nil {
+		return ""
+	}
+	return d.name
+}
 
 // ID is the database's catalog id (never reused, even after a drop).
 func (d *DB) ID() (uint64, error) {
@@ -198,9 +212,9 @@ const (
 
 // BatchOp is one operation of DB.Batch.
 type BatchOp struct {
-	Kind BatchKind
-	ID   uint64
-	Data []byte
+	Kind BatchKind // what it does
+	ID   uint64    // the document
+	Data []byte    // its new bytes (copied); ignored by BatchDelete
 }
 
 // Batch applies ops atomically, in order, as one commit, and returns its version: all

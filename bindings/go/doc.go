@@ -11,7 +11,8 @@
 //
 // Every handle (Store, DB, Txn, Snapshot) is safe for any number of goroutines. Close the
 // Store when done; the handles obtained from it then fail with ErrClosed, as in the C API,
-// until they are released (Close, Commit, Rollback, or the garbage collector). Errors are
+// until they are released (Close, Commit, Rollback, or the garbage collector). A nil handle
+// answers ErrInvalidArgument instead of panicking. Errors are
 // *Error values carrying the engine's message; compare kinds with errors.Is (ErrNotFound,
 // ErrConflict, ErrLocked, ...). Building needs cgo and libdocdb found by pkg-config
 // (package docdb): see README.md.

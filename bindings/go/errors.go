@@ -45,7 +45,8 @@ var codes = []Code{
 }
 
 // String is the status name without the DOCDB_ prefix ("NOT_FOUND"), taken from
-// libdocdb (docdb_status_str), so it is the C name and the Node err.code.
+// libdocdb (docdb_status_str), so it is the C name and the Node err.code. (fmt's %v
+// prints a Code as the error it also is, "docdb: NOT_FOUND": use String for the name.)
 func (c Code) String() string {
 	return C.GoString(C.docdb_status_str(C.uint32_t(c)))
 }
@@ -66,6 +67,7 @@ type Error struct {
 	BatchIndex int
 }
 
+// Error is "docdb: KIND: message", e.g. "docdb: NOT_FOUND: document 7 in database 'users' not found".
 func (e *Error) Error() string { return fmt.Sprintf("docdb: %s: %s", e.Code.String(), e.Message) }
 
 // Unwrap exposes the kind, for errors.Is(err, docdb.ErrNotFound) and errors.As(err, &code).

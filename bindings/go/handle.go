@@ -26,6 +26,12 @@ func (g *guard) enter() bool {
 
 func (g *guard) leave() { g.mu.RUnlock() }
 
+// nilHandle is the error of a call on a nil handle (one from an error return that was
+// not checked): ErrInvalidArgument, as C answers a NULL handle, rather than a panic.
+func nilHandle(typ string) error {
+	return newError(ErrInvalidArgument, "invalid argument: the *docdb.%s is nil", typ)
+}
+
 // shut marks the handle closed once calls have drained; false if it already was.
 // The caller frees the C handle, then calls g.mu.Unlock().
 func (g *guard) shut() bool {

@@ -28,17 +28,18 @@ func Excluded(id uint64) Bound { return Bound{kind: C.DOCDB_BOUND_EXCLUDED, id: 
 
 // Range is the ids an ordered read visits, the same as core's IdRange in every face: Start
 // is the lowest id and End the highest whatever the direction, Reverse reads from End down,
-// and when Limited it reads at most Limit documents (Limited with Limit 0 reads none). The
+// and when Limited it reads at most Limit documents (Limited with Limit 0 reads none; set
+// both with WithLimit: a Limit without Limited is refused with ErrInvalidArgument). The
 // zero value is every id, ascending, without a limit. Bounds that leave no id (Start after
 // End) are an empty range, not an error.
 //
 //	r := docdb.Range{Start: docdb.Included(100), End: docdb.Excluded(200)}.WithLimit(50)
 //	newest := docdb.Range{}.Reversed().WithLimit(10)
 type Range struct {
-	Start, End Bound
-	Reverse    bool
-	Limited    bool
-	Limit      uint64
+	Start, End Bound  // the lowest and the highest id; the zero Bound is no bound
+	Reverse    bool   // descending ids, from End down
+	Limited    bool   // whether Limit applies (set both with WithLimit)
+	Limit      uint64 // the most documents read when Limited
 }
 
 // WithLimit is the range limited to n documents.
@@ -54,17 +55,45 @@ func (r Range) Reversed() Range {
 }
 
 // After is the rest of the range after last, the last id of a page read from it (keyset
-// pagination): the next page. The limit is kept.
+// pagination): the next page. The limit is kept. As core's IdRange::after, the bound moved
+// is the stricter of the range's own and "after last", so the range never widens.
 func (r Range) After(last uint64) Range {
 	if r.Reverse {
-		r.End = Excluded(last)
+		r.End = tighter(r.End, Excluded(last), func(a, b uint64) bool { return a < b })
 	} else {
-		r.Start = Excluded(last)
+		r.Start = tighter(r.Start, Excluded(last), func(a, b uint64) bool { return a > b })
 	}
 	return r
 }
 
-func (r Range) toC() C.docdb_range {
+// tighter is the stricter of two bounds of the same end of a range: a bound beats no
+// bound, then the id that stricter says leaves fewer ids, then Excluded beats Included.
+// a is kept when they are equal.
+func tighter(a, b Bound, stricter func(a, b uint64) bool) Bound {
+	switch {
+	case b.kind == C.DOCDB_BOUND_UNBOUNDED:
+		return a
+	case a.kind == C.DOCDB_BOUND_UNBOUNDED:
+		return b
+	case a.id != b.id:
+		if stricter(a.id, b.id) {
+			return a
+		}
+		return b
+	case b.kind == C.DOCDB_BOUND_EXCLUDED:
+		return b
+	default:
+		return a
+	}
+}
+
+// toC is the range for C; ErrInvalidArgument for a Limit without Limited, which would
+// otherwise read the whole range.
+func (r Range) toC() (C.docdb_range, error) {
+	if r.Limit != 0 && !r.Limited {
+		return C.docdb_range{}, newError(ErrInvalidArgument,
+			"invalid argument: Range.Limit is %d but Limited is false: use WithLimit(%d)", r.Limit, r.Limit)
+	}
 	return C.docdb_range{
 		start_kind: C.uint32_t(r.Start.kind),
 		start:      C.uint64_t(r.Start.id),
@@ -73,7 +102,7 @@ func (r Range) toC() C.docdb_range {
 		reverse:    C.bool(r.Reverse),
 		has_limit:  C.bool(r.Limited),
 		limit:      C.uint64_t(r.Limit),
-	}
+	}, nil
 }
 
 // Scan is an ordered read of documents from Snapshot.Range, DB.Range or Txn.Range. It
@@ -99,6 +128,9 @@ func freeScan(p unsafe.Pointer) { C.docdb_snapshot_scan_free((*C.docdb_snapshot_
 
 // Close releases the scan once a running iteration step is done.
 func (s *Scan) Close() error {
+	if s == nil {
+		return nil
+	}
 	s.release(unsafe.Pointer(s.ptr), freeScan)
 	return nil
 }
@@ -128,7 +160,7 @@ func (s *Scan) All() iter.Seq2[uint64, []byte] {
 
 // next is the next document; false at the end, on an error (kept for Err), or once closed.
 func (s *Scan) next() (uint64, []byte, bool) {
-	if !s.enter() {
+	if s == nil || !s.enter() {
 		return 0, nil, false
 	}
 	defer s.leave()
@@ -149,6 +181,9 @@ func (s *Scan) next() (uint64, []byte, bool) {
 
 // Err is the error that ended the iteration early, nil if none did.
 func (s *Scan) Err() error {
+	if s == nil {
+		return nilHandle("Scan")
+	}
 	s.errMu.Lock()
 	defer s.errMu.Unlock()
 	return s.err
@@ -159,7 +194,10 @@ func (s *Scan) Err() error {
 // returned by the scan's Err.
 func (s *Snapshot) Range(r Range) (*Scan, error) {
 	var ptr *C.docdb_snapshot_scan
-	cr := r.toC()
+	cr, err := r.toC()
+	if err != nil {
+		return nil, err
+	}
 	if err := s.call(func(p *C.docdb_snapshot) C.gd_res { return C.gd_snapshot_range_new(p, &cr, &ptr) }); err != nil {
 		return nil, err
 	}
@@ -170,8 +208,11 @@ func (s *Snapshot) Range(r Range) (*Scan, error) {
 // is read.
 func (s *Snapshot) Count(r Range) (uint64, error) {
 	var n C.uint64_t
-	cr := r.toC()
-	err := s.call(func(p *C.docdb_snapshot) C.gd_res { return C.gd_snapshot_count(p, &cr, &n) })
+	cr, err := r.toC()
+	if err != nil {
+		return 0, err
+	}
+	err = s.call(func(p *C.docdb_snapshot) C.gd_res { return C.gd_snapshot_count(p, &cr, &n) })
 	return uint64(n), err
 }
 
@@ -179,7 +220,10 @@ func (s *Snapshot) Count(r Range) (uint64, error) {
 // snapshot of its own until it is released.
 func (d *DB) Range(r Range) (*Scan, error) {
 	var ptr *C.docdb_snapshot_scan
-	cr := r.toC()
+	cr, err := r.toC()
+	if err != nil {
+		return nil, err
+	}
 	if err := d.call(func(p *C.docdb_db) C.gd_res { return C.gd_db_range_new(p, &cr, &ptr) }); err != nil {
 		return nil, err
 	}
@@ -189,8 +233,11 @@ func (d *DB) Range(r Range) (*Scan, error) {
 // Count is the number of documents of r in the database as it is now (at most its limit).
 func (d *DB) Count(r Range) (uint64, error) {
 	var n C.uint64_t
-	cr := r.toC()
-	err := d.call(func(p *C.docdb_db) C.gd_res { return C.gd_db_count(p, &cr, &n) })
+	cr, err := r.toC()
+	if err != nil {
+		return 0, err
+	}
+	err = d.call(func(p *C.docdb_db) C.gd_res { return C.gd_db_count(p, &cr, &n) })
 	return uint64(n), err
 }
 
@@ -200,7 +247,10 @@ func (d *DB) Count(r Range) (uint64, error) {
 // transaction is committed or rolled back the loop stops with ErrClosed.
 func (t *Txn) Range(r Range) (*Scan, error) {
 	var ptr *C.docdb_snapshot_scan
-	cr := r.toC()
+	cr, err := r.toC()
+	if err != nil {
+		return nil, err
+	}
 	if err := t.call(func(p *C.docdb_txn) C.gd_res { return C.gd_txn_range_new(p, &cr, &ptr) }); err != nil {
 		return nil, err
 	}

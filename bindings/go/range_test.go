@@ -181,3 +181,97 @@ func TestRangesOfAClosedStore(t *testing.T) {
 	_, err = snap.Range(Range{})
 	wantErr(t, err, ErrClosed)
 }
+
+// A scan started before its store is closed ends with ErrClosed at its first step, on a
+// local store and on a remote one alike (a remote scan must not go on yielding the page
+// it fetched when it started).
+func TestScansEndWhenTheStoreCloses(t *testing.T) { onBoth(t, testScansEndWhenTheStoreCloses) }
+
+func testScansEndWhenTheStoreCloses(t *testing.T, s *Store) {
+	db := openDB(t, s, "d")
+	for id := uint64(1); id <= 3; id++ {
+		putD(t, db, id)
+	}
+	snap, err := db.Snapshot()
+	must(t, err)
+	defer snap.Close()
+	tx, err := db.Begin()
+	must(t, err)
+	scans := map[string]*Scan{}
+	scans["db"], err = db.Range(Range{})
+	must(t, err)
+	scans["snapshot"], err = snap.Range(Range{})
+	must(t, err)
+	scans["txn"], err = tx.Range(Range{})
+	must(t, err)
+	must(t, s.Close())
+	for name, sc := range scans {
+		for id := range sc.All() {
+			t.Fatalf("%s scan yielded document %d after its store was closed", name, id)
+		}
+		wantErr(t, sc.Err(), ErrClosed)
+	}
+}
+
+// A Limit without Limited would silently read the whole range (the zero value of Limited
+// means no limit): Range and Count refuse it rather than read what was not asked for.
+func TestLimitWithoutLimited(t *testing.T) {
+	s, _ := openStore(t, nil)
+	db := openDB(t, s, "d")
+	putD(t, db, 1)
+	snap, err := db.Snapshot()
+	must(t, err)
+	defer snap.Close()
+	tx, err := db.Begin()
+	must(t, err)
+	defer tx.Rollback()
+	r := Range{Limit: 10}
+	_, err = db.Range(r)
+	wantErr(t, err, ErrInvalidArgument)
+	_, err = db.Count(r)
+	wantErr(t, err, ErrInvalidArgument)
+	_, err = snap.Range(r)
+	wantErr(t, err, ErrInvalidArgument)
+	_, err = snap.Count(r)
+	wantErr(t, err, ErrInvalidArgument)
+	_, err = tx.Range(r)
+	wantErr(t, err, ErrInvalidArgument)
+	// WithLimit sets both; Limited with Limit 0 reads nothing.
+	if n, err := db.Count(Range{}.WithLimit(10)); err != nil || n != 1 {
+		t.Fatalf("count %d, %v", n, err)
+	}
+}
+
+// After never widens a range: as core's IdRange::after, the new bound is the stricter of
+// the old one and "after last" (a last outside the range keeps the range's own bound).
+func TestAfterKeepsTheStricterBound(t *testing.T) {
+	for _, c := range []struct {
+		r    Range
+		last uint64
+		want Range
+	}{
+		{Range{}, 5, Range{Start: Excluded(5)}},
+		{Range{Start: Included(10)}, 5, Range{Start: Included(10)}},
+		{Range{Start: Included(10)}, 10, Range{Start: Excluded(10)}},
+		{Range{Start: Excluded(10)}, 10, Range{Start: Excluded(10)}},
+		{Range{Start: Included(10)}, 12, Range{Start: Excluded(12)}},
+		{Range{End: Included(10)}.Reversed(), 20, Range{End: Included(10)}.Reversed()},
+		{Range{End: Excluded(10)}.Reversed(), 10, Range{End: Excluded(10)}.Reversed()},
+		{Range{End: Included(10)}.Reversed(), 10, Range{End: Excluded(10)}.Reversed()},
+		{Range{End: Included(10)}.Reversed().WithLimit(3), 4, Range{End: Excluded(4)}.Reversed().WithLimit(3)},
+	} {
+		if got := c.r.After(c.last); got != c.want {
+			t.Errorf("%+v.After(%d) = %+v, want %+v", c.r, c.last, got, c.want)
+		}
+	}
+	// Read through a database: a page "after 5" of the ids from 10 on starts at 10.
+	s, _ := openStore(t, nil)
+	db := openDB(t, s, "d")
+	for id := uint64(1); id <= 12; id++ {
+		putD(t, db, id)
+	}
+	sc, err := db.Range(Range{Start: Included(10)}.After(5))
+	if got := ids(t, sc, err); !slices.Equal(got, []uint64{10, 11, 12}) {
+		t.Fatalf("got %v", got)
+	}
+}

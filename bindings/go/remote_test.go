@@ -13,6 +13,7 @@ import (
 // server is a `docdb serve` process on a temporary directory, with a token.
 type server struct {
 	data, sock, tokf string
+	extra            []string // more flags of docdb serve
 	cmd              *exec.Cmd
 	exited           chan error // receives the process's Wait result
 }
@@ -34,11 +35,11 @@ func docdbExe(t testing.TB) string {
 }
 
 // startServer serves a fresh directory until the test ends.
-func startServer(t testing.TB) *server {
+func startServer(t testing.TB, extra ...string) *server {
 	t.Helper()
 	dir := t.TempDir()
 	s := &server{data: filepath.Join(dir, "data"), sock: filepath.Join(dir, "docdb.sock"),
-		tokf: filepath.Join(dir, "token")}
+		tokf: filepath.Join(dir, "token"), extra: extra}
 	if err := os.WriteFile(s.tokf, []byte(testToken+"\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
@@ -59,8 +60,9 @@ func tokenOptions() *ConnectOptions {
 // spawn starts the process and waits until it answers.
 func (s *server) spawn(t testing.TB) {
 	t.Helper()
-	s.cmd = exec.Command(docdbExe(t), "serve", "--data", s.data, "--unix", s.sock,
-		"--token-file", s.tokf, "--auth-delay", "10ms", "--log-level", "error")
+	args := []string{"serve", "--data", s.data, "--unix", s.sock,
+		"--token-file", s.tokf, "--auth-delay", "10ms", "--log-level", "error"}
+	s.cmd = exec.Command(docdbExe(t), append(args, s.extra...)...)
 	s.cmd.Stderr = os.Stderr
 	if err := s.cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -34,11 +34,22 @@ func freeSnapshot(p unsafe.Pointer) { C.docdb_snapshot_free((*C.docdb_snapshot)(
 // Close releases the snapshot (its versions can then be reclaimed) once running calls
 // are done. Closing again returns nil.
 func (s *Snapshot) Close() error {
+	if s == nil {
+		return nil
+	}
 	s.release(unsafe.Pointer(s.ptr), freeSnapshot)
 	return nil
 }
 
-func (s *Snapshot) closedErr() error { return newError(ErrClosed, "snapshot is closed") }
+// enter starts a call on the snapshot; false if it is closed or nil (see closedErr).
+func (s *Snapshot) enter() bool { return s != nil && s.guard.enter() }
+
+func (s *Snapshot) closedErr() error {
+	if s == nil {
+		return nilHandle("Snapshot")
+	}
+	return newError(ErrClosed, "snapshot is closed")
+}
 
 func (s *Snapshot) call(f func(*C.docdb_snapshot) C.gd_res) error {
 	if !s.enter() {
@@ -104,6 +115,9 @@ func (s *Snapshot) IDs() ([]uint64, error) {
 // loop early is fine; the iteration's C resources are released either way.
 func (s *Snapshot) All() iter.Seq2[uint64, []byte] {
 	return func(yield func(uint64, []byte) bool) {
+		if s == nil {
+			return // Err says why
+		}
 		var scan *C.docdb_snapshot_scan
 		err := s.call(func(p *C.docdb_snapshot) C.gd_res { return C.gd_snapshot_scan_new(p, &scan) })
 		s.setErr(err)
@@ -134,6 +148,9 @@ func (s *Snapshot) All() iter.Seq2[uint64, []byte] {
 // Err is the error that ended the latest All loop over this snapshot, nil if it ended
 // normally.
 func (s *Snapshot) Err() error {
+	if s == nil {
+		return nilHandle("Snapshot")
+	}
 	s.errMu.Lock()
 	defer s.errMu.Unlock()
 	return s.err

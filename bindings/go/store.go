@@ -50,14 +50,24 @@ func newStore(ptr *C.docdb_store, path string) *Store {
 	return s
 }
 
-// Path is the data directory given to Open, or the URL given to Connect.
-func (s *Store) Path() string { return s.path }
+// Path is the data directory given to Open, or the URL given to Connect ("" for nil).
+func (s *Store) Path() string {
+	if s == nil {
+		return ""
+	}
+	return s.path
+}
 
 // Close closes the store as docdb_store_close does (waits for background work,
 // checkpoints and syncs every open database, releases the directory lock), once running
 // calls are done, and frees this handle. Afterwards every call on the store and on the
-// handles obtained from it returns ErrClosed. Closing again returns nil.
+// handles obtained from it returns ErrClosed. Closing again returns nil. If this process
+// opened the directory again (Open returns another *Store on the same open store), Close
+// ends this *Store only, and the store closes with the last one.
 func (s *Store) Close() error {
+	if s == nil {
+		return nilHandle("Store")
+	}
 	if !s.shut() {
 		return nil
 	}
@@ -77,7 +87,15 @@ func (s *Store) Closed() bool {
 	return bool(C.docdb_store_is_closed(s.ptr))
 }
 
-func (s *Store) closedErr() error { return newError(ErrClosed, "store '%s' is closed", s.path) }
+// enter starts a call on the store; false if it is closed or nil (see closedErr).
+func (s *Store) enter() bool { return s != nil && s.guard.enter() }
+
+func (s *Store) closedErr() error {
+	if s == nil {
+		return nilHandle("Store")
+	}
+	return newError(ErrClosed, "store '%s' is closed", s.path)
+}
 
 // openDB runs one of the three database-opening calls.
 func (s *Store) openDB(name string, open func(*C.docdb_store, *C.char, **C.docdb_db) C.gd_res) (*DB, error) {
@@ -136,7 +154,7 @@ func (s *Store) DropDB(name string) error {
 // DBInfo names one database of a store.
 type DBInfo struct {
 	ID   uint64 // catalog id, never reused
-	Name string
+	Name string // its name
 }
 
 // ListDBs lists the store's databases by id.

@@ -29,6 +29,9 @@ func freeTxn(p unsafe.Pointer) { C.docdb_txn_free((*C.docdb_txn)(p)) }
 // finish runs the C call that ends the transaction (commit or rollback) once running
 // calls are done, then frees the handle.
 func (t *Txn) finish(f func(*C.docdb_txn) C.gd_res) error {
+	if t == nil {
+		return nilHandle("Txn")
+	}
 	if !t.shut() {
 		return t.closedErr()
 	}
@@ -39,7 +42,13 @@ func (t *Txn) finish(f func(*C.docdb_txn) C.gd_res) error {
 	return err
 }
 
+// enter starts a call on the transaction; false if it is finished or nil (see closedErr).
+func (t *Txn) enter() bool { return t != nil && t.guard.enter() }
+
 func (t *Txn) closedErr() error {
+	if t == nil {
+		return nilHandle("Txn")
+	}
 	return newError(ErrClosed, "transaction is finished (committed, rolled back or its store closed)")
 }
 

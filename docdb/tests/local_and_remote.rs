@@ -337,9 +337,21 @@ fn closing() {
         let mut txn = d.begin().unwrap();
         txn.put(2, b"staged").unwrap();
         let snap = d.snapshot().unwrap();
+        // Scans started before the close, each holding a page of documents.
+        let mut db_scan = d.range(&IdRange::all()).unwrap();
+        let mut snap_scan = snap.range(&IdRange::all()).unwrap();
+        let mut txn_pages = docdb::TxnPages::new(IdRange::all());
+        txn_pages.fill(&txn).unwrap();
         assert!(!s.is_closed());
         s.close().unwrap();
         assert!(s.is_closed());
+        // They end with CLOSED, as a local scan does, instead of serving that page.
+        assert_eq!(kind(db_scan.next().unwrap()), ErrorKind::Closed);
+        assert!(db_scan.next().is_none());
+        assert_eq!(kind(snap_scan.next().unwrap()), ErrorKind::Closed);
+        assert!(snap_scan.next().is_none());
+        assert_eq!(kind(txn_pages.next(&txn)), ErrorKind::Closed);
+        assert_eq!(txn_pages.next(&txn).unwrap(), None);
         // Every handle obtained from a closed store is closed, remote ones included.
         assert_eq!(kind(d.read(1)), ErrorKind::Closed);
         assert_eq!(kind(snap.read(1)), ErrorKind::Closed);
