@@ -314,7 +314,7 @@ impl Database {
             if let Some(c) = lease.conn.take() {
                 self.pool.checkin(c);
             }
-            RangeSource::Done
+            RangeSource::Done(self.pool.clone())
         } else {
             RangeSource::Snap(Arc::new(SnapInner {
                 lease: Mutex::new(lease),
@@ -386,6 +386,15 @@ impl Lease {
                 Err(lost.into_error())
             }
         }
+    }
+
+    /// `CLOSED` once the store is closed: what a scan checks before it returns a document
+    /// it already holds, as a local scan does.
+    fn check_open(&self) -> Result<()> {
+        if self.pool.is_closed() {
+            return Err(Error::Closed("store".into()));
+        }
+        Ok(())
     }
 
     /// Ends the server-side handle with `req` and returns the connection to the pool.
@@ -472,6 +481,14 @@ impl Transaction {
         })
     }
 
+    /// `CLOSED` once the store is closed (no request is made).
+    pub fn check_open(&self) -> Result<()> {
+        self.lease
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .check_open()
+    }
+
     /// Number of staged writes (a request: the server holds them).
     pub fn pending(&self) -> Result<usize> {
         let txn = self.handle;
@@ -512,6 +529,13 @@ struct SnapInner {
 }
 
 impl SnapInner {
+    fn check_open(&self) -> Result<()> {
+        self.lease
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .check_open()
+    }
+
     fn call(&self, req: Request) -> Result<Reply> {
         self.lease
             .lock()
@@ -659,7 +683,12 @@ impl Iterator for Pages {
     type Item = Result<(u64, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if self.buffered.is_empty() && !self.done {
+        if let ControlFlow::Break(item) =
+            go_on(&mut self.buffered, &mut self.done, self.snap.check_open())
+        {
+            return item;
+        }
+        if self.buffered.is_empty() {
             let req = Request::ScanNext {
                 scan: self.handle,
                 max_docs: PAGE_DOCS,
@@ -692,12 +721,44 @@ impl Drop for Pages {
     }
 }
 
+/// Whether an iterator over pages of the server may return its next document: not at its
+/// end (`done` and nothing held), and not once the store is closed (`open` failed): then
+/// the page it holds is dropped and the error returned once, as a local scan ends.
+fn go_on(
+    held: &mut VecDeque<ScanEntry>,
+    done: &mut bool,
+    open: Result<()>,
+) -> ControlFlow<Option<Result<(u64, Vec<u8>)>>> {
+    if held.is_empty() && *done {
+        return ControlFlow::Break(None);
+    }
+    if let Err(e) = open {
+        held.clear();
+        *done = true;
+        return ControlFlow::Break(Some(Err(e)));
+    }
+    ControlFlow::Continue(())
+}
+
 /// Where the pages of a range come from: a snapshot or a transaction held by the server,
 /// or nowhere (a one-shot range whose first page was its last).
 enum RangeSource<'a> {
     Snap(Arc<SnapInner>),
     Txn(&'a Transaction),
-    Done,
+    /// The pool is kept to tell a closed store.
+    Done(Arc<Pool>),
+}
+
+impl RangeSource<'_> {
+    /// `CLOSED` once the store is closed, without a request.
+    fn check_open(&self) -> Result<()> {
+        match self {
+            RangeSource::Snap(s) => s.check_open(),
+            RangeSource::Txn(t) => t.check_open(),
+            RangeSource::Done(pool) if pool.is_closed() => Err(Error::Closed("store".into())),
+            RangeSource::Done(_) => Ok(()),
+        }
+    }
 }
 
 /// A range read page by page with keyset continuation: each request asks for what is left
@@ -748,7 +809,7 @@ impl<'a> RangePages<'a> {
                 max_docs,
                 max_bytes,
             }),
-            RangeSource::Done => return Ok(()),
+            RangeSource::Done(_) => return Ok(()),
         }?;
         let Reply::Page { entries, done } = reply else {
             return Err(unexpected(reply));
@@ -792,6 +853,11 @@ impl Iterator for RangePages<'_> {
     type Item = Result<(u64, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
+        if let ControlFlow::Break(item) =
+            go_on(&mut self.buffered, &mut self.done, self.source.check_open())
+        {
+            return item;
+        }
         if self.buffered.is_empty() {
             if let Err(e) = self.fetch() {
                 return Some(Err(e));

@@ -142,6 +142,13 @@ impl<F: FileSystem> Transaction<F> {
         })
     }
 
+    /// Fails with `Closed` once the store or the database is closed (or dropped): for a
+    /// face that holds documents read from the transaction, to end its iteration as a
+    /// scan of the engine would.
+    pub fn check_open(&self) -> Result<()> {
+        self.guard.db.core.check_open()
+    }
+
     /// Number of staged writes.
     pub fn pending(&self) -> usize {
         self.writes.len()

@@ -48,6 +48,12 @@ impl Transaction {
         }
     }
 
+    /// Fails with `CLOSED` once the store (or the database) is closed, without a request:
+    /// documents a face already holds from the transaction are not returned after that.
+    pub fn check_open(&self) -> Result<()> {
+        forward!(self, t => t.check_open())
+    }
+
     /// Number of staged writes. A `Result` because a remote transaction's writes are held
     /// by the server (a local one never fails).
     pub fn pending(&self) -> Result<usize> {

@@ -45,6 +45,13 @@ impl TxnPages {
     /// The next document as `txn` sees it, reading a page when the previous one is used
     /// up. An error ends the iteration.
     pub fn next(&mut self, txn: &Transaction) -> Result<Option<(u64, Vec<u8>)>> {
+        // A page read before the store was closed is not returned after it.
+        if !self.is_done() {
+            if let Err(e) = txn.check_open() {
+                self.close();
+                return Err(e);
+            }
+        }
         self.fill(txn)?;
         Ok(self.page.pop_front())
     }
