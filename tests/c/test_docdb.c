@@ -869,6 +869,12 @@ static void test_batch(void) {
     bad[1] = (docdb_batch_op){DOCDB_BATCH_PUT, 11, NULL, 8};
     EXPECT(docdb_db_batch(db, bad, 3, st, NULL), DOCDB_INVALID_ARGUMENT);
     CHECK(st[1] == DOCDB_INVALID_ARGUMENT);
+    /* Every operation's own arguments are checked before the engine's conditions: a bad
+     * kind at index 2 is what is reported, not the existing id created at index 1. */
+    bad[1] = (docdb_batch_op){DOCDB_BATCH_CREATE, 2, B("dup"), 3};
+    bad[2] = (docdb_batch_op){77, 12, B("x"), 1};
+    EXPECT(docdb_db_batch(db, bad, 3, st, NULL), DOCDB_INVALID_ARGUMENT);
+    CHECK(st[0] == DOCDB_OK && st[1] == DOCDB_OK && st[2] == DOCDB_INVALID_ARGUMENT);
 
     /* A one-operation batch still reports its operation. */
     docdb_batch_op one = {DOCDB_BATCH_DELETE, 500, NULL, 0};
