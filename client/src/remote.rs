@@ -721,6 +721,9 @@ impl Drop for Pages {
     }
 }
 
+/// A document as the iterators return it.
+type Doc = (u64, Vec<u8>);
+
 /// Whether an iterator over pages of the server may return its next document: not at its
 /// end (`done` and nothing held), and not once the store is closed (`open` failed): then
 /// the page it holds is dropped and the error returned once, as a local scan ends.
@@ -728,7 +731,7 @@ fn go_on(
     held: &mut VecDeque<ScanEntry>,
     done: &mut bool,
     open: Result<()>,
-) -> ControlFlow<Option<Result<(u64, Vec<u8>)>>> {
+) -> ControlFlow<Option<Result<Doc>>> {
     if held.is_empty() && *done {
         return ControlFlow::Break(None);
     }
