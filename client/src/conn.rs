@@ -461,7 +461,8 @@ impl Target {
 fn tls_config(opts: &ConnectOptions) -> Result<Arc<rustls::ClientConfig>> {
     let Some(ca) = &opts.ca_file else {
         return Err(Error::InvalidArgument(
-            "tls:// needs ConnectOptions::ca_file, the PEM certificate that signed the server's"
+            "tls:// needs the PEM certificate that signed the server's (option ca_file; \
+             tls_ca_file in C, TLSCAFile in Go, caFile in Node, --tls-ca for the docdb tool)"
                 .into(),
         ));
     };

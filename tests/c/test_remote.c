@@ -120,6 +120,10 @@ static void test_bad_urls_and_options(void) {
     EXPECT(docdb_store_connect(g_url, &o, &s), DOCDB_INVALID_ARGUMENT);
     CHECK(strstr(docdb_errmsg(), "connect_timeout_ms") != NULL);
     CHECK(s == (docdb_store *)0x1); /* on failure *out is unchanged */
+    /* tls:// without a CA file: the message names the C field. */
+    o = docdb_connect_options_default();
+    EXPECT(docdb_store_connect("tls://localhost:7707", &o, &s), DOCDB_INVALID_ARGUMENT);
+    CHECK(strstr(docdb_errmsg(), "tls_ca_file") != NULL);
 }
 
 static void test_unreachable_server(void) {
