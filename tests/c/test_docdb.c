@@ -1789,6 +1789,13 @@ static void test_ranges(void) {
     docdb_store_free(s);
 }
 
+static void test_ranges_at_the_id_edges(void) {
+    docdb_store *s = open_store(fresh_dir("id-edges"));
+    check_id_edges(s, "edges");
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
 int main(void) {
     const char *tmp = getenv("TMPDIR");
     snprintf(g_root, sizeof g_root, "%s/docdb-ctest-XXXXXX", tmp && *tmp ? tmp : "/tmp");
@@ -1814,6 +1821,7 @@ int main(void) {
     RUN(test_batch);
     RUN(test_snapshot_and_scan);
     RUN(test_ranges);
+    RUN(test_ranges_at_the_id_edges);
     RUN(test_stats_compact_checkpoint_sync);
     RUN(test_record_cache);
     RUN(test_read_into);

@@ -392,6 +392,13 @@ static void test_remote_ranges(void) {
     docdb_store_free(s);
 }
 
+static void test_remote_ranges_at_the_id_edges(void) {
+    docdb_store *s = connect_ok();
+    check_id_edges(s, "edges");
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
 int main(int argc, char **argv) {
     if (argc != 2) {
         fprintf(stderr, "usage: %s PATH/TO/docdb\n", argv[0]);
@@ -424,6 +431,7 @@ int main(int argc, char **argv) {
     RUN(test_wrong_token);
     RUN(test_remote_operations);
     RUN(test_remote_ranges);
+    RUN(test_remote_ranges_at_the_id_edges);
     RUN(test_two_clients_share_one_store);
     RUN(test_server_killed);
 
