@@ -392,6 +392,33 @@ static void test_remote_ranges(void) {
     docdb_store_free(s);
 }
 
+/* A batch larger than one request (the server's --max-frame, 32 MiB) fails as a whole
+ * with PAYLOAD_TOO_LARGE, nothing applied; the connection stays usable. */
+static void test_remote_batch_over_one_request(void) {
+    docdb_store *s = connect_ok();
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "bigbatch", &db));
+    size_t size = 12u << 20;
+    uint8_t *doc = calloc(size, 1);
+    CHECK(doc != NULL);
+    docdb_batch_op ops[3] = {{DOCDB_BATCH_PUT, 1, doc, size},
+                             {DOCDB_BATCH_PUT, 2, doc, size},
+                             {DOCDB_BATCH_PUT, 3, doc, size}};
+    docdb_status st[3] = {DOCDB_IO, DOCDB_IO, DOCDB_IO};
+    EXPECT(docdb_db_batch(db, ops, 3, st, NULL), DOCDB_PAYLOAD_TOO_LARGE);
+    CHECK(st[0] == DOCDB_OK && st[1] == DOCDB_OK && st[2] == DOCDB_OK);
+    uint64_t n = 99;
+    OK(docdb_db_len(db, &n));
+    CHECK(n == 0);
+    OK(docdb_db_batch(db, ops, 2, st, NULL)); /* 24 MiB: one request */
+    OK(docdb_db_len(db, &n));
+    CHECK(n == 2);
+    free(doc);
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
 static void test_remote_ranges_at_the_id_edges(void) {
     docdb_store *s = connect_ok();
     check_id_edges(s, "edges");
@@ -432,6 +459,7 @@ int main(int argc, char **argv) {
     RUN(test_remote_operations);
     RUN(test_remote_ranges);
     RUN(test_remote_ranges_at_the_id_edges);
+    RUN(test_remote_batch_over_one_request);
     RUN(test_two_clients_share_one_store);
     RUN(test_server_killed);
 
