@@ -5,7 +5,7 @@ use std::collections::VecDeque;
 use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
-use docdb_core::{BatchOp, DbInfo, DbStats, Error, IdRange, Result, StoreStats};
+use docdb_core::{BatchOp, DbInfo, DbStats, Error, ErrorKind, IdRange, Result, StoreStats};
 use docdb_proto::{BatchEntry, Reply, Request, ScanEntry};
 
 use crate::conn::{Conn, ConnectOptions, Pool, Target};
@@ -704,7 +704,9 @@ impl Iterator for Pages {
                     return Some(Err(unexpected(r)));
                 }
                 Err(e) => {
-                    self.done = true;
+                    // The server's scan moved past a damaged document: go on after it, as
+                    // a local scan does. Any other error (closed, connection lost) ends it.
+                    self.done = e.kind() != ErrorKind::Corruption;
                     return Some(Err(e));
                 }
             }
