@@ -1069,8 +1069,8 @@ docdb_status docdb_snapshot_scan_new(const struct docdb_snapshot *snapshot,
  * to the outputs and the next call continues with the following document; after
  * `DOCDB_CLOSED` (the store was closed) or `DOCDB_UNAVAILABLE` (a remote store's
  * connection broke) the scan is over. On a store from `docdb_store_connect`, a scan
- * from a `_range_new` function ends at any error: the server refuses the page
- * that holds a damaged document.
+ * from a `_range_new` function ends at any error (its keyset pages cannot step over
+ * a damaged document).
  */
 docdb_status docdb_snapshot_scan_next(const struct docdb_snapshot_scan *scan,
                                       uint64_t *out_id,

@@ -432,6 +432,9 @@ fn range_page(
         let next_len = match docs.peek() {
             None => break true,
             Some(Ok((_, d))) => d.len() as u64 + 12,
+            // A damaged document: the documents before it are a page, its error the reply
+            // to the next request.
+            Some(Err(_)) if !entries.is_empty() => break false,
             Some(Err(_)) => 0,
         };
         if entries.len() == caps.docs || (!entries.is_empty() && bytes + next_len > caps.bytes) {
