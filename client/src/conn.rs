@@ -129,6 +129,9 @@ impl Lost {
     }
 }
 
+/// Why a request failed when its reply did not come in time.
+const NO_REPLY: &str = "no reply within the request timeout";
+
 pub(crate) fn unavailable(message: String, outcome_unknown: bool) -> Error {
     Error::Unavailable {
         message,
@@ -271,15 +274,18 @@ impl Conn {
                 ))
             }
             Err(Lost::Closing(e)) => return Err(e),
-            Err(lost) => {
+            Err(Lost::NotSent(why) | Lost::InFlight(why)) => {
+                // The handshake asks nothing of the store, and runs under the connect
+                // timeout.
+                let why = if why == NO_REPLY {
+                    "no reply within the connect timeout".to_string()
+                } else {
+                    why
+                };
                 return Err(unavailable(
-                    format!(
-                        "handshake with {} failed: {}",
-                        target.url,
-                        lost.into_error()
-                    ),
+                    format!("handshake with {} failed: {why}", target.url),
                     false,
-                ))
+                ));
             }
         }
         c.io.set_timeouts(opts.request_timeout)
@@ -355,9 +361,7 @@ impl Conn {
             Err(e) => {
                 self.broken = true;
                 let why = match e.kind() {
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                        "no reply within the request timeout".to_string()
-                    }
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => NO_REPLY.to_string(),
                     io::ErrorKind::UnexpectedEof => "the server closed the connection".to_string(),
                     _ => format!("the connection broke: {e}"),
                 };

@@ -280,6 +280,24 @@ static void test_two_clients_share_one_store(void) {
     docdb_store_free(b);
 }
 
+/* A server that accepts but never answers (stopped): connecting fails within the connect
+ * timeout, even without a request timeout, and the message says which timeout. */
+static void test_stopped_server_and_the_connect_timeout(void) {
+    docdb_connect_options o = token_options();
+    o.connect_timeout_ms = 300, o.request_timeout_ms = 0;
+    docdb_store *s = (docdb_store *)0x1;
+    CHECK(kill(g_server, SIGSTOP) == 0);
+    alarm(60);
+    EXPECT(docdb_store_connect(g_url, &o, &s), DOCDB_UNAVAILABLE);
+    alarm(0);
+    CHECK(kill(g_server, SIGCONT) == 0);
+    CHECK(strstr(docdb_errmsg(), "connect timeout") != NULL);
+    CHECK(strstr(docdb_errmsg(), "outcome") == NULL); /* nothing was asked of the store */
+    CHECK(s == (docdb_store *)0x1);
+    OK(docdb_store_connect(g_url, &o, &s));
+    docdb_store_free(s);
+}
+
 /* kill -9 of the server: every call fails with UNAVAILABLE (SIGALRM ends the run if one
  * hangs), and once it is back the same handles work again with every acknowledged write. */
 static void test_server_killed(void) {
@@ -461,6 +479,7 @@ int main(int argc, char **argv) {
     RUN(test_remote_ranges_at_the_id_edges);
     RUN(test_remote_batch_over_one_request);
     RUN(test_two_clients_share_one_store);
+    RUN(test_stopped_server_and_the_connect_timeout);
     RUN(test_server_killed);
 
     kill_server();
