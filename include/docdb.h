@@ -924,7 +924,9 @@ docdb_status docdb_db_get_stats(const struct docdb_db *db, struct docdb_db_stats
  * entry is written: all `DOCDB_OK` on success. When the batch fails because of one
  * operation (bad kind or data, `DOCDB_PAYLOAD_TOO_LARGE`, `DOCDB_NOT_FOUND`,
  * `DOCDB_ALREADY_EXISTS`), that operation's entry holds its status and every other entry
- * `DOCDB_OK` (operations are checked in order and checking stops at the first failure);
+ * `DOCDB_OK` (checking stops at the first failure: first every operation's kind, data and
+ * size, in order, then what the engine checks, in order; so a bad kind at index 2 is
+ * reported before an existing id that index 1 would create);
  * the function returns the same status. When the batch fails as a whole (`DOCDB_CLOSED`,
  * `DOCDB_MEMORY_LIMIT`, `DOCDB_IO`, ...) every entry is `DOCDB_OK` and only the return
  * value tells. In every failure nothing was applied.
@@ -1065,7 +1067,10 @@ docdb_status docdb_snapshot_scan_new(const struct docdb_snapshot *snapshot,
  *
  * On an error (`DOCDB_CORRUPTION` for a damaged document, for example) nothing is written
  * to the outputs and the next call continues with the following document; after
- * `DOCDB_CLOSED` (the store was closed) the scan is over.
+ * `DOCDB_CLOSED` (the store was closed) or `DOCDB_UNAVAILABLE` (a remote store's
+ * connection broke) the scan is over. On a store from `docdb_store_connect`, a scan
+ * from a `_range_new` function ends at any error (its keyset pages cannot step over
+ * a damaged document).
  */
 docdb_status docdb_snapshot_scan_next(const struct docdb_snapshot_scan *scan,
                                       uint64_t *out_id,

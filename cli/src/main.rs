@@ -142,6 +142,24 @@ enum Command {
 }
 
 fn run(cli: Cli) -> Result<ExitCode, Failure> {
+    // A `--create` that fails leaves no new store behind.
+    let fresh = match &cli.command {
+        Command::Put {
+            dir, create: true, ..
+        }
+        | Command::Load {
+            dir, create: true, ..
+        } => store::Fresh::before(dir),
+        _ => None,
+    };
+    let result = run_command(cli);
+    if let (Err(_), Some(fresh)) = (&result, fresh) {
+        fresh.undo();
+    }
+    result
+}
+
+fn run_command(cli: Cli) -> Result<ExitCode, Failure> {
     let g = cli.global;
     store::set_remote(cli.remote);
     let done = match cli.command {

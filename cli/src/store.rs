@@ -121,6 +121,62 @@ pub fn require(dir: &Path, create: bool) -> Result<(), Failure> {
     }
 }
 
+/// A `--create` command's directory that held nothing before it ran (missing or empty):
+/// if the command fails, [`Fresh::undo`] removes the empty store it made, so that a failed
+/// command creates nothing, as a failed open in the engine.
+pub struct Fresh {
+    dir: PathBuf,
+    existed: bool,
+}
+
+impl Fresh {
+    /// `Some` when `dir` is a directory path (not a URL) that is missing or empty.
+    pub fn before(dir: &Path) -> Option<Fresh> {
+        if url(dir).is_some() {
+            return None;
+        }
+        match std::fs::read_dir(dir) {
+            Ok(mut entries) => entries.next().is_none().then(|| Fresh {
+                dir: dir.to_path_buf(),
+                existed: true,
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Some(Fresh {
+                dir: dir.to_path_buf(),
+                existed: false,
+            }),
+            Err(_) => None,
+        }
+    }
+
+    /// Removes the store made since [`Fresh::before`] if it holds nothing but its lock
+    /// file (no database was created): anything else is left as it is.
+    pub fn undo(self) {
+        let Ok(entries) = std::fs::read_dir(&self.dir) else {
+            return;
+        };
+        let names: Vec<_> = entries
+            .filter_map(|e| e.ok())
+            .map(|e| e.file_name())
+            .collect();
+        if names.iter().any(|n| n != "LOCK") {
+            return;
+        }
+        // Only while holding the lock: a process that opened the store meanwhile keeps it.
+        let lock = self.dir.join("LOCK");
+        let Ok(file) = std::fs::File::open(&lock) else {
+            return;
+        };
+        if file.try_lock().is_err() {
+            return;
+        }
+        let _ = std::fs::remove_file(&lock);
+        drop(file);
+        if !self.existed {
+            let _ = std::fs::remove_dir(&self.dir);
+        }
+    }
+}
+
 /// Opens the database `name`; with `create`, creates it if it does not exist.
 pub fn database(store: &Store, name: &str, create: bool) -> Result<Database, Failure> {
     let db = if create {

@@ -109,6 +109,14 @@ impl Loader<'_> {
                 let f = Failure::from(*source);
                 Failure::new(format!("line {line}: {}", f.message()))
             }
+            // Not one document (that is an `Error::Batch`): the whole batch, over what a
+            // server takes in one request.
+            Error::PayloadTooLarge { size, max } => Failure::new(format!(
+                "lines {first} to {last}: PAYLOAD_TOO_LARGE: the batch of these documents \
+                 takes {size} bytes, more than the server takes in one request ({max} bytes, \
+                 its --max-frame)"
+            ))
+            .with_hint("commit in smaller pieces with --batch N"),
             Error::InvalidArgument(_) | Error::MemoryLimit { .. } => Failure::new(format!(
                 "lines {first} to {last}: {}",
                 Failure::from(e).message()

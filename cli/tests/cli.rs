@@ -219,6 +219,19 @@ fn a_missing_or_foreign_directory_is_refused_and_left_alone() {
         assert_eq!(code(&out), 2);
         assert!(stderr(&out).contains("no-such-input"), "{}", stderr(&out));
     }
+    // Nor does a --create command that fails once the store is open: a bad line, a bad
+    // database name (a missing directory stays missing, an empty one empty).
+    for dir in [&missing, &empty] {
+        let bad_line = docdb(
+            &[&"load", &"--create", dir, &"d"],
+            b"{\"id\":1,\"json\":}\n",
+        );
+        assert_eq!(code(&bad_line), 2);
+        assert!(stderr(&bad_line).contains("nothing was loaded"));
+        let bad_name = docdb(&[&"put", &"--create", dir, &"no such name", &"1"], b"x");
+        assert_eq!(code(&bad_name), 2);
+        assert!(stderr(&bad_name).contains("INVALID_NAME"));
+    }
     assert!(!missing.exists());
     assert!(!tmp.path().join("copy").exists());
     assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 1);

@@ -26,6 +26,11 @@ impl Drop for Served {
 }
 
 fn serve() -> Served {
+    serve_with(&[])
+}
+
+/// A server started with `extra` flags.
+fn serve_with(extra: &[&str]) -> Served {
     let tmp = tempfile::tempdir().unwrap();
     let token = tmp.path().join("token");
     std::fs::write(&token, "cli-secret\n").unwrap();
@@ -44,6 +49,7 @@ fn serve() -> Served {
         .arg(&sock)
         .arg("--token-file")
         .arg(&token)
+        .args(extra)
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
@@ -134,6 +140,33 @@ fn documents_through_a_server() {
         ok(&run(&s, &[&"dump", &url, &"people"], b"")),
         "{\"id\":2,\"json\":{\"name\":\"Charles\"}}\n"
     );
+}
+
+#[test]
+fn a_load_larger_than_one_request_says_to_use_batch() {
+    let s = serve_with(&["--max-frame", "65536"]);
+    let url = s.url.as_str();
+    // 40 documents of 4 KiB: one batch of 160 KiB, more than a 64 KiB request.
+    let doc = "x".repeat(4096);
+    let input: String = (0..40)
+        .map(|i| format!("{{\"id\":{i},\"json\":\"{doc}\"}}\n"))
+        .collect();
+    let out = run(&s, &[&"load", &"--create", &url, &"d"], input.as_bytes());
+    assert_eq!(code(&out), 2);
+    let err = stderr(&out);
+    assert!(err.contains("lines 1 to 40: PAYLOAD_TOO_LARGE"), "{err}");
+    assert!(
+        err.contains("--max-frame") && err.contains("--batch N"),
+        "{err}"
+    );
+    assert!(err.contains("nothing was loaded"), "{err}");
+    // As the hint says, --batch loads it.
+    ok(&run(
+        &s,
+        &[&"load", &"--batch", &"10", &url, &"d"],
+        input.as_bytes(),
+    ));
+    assert_eq!(ok(&run(&s, &[&"dump", &url, &"d"], b"")), input);
 }
 
 #[test]

@@ -129,6 +129,9 @@ impl Lost {
     }
 }
 
+/// Why a request failed when its reply did not come in time.
+const NO_REPLY: &str = "no reply within the request timeout";
+
 pub(crate) fn unavailable(message: String, outcome_unknown: bool) -> Error {
     Error::Unavailable {
         message,
@@ -271,14 +274,18 @@ impl Conn {
                 ))
             }
             Err(Lost::Closing(e)) => return Err(e),
-            // Only the reason: the whole error would add "server unavailable" again and,
-            // for a reply that did not come, "the outcome is unknown", which is wrong for a
-            // handshake (it changes nothing).
             Err(Lost::NotSent(why) | Lost::InFlight(why)) => {
+                // The handshake asks nothing of the store, and runs under the connect
+                // timeout.
+                let why = if why == NO_REPLY {
+                    "no reply within the connect timeout".to_string()
+                } else {
+                    why
+                };
                 return Err(unavailable(
                     format!("handshake with {} failed: {why}", target.url),
                     false,
-                ))
+                ));
             }
         }
         c.io.set_timeouts(opts.request_timeout)
@@ -354,10 +361,7 @@ impl Conn {
             Err(e) => {
                 self.broken = true;
                 let why = match e.kind() {
-                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => {
-                        // The connect timeout during the handshake, then the request timeout.
-                        "no reply within the timeout".to_string()
-                    }
+                    io::ErrorKind::WouldBlock | io::ErrorKind::TimedOut => NO_REPLY.to_string(),
                     io::ErrorKind::UnexpectedEof => "the server closed the connection".to_string(),
                     _ => format!("the connection broke: {e}"),
                 };
@@ -461,7 +465,8 @@ impl Target {
 fn tls_config(opts: &ConnectOptions) -> Result<Arc<rustls::ClientConfig>> {
     let Some(ca) = &opts.ca_file else {
         return Err(Error::InvalidArgument(
-            "tls:// needs ConnectOptions::ca_file, the PEM certificate that signed the server's"
+            "tls:// needs the PEM certificate that signed the server's (option ca_file; \
+             tls_ca_file in C, TLSCAFile in Go, caFile in Node, --tls-ca for the docdb tool)"
                 .into(),
         ));
     };
@@ -622,7 +627,7 @@ mod tests {
         assert!(!e.outcome_unknown(), "{message}");
         assert!(message.contains("handshake"), "{message}");
         assert!(!message.contains("outcome"), "{message}");
-        assert!(message.contains("no reply within the timeout"), "{message}");
+        assert!(message.contains("no reply within the connect timeout"), "{message}");
         drop(silent.join().unwrap());
     }
 }

@@ -5,10 +5,10 @@ use std::collections::VecDeque;
 use std::ops::ControlFlow;
 use std::sync::{Arc, Mutex};
 
-use docdb_core::{BatchOp, DbInfo, DbStats, Error, IdRange, Result, StoreStats};
+use docdb_core::{BatchOp, DbInfo, DbStats, Error, ErrorKind, IdRange, Result, StoreStats};
 use docdb_proto::{BatchEntry, Reply, Request, ScanEntry};
 
-use crate::conn::{closed_store, Conn, ConnectOptions, Pool, Target};
+use crate::conn::{Conn, ConnectOptions, Pool, Target};
 
 /// Documents and bytes asked for per scan page: big enough to amortise a round trip,
 /// small enough to bound the memory of both ends.
@@ -361,27 +361,18 @@ impl Lease {
         })
     }
 
-    /// The leased connection; `Closed` if the store is closed or the connection was lost.
-    fn conn(&mut self) -> Result<&mut Conn> {
+    fn call(&mut self, req: Request) -> Result<Reply> {
         // A closed store closes its transactions and snapshots too, as locally: the
         // connection is dropped, so the server rolls back and releases what it held.
         if self.pool.is_closed() {
             self.conn = None;
-            return Err(closed_store());
+            return Err(Error::Closed("store".into()));
         }
-        self.conn.as_mut().ok_or_else(|| {
-            Error::Closed(
+        let Some(c) = self.conn.as_mut() else {
+            return Err(Error::Closed(
                 "transaction or snapshot whose connection to the server was lost (the server rolled it back)".into(),
-            )
-        })
-    }
-
-    fn check_open(&mut self) -> Result<()> {
-        self.conn().map(|_| ())
-    }
-
-    fn call(&mut self, req: Request) -> Result<Reply> {
-        let c = self.conn()?;
+            ));
+        };
         match c.exchange(&req) {
             Ok(Reply::Error(e)) => {
                 if c.broken {
@@ -395,6 +386,15 @@ impl Lease {
                 Err(lost.into_error())
             }
         }
+    }
+
+    /// `CLOSED` once the store is closed: what a scan checks before it returns a document
+    /// it already holds, as a local scan does.
+    fn check_open(&self) -> Result<()> {
+        if self.pool.is_closed() {
+            return Err(Error::Closed("store".into()));
+        }
+        Ok(())
     }
 
     /// Ends the server-side handle with `req` and returns the connection to the pool.
@@ -441,15 +441,6 @@ impl Transaction {
             .call(req)
     }
 
-    /// Fails with `Closed` once the store is closed or the transaction's connection was
-    /// lost, without a request (as a local transaction's `check_open`).
-    pub fn check_open(&self) -> Result<()> {
-        self.lease
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .check_open()
-    }
-
     pub fn read(&self, id: u64) -> Result<Vec<u8>> {
         let txn = self.handle;
         bytes(self.call(Request::TxnRead { txn, id })?)
@@ -488,6 +479,14 @@ impl Transaction {
         Ok(TxnScan {
             pages: RangePages::open(RangeSource::Txn(self), range)?,
         })
+    }
+
+    /// `CLOSED` once the store is closed (no request is made).
+    pub fn check_open(&self) -> Result<()> {
+        self.lease
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .check_open()
     }
 
     /// Number of staged writes (a request: the server holds them).
@@ -530,12 +529,11 @@ struct SnapInner {
 }
 
 impl SnapInner {
-    fn pool(&self) -> Arc<Pool> {
+    fn check_open(&self) -> Result<()> {
         self.lease
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .pool
-            .clone()
+            .check_open()
     }
 
     fn call(&self, req: Request) -> Result<Reply> {
@@ -658,7 +656,6 @@ impl Snapshot {
 /// A server-side scan read page by page: at most one page in memory on each side.
 struct Pages {
     snap: Arc<SnapInner>,
-    pool: Arc<Pool>,
     handle: u64,
     buffered: VecDeque<ScanEntry>,
     done: bool,
@@ -674,7 +671,6 @@ impl Pages {
             r => return Err(unexpected(r)),
         };
         Ok(Pages {
-            pool: snap.pool(),
             snap,
             handle,
             buffered: VecDeque::new(),
@@ -687,10 +683,12 @@ impl Iterator for Pages {
     type Item = Result<(u64, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(closed) = close_page(&self.pool, &mut self.buffered, &mut self.done) {
-            return Some(Err(closed));
+        if let ControlFlow::Break(item) =
+            go_on(&mut self.buffered, &mut self.done, self.snap.check_open())
+        {
+            return item;
         }
-        if self.buffered.is_empty() && !self.done {
+        if self.buffered.is_empty() {
             let req = Request::ScanNext {
                 scan: self.handle,
                 max_docs: PAGE_DOCS,
@@ -706,7 +704,9 @@ impl Iterator for Pages {
                     return Some(Err(unexpected(r)));
                 }
                 Err(e) => {
-                    self.done = true;
+                    // The server's scan moved past a damaged document: go on after it, as
+                    // a local scan does. Any other error (closed, connection lost) ends it.
+                    self.done = e.kind() != ErrorKind::Corruption;
                     return Some(Err(e));
                 }
             }
@@ -723,39 +723,47 @@ impl Drop for Pages {
     }
 }
 
+/// A document as the iterators return it.
+type Doc = (u64, Vec<u8>);
+
+/// Whether an iterator over pages of the server may return its next document: not at its
+/// end (`done` and nothing held), and not once the store is closed (`open` failed): then
+/// the page it holds is dropped and the error returned once, as a local scan ends.
+fn go_on(
+    held: &mut VecDeque<ScanEntry>,
+    done: &mut bool,
+    open: Result<()>,
+) -> ControlFlow<Option<Result<Doc>>> {
+    if held.is_empty() && *done {
+        return ControlFlow::Break(None);
+    }
+    if let Err(e) = open {
+        held.clear();
+        *done = true;
+        return ControlFlow::Break(Some(Err(e)));
+    }
+    ControlFlow::Continue(())
+}
+
 /// Where the pages of a range come from: a snapshot or a transaction held by the server,
 /// or nowhere (a one-shot range whose first page was its last).
 enum RangeSource<'a> {
     Snap(Arc<SnapInner>),
     Txn(&'a Transaction),
-    /// The pool of its store, only to see it closed.
+    /// The pool is kept to tell a closed store.
     Done(Arc<Pool>),
 }
 
 impl RangeSource<'_> {
-    fn pool(&self) -> Arc<Pool> {
+    /// `CLOSED` once the store is closed, without a request.
+    fn check_open(&self) -> Result<()> {
         match self {
-            RangeSource::Snap(s) => s.pool(),
-            RangeSource::Txn(t) => t
-                .lease
-                .lock()
-                .unwrap_or_else(|e| e.into_inner())
-                .pool
-                .clone(),
-            RangeSource::Done(pool) => pool.clone(),
+            RangeSource::Snap(s) => s.check_open(),
+            RangeSource::Txn(t) => t.check_open(),
+            RangeSource::Done(pool) if pool.is_closed() => Err(Error::Closed("store".into())),
+            RangeSource::Done(_) => Ok(()),
         }
     }
-}
-
-/// `CLOSED` if the store was closed while a page of a range is held: the page is dropped
-/// and the range ends, as a local range reports its store's close at its next document.
-fn close_page(pool: &Pool, buffered: &mut VecDeque<ScanEntry>, done: &mut bool) -> Option<Error> {
-    if buffered.is_empty() || !pool.is_closed() {
-        return None;
-    }
-    buffered.clear();
-    *done = true;
-    Some(closed_store())
 }
 
 /// A range read page by page with keyset continuation: each request asks for what is left
@@ -763,7 +771,6 @@ fn close_page(pool: &Pool, buffered: &mut VecDeque<ScanEntry>, done: &mut bool) 
 /// server keeps no cursor and each side holds one page at a time.
 struct RangePages<'a> {
     source: RangeSource<'a>,
-    pool: Arc<Pool>,
     rest: IdRange,
     buffered: VecDeque<ScanEntry>,
     done: bool,
@@ -772,7 +779,6 @@ struct RangePages<'a> {
 impl<'a> RangePages<'a> {
     fn new(source: RangeSource<'a>, range: &IdRange) -> Self {
         RangePages {
-            pool: source.pool(),
             source,
             rest: *range,
             buffered: VecDeque::new(),
@@ -852,8 +858,10 @@ impl Iterator for RangePages<'_> {
     type Item = Result<(u64, Vec<u8>)>;
 
     fn next(&mut self) -> Option<Self::Item> {
-        if let Some(closed) = close_page(&self.pool, &mut self.buffered, &mut self.done) {
-            return Some(Err(closed));
+        if let ControlFlow::Break(item) =
+            go_on(&mut self.buffered, &mut self.done, self.source.check_open())
+        {
+            return item;
         }
         if self.buffered.is_empty() {
             if let Err(e) = self.fetch() {

@@ -61,7 +61,9 @@ fn to_core<'a>(op: &docdb_batch_op, limit: u64) -> Result<BatchOp<'a>> {
 /// entry is written: all `DOCDB_OK` on success. When the batch fails because of one
 /// operation (bad kind or data, `DOCDB_PAYLOAD_TOO_LARGE`, `DOCDB_NOT_FOUND`,
 /// `DOCDB_ALREADY_EXISTS`), that operation's entry holds its status and every other entry
-/// `DOCDB_OK` (operations are checked in order and checking stops at the first failure);
+/// `DOCDB_OK` (checking stops at the first failure: first every operation's kind, data and
+/// size, in order, then what the engine checks, in order; so a bad kind at index 2 is
+/// reported before an existing id that index 1 would create);
 /// the function returns the same status. When the batch fails as a whole (`DOCDB_CLOSED`,
 /// `DOCDB_MEMORY_LIMIT`, `DOCDB_IO`, ...) every entry is `DOCDB_OK` and only the return
 /// value tells. In every failure nothing was applied.

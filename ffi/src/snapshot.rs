@@ -161,7 +161,10 @@ pub extern "C" fn docdb_snapshot_scan_new(
 ///
 /// On an error (`DOCDB_CORRUPTION` for a damaged document, for example) nothing is written
 /// to the outputs and the next call continues with the following document; after
-/// `DOCDB_CLOSED` (the store was closed) the scan is over.
+/// `DOCDB_CLOSED` (the store was closed) or `DOCDB_UNAVAILABLE` (a remote store's
+/// connection broke) the scan is over. On a store from `docdb_store_connect`, a scan
+/// from a `_range_new` function ends at any error (its keyset pages cannot step over
+/// a damaged document).
 #[no_mangle]
 pub extern "C" fn docdb_snapshot_scan_next(
     scan: *const docdb_snapshot_scan,

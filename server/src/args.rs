@@ -36,11 +36,14 @@ pub struct ServeArgs {
     /// docs/failure_modes.md).
     #[arg(long, value_enum, default_value = "full")]
     pub sync: SyncMode,
-    /// Connections served at once; more are told UNAVAILABLE and closed.
-    #[arg(long, value_name = "N", default_value_t = 128)]
+    /// Connections served at once (at least 1); more are told UNAVAILABLE and closed.
+    #[arg(long, value_name = "N", default_value_t = 128,
+          value_parser = clap::builder::RangedU64ValueParser::<usize>::new().range(1..))]
     pub max_connections: usize,
-    /// Largest frame accepted, in bytes; a larger one closes that connection.
-    #[arg(long, value_name = "BYTES", default_value_t = docdb_proto::DEFAULT_MAX_FRAME)]
+    /// Largest frame accepted, in bytes (at least 4096); a larger one closes that
+    /// connection.
+    #[arg(long, value_name = "BYTES", default_value_t = docdb_proto::DEFAULT_MAX_FRAME,
+          value_parser = clap::value_parser!(u32).range(MIN_FRAME..))]
     pub max_frame: u32,
     /// Bytes of documents staged by the open transactions of one connection.
     #[arg(long, value_name = "BYTES", default_value_t = 64 << 20)]
@@ -64,6 +67,10 @@ pub struct ServeArgs {
     #[arg(long, value_name = "DURATION", default_value = "30s", value_parser = parse_duration)]
     pub shutdown_timeout: Duration,
 }
+
+/// The smallest `--max-frame`: below it even small requests would be refused, so the
+/// server would serve nothing.
+const MIN_FRAME: i64 = 4096;
 
 /// `--sync`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]

@@ -57,8 +57,8 @@ pub(crate) async fn serve(
         .await
         .map_err(|e| e.to_string())?
         .map_err(|e| format!("cannot open the store {}: {e}", args.data.display()))?;
-    let unix = bind_unix(&args.unix, args.socket_mode)
-        .map_err(|e| format!("cannot listen on {}: {e}", args.unix.display()))?;
+    // TCP first: a port in use then stops the start before the socket file exists, so
+    // no file is left that nothing listens on.
     let tcp = match &args.tcp {
         None => None,
         Some(addr) => Some(
@@ -67,6 +67,8 @@ pub(crate) async fn serve(
                 .map_err(|e| format!("cannot listen on TCP {addr}: {e}"))?,
         ),
     };
+    let unix = bind_unix(&args.unix, args.socket_mode)
+        .map_err(|e| format!("cannot listen on {}: {e}", args.unix.display()))?;
     let (shutdown, _) = watch::channel(false);
     let shared = Arc::new(Shared {
         store: store.clone(),

@@ -373,6 +373,9 @@ impl Session {
                     let next_len = match docs.peek() {
                         None => break true,
                         Some(Ok((_, d))) => d.len() as u64 + 12,
+                        // A damaged document: the page ends before it, and its error is
+                        // the next reply, after which the scan goes on, as locally.
+                        Some(Err(_)) if !entries.is_empty() => break false,
                         Some(Err(_)) => 0,
                     };
                     if !entries.is_empty() && bytes + next_len > max_bytes {
@@ -429,6 +432,9 @@ fn range_page(
         let next_len = match docs.peek() {
             None => break true,
             Some(Ok((_, d))) => d.len() as u64 + 12,
+            // A damaged document: the documents before it are a page, its error the reply
+            // to the next request.
+            Some(Err(_)) if !entries.is_empty() => break false,
             Some(Err(_)) => 0,
         };
         if entries.len() == caps.docs || (!entries.is_empty() && bytes + next_len > caps.bytes) {

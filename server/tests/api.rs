@@ -254,21 +254,53 @@ fn the_whole_api_over_tcp_with_a_token() {
     }
 }
 
+/// Starts a server in `dir` with `extra` arguments that must make it fail with exit
+/// status `code` (1: cannot start, 2: bad flags) and no socket file left behind (clients
+/// would get "connection refused" from one). Returns its stderr.
+fn refused_start(dir: &std::path::Path, extra: &[&str], code: i32) -> String {
+    let out = common::server_command()
+        .arg("--data")
+        .arg(dir.join("data"))
+        .arg("--unix")
+        .arg(dir.join("s.sock"))
+        .args(extra)
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(code));
+    assert!(!dir.join("s.sock").exists());
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
 #[test]
 fn tcp_refuses_to_start_without_a_token() {
     let tmp = tempfile::tempdir().unwrap();
-    let mut cmd = common::server_command();
-    cmd.arg("--data")
-        .arg(tmp.path().join("data"))
-        .arg("--unix")
-        .arg(tmp.path().join("s.sock"))
-        .args(["--tcp", "127.0.0.1:0"])
-        .stderr(std::process::Stdio::piped());
-    let out = cmd.output().unwrap();
-    assert_eq!(out.status.code(), Some(1));
-    let err = String::from_utf8_lossy(&out.stderr);
+    let err = refused_start(tmp.path(), &["--tcp", "127.0.0.1:0"], 1);
     assert!(err.contains("--token-file"), "{err}");
-    assert!(!tmp.path().join("s.sock").exists());
+}
+
+#[test]
+fn limits_that_leave_nothing_to_serve_are_bad_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    for flags in [
+        ["--max-connections", "0"],
+        ["--max-frame", "0"],
+        ["--max-frame", "4095"],
+    ] {
+        let err = refused_start(tmp.path(), &flags, 2);
+        assert!(err.contains(flags[0]), "{err}");
+    }
+    assert!(!tmp.path().join("data").exists());
+}
+
+#[test]
+fn a_tcp_port_in_use_stops_the_start_and_leaves_no_socket_file() {
+    let tmp = tempfile::tempdir().unwrap();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    let token = token_file(tmp.path());
+    let err = refused_start(tmp.path(), &["--tcp", &addr, "--token-file", &token], 1);
+    assert!(err.contains("cannot listen on TCP"), "{err}");
 }
 
 #[test]

@@ -89,4 +89,86 @@ static inline size_t drain_scan(docdb_snapshot_scan *scan, const char *prefix, i
     return n;
 }
 
+/* Ranges at the ends of the id space (0 and UINT64_MAX), through a snapshot, the database
+ * and a transaction, with their counts, and keyset paging one document at a time to the
+ * end in both directions: in a database `name` of `store`, local or remote. */
+static inline void check_id_edges(docdb_store *store, const char *name) {
+    enum { U = DOCDB_BOUND_UNBOUNDED, I = DOCDB_BOUND_INCLUDED, X = DOCDB_BOUND_EXCLUDED };
+    static const uint64_t ids[] = {0, 1, UINT64_MAX - 1, UINT64_MAX};
+    static const struct {
+        uint32_t sk;
+        uint64_t s;
+        uint32_t ek;
+        uint64_t e;
+        bool reverse;
+        size_t n;
+        uint64_t first;
+    } cases[] = {
+        {I, 0, I, 0, false, 1, 0},
+        {X, 0, U, 0, false, 3, 1},
+        {U, 0, X, 0, false, 0, 0},
+        {I, UINT64_MAX, U, 0, false, 1, UINT64_MAX},
+        {X, UINT64_MAX, U, 0, false, 0, 0},
+        {X, UINT64_MAX, U, 0, true, 0, 0},
+        {U, 0, X, UINT64_MAX, true, 3, UINT64_MAX - 1},
+        {U, 0, I, UINT64_MAX, true, 4, UINT64_MAX},
+        {X, UINT64_MAX - 1, I, UINT64_MAX, true, 1, UINT64_MAX},
+        {I, UINT64_MAX, I, 0, false, 0, 0},
+        {X, 0, X, 1, false, 0, 0},
+    };
+    docdb_db *db = NULL;
+    docdb_snapshot *snap = NULL;
+    docdb_txn *txn = NULL;
+    OK(docdb_store_create_db(store, name, &db));
+    for (size_t i = 0; i < 4; i++) {
+        char d[32];
+        snprintf(d, sizeof d, "e%llu", (unsigned long long)ids[i]);
+        OK(docdb_db_put(db, ids[i], (const uint8_t *)d, strlen(d)));
+    }
+    OK(docdb_db_snapshot(db, &snap));
+    OK(docdb_db_begin(db, &txn));
+    for (size_t c = 0; c < sizeof cases / sizeof cases[0]; c++) {
+        docdb_range r;
+        memset(&r, 0, sizeof r);
+        r.start_kind = cases[c].sk, r.start = cases[c].s;
+        r.end_kind = cases[c].ek, r.end = cases[c].e, r.reverse = cases[c].reverse;
+        for (int face = 0; face < 3; face++) {
+            docdb_snapshot_scan *scan = NULL;
+            uint64_t first = 0, count = 0;
+            if (face == 0) OK(docdb_snapshot_range_new(snap, &r, &scan));
+            if (face == 1) OK(docdb_db_range_new(db, &r, &scan));
+            if (face == 2) OK(docdb_txn_range_new(txn, &r, &scan));
+            size_t n = scan ? drain_scan(scan, "e", r.reverse ? -1 : 1, &first, 1) : 0;
+            if (n != cases[c].n || (n > 0 && first != cases[c].first)) {
+                fprintf(stderr, "  id edges case %zu through %d: %zu documents from %llu\n", c,
+                        face, n, (unsigned long long)first);
+                t_ok = 0;
+            }
+            if (face == 0) OK(docdb_snapshot_count(snap, &r, &count));
+            if (face == 1) OK(docdb_db_count(db, &r, &count));
+            if (face < 2) CHECK(count == cases[c].n);
+        }
+    }
+    for (int reverse = 0; reverse < 2; reverse++) {
+        docdb_range r;
+        memset(&r, 0, sizeof r);
+        r.reverse = reverse, r.has_limit = true, r.limit = 1;
+        size_t seen = 0;
+        for (int page = 0; page < 8; page++) {
+            docdb_snapshot_scan *scan = NULL;
+            uint64_t id = 0;
+            OK(docdb_txn_range_new(txn, &r, &scan));
+            if (!scan || drain_scan(scan, "e", 0, &id, 1) == 0) break;
+            CHECK(id == ids[reverse ? 3 - seen : seen]);
+            seen++;
+            if (reverse) r.end_kind = DOCDB_BOUND_EXCLUDED, r.end = id;
+            else r.start_kind = DOCDB_BOUND_EXCLUDED, r.start = id;
+        }
+        CHECK(seen == 4);
+    }
+    docdb_txn_free(txn);
+    docdb_snapshot_free(snap);
+    docdb_db_free(db);
+}
+
 #endif

@@ -869,6 +869,12 @@ static void test_batch(void) {
     bad[1] = (docdb_batch_op){DOCDB_BATCH_PUT, 11, NULL, 8};
     EXPECT(docdb_db_batch(db, bad, 3, st, NULL), DOCDB_INVALID_ARGUMENT);
     CHECK(st[1] == DOCDB_INVALID_ARGUMENT);
+    /* Every operation's own arguments are checked before the engine's conditions: a bad
+     * kind at index 2 is what is reported, not the existing id created at index 1. */
+    bad[1] = (docdb_batch_op){DOCDB_BATCH_CREATE, 2, B("dup"), 3};
+    bad[2] = (docdb_batch_op){77, 12, B("x"), 1};
+    EXPECT(docdb_db_batch(db, bad, 3, st, NULL), DOCDB_INVALID_ARGUMENT);
+    CHECK(st[0] == DOCDB_OK && st[1] == DOCDB_OK && st[2] == DOCDB_INVALID_ARGUMENT);
 
     /* A one-operation batch still reports its operation. */
     docdb_batch_op one = {DOCDB_BATCH_DELETE, 500, NULL, 0};
@@ -1757,14 +1763,36 @@ static void test_ranges(void) {
     EXPECT(docdb_snapshot_scan_next(scan, &id, &buf, &done), DOCDB_CLOSED);
     docdb_snapshot_scan_free(scan);
 
+    /* Scans opened before the store is closed end with CLOSED at their next document,
+     * a transaction's too (its first page is already read), then are over. */
+    docdb_snapshot_scan *open_scans[3] = {NULL, NULL, NULL};
+    OK(docdb_db_begin(db, &t));
+    OK(docdb_txn_range_new(t, NULL, &open_scans[0]));
+    OK(docdb_snapshot_range_new(snap, NULL, &open_scans[1]));
+    OK(docdb_db_range_new(db, NULL, &open_scans[2]));
+
     /* A closed store: every range is CLOSED. */
     OK(docdb_store_close(s));
+    for (int i = 0; i < 3; i++) {
+        EXPECT(docdb_snapshot_scan_next(open_scans[i], &id, &buf, &done), DOCDB_CLOSED);
+        OK(docdb_snapshot_scan_next(open_scans[i], &id, &buf, &done));
+        CHECK(done);
+        docdb_snapshot_scan_free(open_scans[i]);
+    }
+    docdb_txn_free(t);
     EXPECT(docdb_snapshot_range_new(snap, NULL, &scan), DOCDB_CLOSED);
     EXPECT(docdb_snapshot_count(snap, NULL, &count), DOCDB_CLOSED);
     EXPECT(docdb_db_range_new(db, NULL, &scan), DOCDB_CLOSED);
     EXPECT(docdb_db_count(db, NULL, &count), DOCDB_CLOSED);
     docdb_snapshot_free(snap);
     docdb_db_free(db);
+    docdb_store_free(s);
+}
+
+static void test_ranges_at_the_id_edges(void) {
+    docdb_store *s = open_store(fresh_dir("id-edges"));
+    check_id_edges(s, "edges");
+    OK(docdb_store_close(s));
     docdb_store_free(s);
 }
 
@@ -1793,6 +1821,7 @@ int main(void) {
     RUN(test_batch);
     RUN(test_snapshot_and_scan);
     RUN(test_ranges);
+    RUN(test_ranges_at_the_id_edges);
     RUN(test_stats_compact_checkpoint_sync);
     RUN(test_record_cache);
     RUN(test_read_into);

@@ -120,6 +120,10 @@ static void test_bad_urls_and_options(void) {
     EXPECT(docdb_store_connect(g_url, &o, &s), DOCDB_INVALID_ARGUMENT);
     CHECK(strstr(docdb_errmsg(), "connect_timeout_ms") != NULL);
     CHECK(s == (docdb_store *)0x1); /* on failure *out is unchanged */
+    /* tls:// without a CA file: the message names the C field. */
+    o = docdb_connect_options_default();
+    EXPECT(docdb_store_connect("tls://localhost:7707", &o, &s), DOCDB_INVALID_ARGUMENT);
+    CHECK(strstr(docdb_errmsg(), "tls_ca_file") != NULL);
 }
 
 static void test_unreachable_server(void) {
@@ -276,6 +280,24 @@ static void test_two_clients_share_one_store(void) {
     docdb_store_free(b);
 }
 
+/* A server that accepts but never answers (stopped): connecting fails within the connect
+ * timeout, even without a request timeout, and the message says which timeout. */
+static void test_stopped_server_and_the_connect_timeout(void) {
+    docdb_connect_options o = token_options();
+    o.connect_timeout_ms = 300, o.request_timeout_ms = 0;
+    docdb_store *s = (docdb_store *)0x1;
+    CHECK(kill(g_server, SIGSTOP) == 0);
+    alarm(60);
+    EXPECT(docdb_store_connect(g_url, &o, &s), DOCDB_UNAVAILABLE);
+    alarm(0);
+    CHECK(kill(g_server, SIGCONT) == 0);
+    CHECK(strstr(docdb_errmsg(), "connect timeout") != NULL);
+    CHECK(strstr(docdb_errmsg(), "outcome") == NULL); /* nothing was asked of the store */
+    CHECK(s == (docdb_store *)0x1);
+    OK(docdb_store_connect(g_url, &o, &s));
+    docdb_store_free(s);
+}
+
 /* kill -9 of the server: every call fails with UNAVAILABLE (SIGALRM ends the run if one
  * hangs), and once it is back the same handles work again with every acknowledged write. */
 static void test_server_killed(void) {
@@ -363,11 +385,62 @@ static void test_remote_ranges(void) {
     OK(docdb_txn_rollback(t));
     docdb_txn_free(t);
 
+    /* Scans opened before the store is closed end with CLOSED at their next document, as
+     * locally, though the client holds a page of each. */
+    docdb_snapshot_scan *open_scans[3] = {NULL, NULL, NULL};
+    OK(docdb_db_begin(db, &t));
+    OK(docdb_txn_range_new(t, NULL, &open_scans[0]));
+    OK(docdb_snapshot_range_new(snap, NULL, &open_scans[1]));
+    OK(docdb_db_range_new(db, NULL, &open_scans[2]));
     docdb_snapshot_free(snap);
     OK(docdb_store_close(s));
+    for (int i = 0; i < 3; i++) {
+        uint64_t id = 0;
+        docdb_buf buf = {NULL, 0, 0};
+        bool done = false;
+        EXPECT(docdb_snapshot_scan_next(open_scans[i], &id, &buf, &done), DOCDB_CLOSED);
+        OK(docdb_snapshot_scan_next(open_scans[i], &id, &buf, &done));
+        CHECK(done);
+        docdb_snapshot_scan_free(open_scans[i]);
+    }
+    docdb_txn_free(t);
     EXPECT(docdb_db_range_new(db, NULL, &scan), DOCDB_CLOSED);
     EXPECT(docdb_db_count(db, NULL, &count), DOCDB_CLOSED);
     docdb_db_free(db);
+    docdb_store_free(s);
+}
+
+/* A batch larger than one request (the server's --max-frame, 32 MiB) fails as a whole
+ * with PAYLOAD_TOO_LARGE, nothing applied; the connection stays usable. */
+static void test_remote_batch_over_one_request(void) {
+    docdb_store *s = connect_ok();
+    docdb_db *db = NULL;
+    OK(docdb_store_create_db(s, "bigbatch", &db));
+    size_t size = 12u << 20;
+    uint8_t *doc = calloc(size, 1);
+    CHECK(doc != NULL);
+    docdb_batch_op ops[3] = {{DOCDB_BATCH_PUT, 1, doc, size},
+                             {DOCDB_BATCH_PUT, 2, doc, size},
+                             {DOCDB_BATCH_PUT, 3, doc, size}};
+    docdb_status st[3] = {DOCDB_IO, DOCDB_IO, DOCDB_IO};
+    EXPECT(docdb_db_batch(db, ops, 3, st, NULL), DOCDB_PAYLOAD_TOO_LARGE);
+    CHECK(st[0] == DOCDB_OK && st[1] == DOCDB_OK && st[2] == DOCDB_OK);
+    uint64_t n = 99;
+    OK(docdb_db_len(db, &n));
+    CHECK(n == 0);
+    OK(docdb_db_batch(db, ops, 2, st, NULL)); /* 24 MiB: one request */
+    OK(docdb_db_len(db, &n));
+    CHECK(n == 2);
+    free(doc);
+    docdb_db_free(db);
+    OK(docdb_store_close(s));
+    docdb_store_free(s);
+}
+
+static void test_remote_ranges_at_the_id_edges(void) {
+    docdb_store *s = connect_ok();
+    check_id_edges(s, "edges");
+    OK(docdb_store_close(s));
     docdb_store_free(s);
 }
 
@@ -403,7 +476,10 @@ int main(int argc, char **argv) {
     RUN(test_wrong_token);
     RUN(test_remote_operations);
     RUN(test_remote_ranges);
+    RUN(test_remote_ranges_at_the_id_edges);
+    RUN(test_remote_batch_over_one_request);
     RUN(test_two_clients_share_one_store);
+    RUN(test_stopped_server_and_the_connect_timeout);
     RUN(test_server_killed);
 
     kill_server();
