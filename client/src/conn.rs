@@ -627,7 +627,10 @@ mod tests {
         assert!(!e.outcome_unknown(), "{message}");
         assert!(message.contains("handshake"), "{message}");
         assert!(!message.contains("outcome"), "{message}");
-        assert!(message.contains("no reply within the connect timeout"), "{message}");
+        assert!(
+            message.contains("no reply within the connect timeout"),
+            "{message}"
+        );
         drop(silent.join().unwrap());
     }
 }
