@@ -65,7 +65,7 @@ export interface ConnectOptions {
   serverName?: string | undefined
   /** Milliseconds allowed to connect and authenticate (default 10 000). */
   connectTimeout?: number | undefined
-  /** Milliseconds a request may wait for its reply (default 300 000). */
+  /** Milliseconds a request may wait for its reply (default 300 000; 0: no limit). */
   requestTimeout?: number | undefined
 }
 

@@ -166,6 +166,14 @@ test('connect errors are typed', async (t) => {
   assert.throws(() => docdb.connect(`unix://${dir}/x.sock`, { requestTimeout: -1 }), RangeError)
 })
 
+test('a requestTimeout of 0 is no limit, as in C, Go and Python', async (t) => {
+  const server = await serve(t)
+  const store = docdb.connect(server.url, { requestTimeout: 0, connectTimeout: 5000 })
+  t.after(() => store.close())
+  store.createDb('patient').put(1, buf('x'))
+  assert.deepEqual(store.openDb('patient').read(1), buf('x'))
+})
+
 test('a lost connection is UNAVAILABLE and the next call reconnects', async (t) => {
   const server = await serve(t)
   const store = docdb.connect(server.url)

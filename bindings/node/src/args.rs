@@ -320,7 +320,13 @@ pub fn connect_options(env: &Env, value: Option<&Unknown>) -> Result<ConnectOpti
             "caFile" => opts.ca_file = Some(string(env, &v, what)?.into()),
             "serverName" => opts.server_name = Some(string(env, &v, what)?),
             "connectTimeout" => opts.connect_timeout = millis(&v)?,
-            "requestTimeout" => opts.request_timeout = Some(millis(&v)?),
+            // 0 is "no limit", as in C, Go and Python.
+            "requestTimeout" => {
+                opts.request_timeout = match integer(env, &v, what)? {
+                    0 => None,
+                    n => Some(Duration::from_millis(n)),
+                }
+            }
             _ => return Err(type_error(env, format!("unknown connect option '{key}'"))),
         }
         Ok(())
