@@ -481,6 +481,13 @@ impl Transaction {
         })
     }
 
+    /// Number of documents of `range` as this transaction sees them (up to its limit);
+    /// the server reads no document.
+    pub fn count(&self, range: &IdRange) -> Result<u64> {
+        let (txn, range) = (self.handle, *range);
+        number(self.call(Request::TxnCount { txn, range })?)
+    }
+
     /// `CLOSED` once the store is closed (no request is made).
     pub fn check_open(&self) -> Result<()> {
         self.lease

@@ -142,6 +142,27 @@ impl<F: FileSystem> Transaction<F> {
         })
     }
 
+    /// Number of documents of `range` as this transaction sees them (its staged writes and
+    /// deletions applied), up to the range's limit; reads no document. The snapshot's
+    /// count is corrected by each staged write in the range, so the cost grows with the
+    /// staged writes, not with the documents.
+    pub fn count(&self, range: &IdRange) -> Result<u64> {
+        self.guard.db.core.check_open()?;
+        let Some((lo, hi)) = range.inclusive() else {
+            return Ok(0);
+        };
+        let index = self.guard.db.core.index();
+        let mut n = index.count(self.guard.at, (lo, hi), u64::MAX);
+        for (&id, write) in self.writes.range(lo..=hi) {
+            match (self.guard.contains(id)?, write.is_some()) {
+                (false, true) => n += 1,
+                (true, false) => n -= 1,
+                _ => {}
+            }
+        }
+        Ok(n.min(range.limit.unwrap_or(u64::MAX)))
+    }
+
     /// Fails with `Closed` if the database was closed or dropped (its store closed): what
     /// every read reports, for a face that serves documents it read earlier (a page).
     pub fn check_open(&self) -> Result<()> {

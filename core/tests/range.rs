@@ -165,6 +165,11 @@ fn a_transaction_range_includes_its_own_writes() {
     );
     let down = ids(tx.range(&IdRange::all().reverse().limit(3)).unwrap());
     assert_eq!(down, [99, 40, 30]);
+    // Counts see the same view: 20 deleted, 25 and 99 created, 35 invisible.
+    assert_eq!(tx.count(&IdRange::new(..50)).unwrap(), 4);
+    assert_eq!(tx.count(&IdRange::all()).unwrap(), 5);
+    assert_eq!(tx.count(&IdRange::all().limit(2)).unwrap(), 2);
+    assert_eq!(tx.count(&IdRange::new(20..=20)).unwrap(), 0);
     tx.rollback();
 }
 
@@ -249,6 +254,37 @@ proptest! {
                 }).unwrap();
                 prop_assert_eq!(lent, got);
             }
+        }
+    }
+
+    /// A transaction's ranges and counts over committed documents plus staged writes and
+    /// deletions equal the model's.
+    #[test]
+    fn transaction_ranges_and_counts_match_the_model(
+        committed in proptest::collection::vec(0u64..64, 0..40),
+        staged in proptest::collection::vec((0u64..64, any::<bool>(), any::<u8>()), 0..40),
+        ranges in proptest::collection::vec(arb_range(), 1..20),
+    ) {
+        let (_d, _s, db) = store();
+        let mut model = BTreeMap::new();
+        for id in committed {
+            db.put(id, b"c").unwrap();
+            model.insert(id, b"c".to_vec());
+        }
+        let mut tx = db.begin().unwrap();
+        for (id, delete, byte) in staged {
+            if delete {
+                let _ = tx.delete(id);
+                model.remove(&id);
+            } else {
+                tx.put(id, &[byte]).unwrap();
+                model.insert(id, vec![byte]);
+            }
+        }
+        for range in &ranges {
+            let got: Vec<_> = tx.range(range).unwrap().map(Result::unwrap).collect();
+            prop_assert_eq!(&got, &expected(&model, range), "{:?}", range);
+            prop_assert_eq!(tx.count(range).unwrap(), got.len() as u64, "{:?}", range);
         }
     }
 }

@@ -48,6 +48,12 @@ impl Transaction {
         }
     }
 
+    /// Number of documents of `range` as this transaction sees them (its staged writes
+    /// and deletions applied), up to the range's limit; reads no document.
+    pub fn count(&self, range: &IdRange) -> Result<u64> {
+        forward!(self, t => t.count(range))
+    }
+
     /// Fails with `Closed` if the transaction's store was closed (or its database dropped;
     /// remotely: its connection lost), without reading anything.
     pub fn check_open(&self) -> Result<()> {

@@ -261,6 +261,9 @@ fn ranges() {
         t.put(3, b"own").unwrap();
         t.delete(2).unwrap();
         assert_eq!(ids(t.range(&IdRange::new(..=4)).unwrap()), [0, 1, 3, 4]);
+        assert_eq!(t.count(&IdRange::new(..=4)).unwrap(), 4);
+        assert_eq!(t.count(&IdRange::all()).unwrap(), 1501);
+        assert_eq!(t.count(&IdRange::all().limit(3)).unwrap(), 3);
         t.rollback();
         // A closed store: CLOSED.
         s.close().unwrap();

@@ -244,6 +244,11 @@ pub enum Request {
         max_docs: u32,
         max_bytes: u32,
     },
+    /// Number of documents of `range` as the transaction sees them.
+    TxnCount {
+        txn: u64,
+        range: IdRange,
+    },
     /// Number of documents of `range` in the snapshot.
     SnapCount {
         snap: u64,
@@ -325,6 +330,7 @@ pub mod op {
     pub const TXN_ROLLBACK: u8 = 0x38;
     pub const TXN_PENDING: u8 = 0x39;
     pub const TXN_RANGE: u8 = 0x3A;
+    pub const TXN_COUNT: u8 = 0x3B;
     pub const SNAPSHOT: u8 = 0x40;
     pub const SNAP_READ: u8 = 0x41;
     pub const SNAP_CONTAINS: u8 = 0x42;
@@ -467,6 +473,10 @@ impl Request {
                     .u32(*max_docs)
                     .u32(*max_bytes);
                 op::SNAP_RANGE
+            }
+            Request::TxnCount { txn, range } => {
+                write_range(w.u64(*txn), range);
+                op::TXN_COUNT
             }
             Request::SnapCount { snap, range } => {
                 write_range(w.u64(*snap), range);
@@ -620,6 +630,10 @@ impl Request {
                 range: read_range(r)?,
                 max_docs: r.u32()?,
                 max_bytes: r.u32()?,
+            },
+            op::TXN_COUNT => Request::TxnCount {
+                txn: r.u64()?,
+                range: read_range(r)?,
             },
             op::SNAP_COUNT => Request::SnapCount {
                 snap: r.u64()?,

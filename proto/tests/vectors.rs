@@ -275,6 +275,14 @@ fn samples() -> Vec<(&'static str, u64, Msg)> {
             }),
         ),
         (
+            "request txn_count",
+            23,
+            Req(Request::TxnCount {
+                txn: 1,
+                range: IdRange::new(10..=20),
+            }),
+        ),
+        (
             "reply error unavailable",
             17,
             Rep(Reply::Error(Error::Unavailable {

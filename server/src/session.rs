@@ -247,6 +247,7 @@ impl Session {
                     done,
                 }
             }
+            R::TxnCount { txn, range } => Reply::U64(self.txn(txn)?.txn.count(&range)?),
             R::SnapCount { snap, range } => Reply::U64(self.snap(snap)?.count(&range)?),
         })
     }
