@@ -287,6 +287,10 @@ static void test_stopped_server_and_the_connect_timeout(void) {
     o.connect_timeout_ms = 300, o.request_timeout_ms = 0;
     docdb_store *s = (docdb_store *)0x1;
     CHECK(kill(g_server, SIGSTOP) == 0);
+    /* kill only queues the signal: wait until the server has stopped, or it could still
+     * answer the handshake. */
+    int st = 0;
+    CHECK(waitpid(g_server, &st, WUNTRACED) == g_server && WIFSTOPPED(st));
     alarm(60);
     EXPECT(docdb_store_connect(g_url, &o, &s), DOCDB_UNAVAILABLE);
     alarm(0);
