@@ -269,6 +269,12 @@ export declare class Transaction {
   read(id: DocId): Buffer
   /** Whether a document exists as this transaction sees it. */
   contains(id: DocId): boolean
+  /**
+   * Number of documents of a range as this transaction sees it, its own writes and
+   * deletes included (at most `limit`; every document without options); no document is
+   * read.
+   */
+  count(options?: RangeOptions): number
   /** Stages a new document. Throws `ALREADY_EXISTS` if it exists as seen here. */
   create(id: DocId, data: Uint8Array): void
   /** Stages a replacement. Throws `NOT_FOUND` if the document does not exist as seen here. */

@@ -52,8 +52,10 @@ export async function example(dir: string): Promise<number> {
   last = page.length > 0 ? page[page.length - 1][0] : undefined
   for await (const [id] of users.range({ lt: last, reverse: true, limit: 50 })) void id
   const pending = users.transaction((tx) => [...tx.range({ gte: 0 })].length)
+  const staged: number = users.transaction((tx) => tx.count({ gte: 0, limit: 10 }))
   void inRange
   void pending
+  void staged
 
   const read: Buffer = await users.readAsync(1n)
   await users.putAsync(5n, Buffer.from('x'))

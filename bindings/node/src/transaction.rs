@@ -95,6 +95,19 @@ impl Transaction {
         self.with(&env, |txn| txn.contains(id))
     }
 
+    /// Number of documents of a range as this transaction sees it, its own writes and
+    /// deletes included (at most `limit`; every document without options); no document is
+    /// read.
+    #[napi]
+    pub fn count(
+        &mut self,
+        env: Env,
+        #[napi(ts_arg_type = "RangeOptions")] options: Option<Unknown>,
+    ) -> Result<f64> {
+        let range = args::id_range(&env, options.as_ref())?;
+        self.with(&env, |txn| txn.count(&range).map(|n| n as f64))
+    }
+
     /// Stages a new document. Throws `ALREADY_EXISTS` if it exists as seen here.
     #[napi]
     pub fn create(
