@@ -184,6 +184,20 @@ impl Transaction {
         Ok(TransactionIterator::new(slf.unbind(), pages))
     }
 
+    /// Number of documents with ids `start <= id < stop` (at most `limit`) as this
+    /// transaction sees them (its own writes and deletions included); no document is read.
+    #[pyo3(signature = (start = None, stop = None, *, limit = None))]
+    fn count(
+        &self,
+        py: Python<'_>,
+        start: Option<Edge>,
+        stop: Option<Edge>,
+        limit: Option<Limit>,
+    ) -> PyResult<u64> {
+        let range = id_range(py, start, stop, false, limit)?;
+        self.with(py, |tx| tx.count(&range))
+    }
+
     /// Number of staged writes.
     fn pending(&self, py: Python<'_>) -> PyResult<usize> {
         self.with(py, |tx| tx.pending())

@@ -1,4 +1,5 @@
-"""Ordered ranges by id and their counts: Snapshot, Database and Transaction .range()."""
+"""Ordered ranges by id and their counts: Snapshot, Database and Transaction .range() and
+.count()."""
 
 from __future__ import annotations
 
@@ -157,6 +158,47 @@ def test_a_transaction_range_longer_than_a_page(db: docdb.Database) -> None:
             (i for i in expected if 100 <= i < 400), reverse=True
         )[:70]
         tx.rollback()
+
+
+def test_a_transaction_count_sees_its_own_writes(db: docdb.Database) -> None:
+    fill(db, range(10))
+    with db.transaction() as tx:
+        tx.delete(3)
+        tx.put(4, b"replaced, still one document")
+        tx.put(15, b"new")
+        tx.create(20, b"new")
+        db.put(6, b"committed by another: not a new id")
+        db.put(12, b"committed by another after the transaction began")
+        assert tx.count() == 11
+        assert tx.count(2, 20) == 8
+        assert tx.count(3, 4) == 0
+        assert tx.count(start=10) == 2
+        assert tx.count(stop=4) == 3
+        assert tx.count(2, 20, limit=4) == 4
+        assert tx.count(limit=0) == 0
+        assert tx.count(limit=10**30) == 11
+        assert tx.count(20, 2) == 0
+        assert tx.count(start=2**64) == 0
+        # The same documents as its range() sees, whatever the staged writes.
+        for start, stop in [(None, None), (0, 5), (3, 16), (14, 21)]:
+            assert tx.count(start, stop) == len(list(tx.range(start, stop)))
+        tx.delete(15)
+        tx.put(3, b"back")
+        assert tx.count(2, 20) == 8
+        assert tx.count(14, 16) == 0
+        with pytest.raises(docdb.InvalidArgumentError):
+            tx.count(limit=-1)
+        with pytest.raises(OverflowError):
+            tx.count(stop=2**64 + 1)
+        with pytest.raises(TypeError):
+            tx.count(start="1")  # type: ignore[arg-type]
+        tx.rollback()
+    # Nothing staged was applied; a new transaction sees every commit.
+    with db.transaction() as tx:
+        assert tx.count() == len(db) == 11
+        tx.commit()
+    with pytest.raises(docdb.ClosedError):
+        tx.count()
 
 
 def test_ranges_stream_large_documents(db: docdb.Database) -> None:

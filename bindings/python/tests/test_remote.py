@@ -99,6 +99,8 @@ def test_transactions_snapshots_and_ranges_are_held_by_the_server(remote: docdb.
             tx.delete(0)
             assert [i for i, _ in tx.range(start=199)] == [199, 500]
             assert len(list(tx.range())) == 200
+            assert tx.count() == 200 and tx.count(start=199) == 2 and tx.count(0, 1) == 0
+            assert tx.count(start=100, limit=30) == 30
         assert 500 not in snap and snap.count() == 200
         assert [i for i, _ in snap.range(10, 13)] == [10, 11, 12]
         assert [i for i, _ in snap.range(reverse=True, limit=2)] == [199, 198]
