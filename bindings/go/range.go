@@ -256,3 +256,16 @@ func (t *Txn) Range(r Range) (*Scan, error) {
 	}
 	return newScan(t, ptr), nil
 }
+
+// Count is the number of documents of r as the transaction sees them (its own writes and
+// deletions counted, at most r's limit); no document is read. ErrClosed once the
+// transaction is committed or rolled back.
+func (t *Txn) Count(r Range) (uint64, error) {
+	var n C.uint64_t
+	cr, err := r.toC()
+	if err != nil {
+		return 0, err
+	}
+	err = t.call(func(p *C.docdb_txn) C.gd_res { return C.gd_txn_count(p, &cr, &n) })
+	return uint64(n), err
+}
