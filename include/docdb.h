@@ -1133,6 +1133,15 @@ docdb_status docdb_txn_range_new(const struct docdb_txn *txn,
                                  struct docdb_snapshot_scan **out);
 
 /**
+ * Sets `*out` to the number of documents of `range` (NULL: all) as the transaction sees
+ * them (its staged writes and deletions applied), up to its limit; no document is read.
+ * `DOCDB_CLOSED` once the transaction is committed or rolled back.
+ */
+docdb_status docdb_txn_count(const struct docdb_txn *txn,
+                             const struct docdb_range *range,
+                             uint64_t *out);
+
+/**
  * Releases the bytes of a buffer filled by DocDB and resets it to `{NULL, 0, 0}`.
  *
  * `buf == NULL` and an already reset (or zero-initialised) buffer are no-ops, so freeing

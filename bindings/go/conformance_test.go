@@ -583,6 +583,8 @@ func (r *conformanceRunner) txnCall(t *Txn, call string, a args) (any, error) {
 		return nil, t.Rollback()
 	case "txn.range":
 		return drainScan(t.Range(a.rng()))
+	case "txn.count":
+		return t.Count(a.rng())
 	}
 	r.t.Fatalf("unknown call %q", call)
 	return nil, nil

@@ -78,5 +78,6 @@ GD_WRAP(snapshot_count, (const docdb_snapshot *s, const docdb_range *r, uint64_t
 GD_WRAP(db_range_new, (const docdb_db *d, const docdb_range *r, docdb_snapshot_scan **out), (d, r, out))
 GD_WRAP(db_count, (const docdb_db *d, const docdb_range *r, uint64_t *out), (d, r, out))
 GD_WRAP(txn_range_new, (const docdb_txn *t, const docdb_range *r, docdb_snapshot_scan **out), (t, r, out))
+GD_WRAP(txn_count, (const docdb_txn *t, const docdb_range *r, uint64_t *out), (t, r, out))
 
 #endif

@@ -177,6 +177,34 @@ func ExampleTxn_Range() {
 	// 4 staged
 }
 
+// A transaction's count includes its staged writes and deletions.
+func ExampleTxn_Count() {
+	db, done := tempDB("d")
+	defer done()
+	for id := uint64(1); id <= 10; id++ {
+		if err := db.Put(id, nil); err != nil {
+			log.Fatal(err)
+		}
+	}
+	tx, err := db.Begin()
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer tx.Rollback()
+	if err := tx.Delete(3); err != nil {
+		log.Fatal(err)
+	}
+	if err := tx.Put(11, nil); err != nil {
+		log.Fatal(err)
+	}
+	n, err := tx.Count(docdb.Range{Start: docdb.Included(2)})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(n)
+	// Output: 9
+}
+
 // ErrConflict: another commit changed a document this transaction writes; nothing was
 // applied, so the transaction is begun again.
 func ExampleTxn_Commit() {

@@ -207,12 +207,19 @@ func (s *Snapshot) Range(r Range) (*Scan, error) {
 // Count is the number of documents of r in the snapshot (at most its limit); no document
 // is read.
 func (s *Snapshot) Count(r Range) (uint64, error) {
+	return count(r, func(cr *C.docdb_range, n *C.uint64_t) error {
+		return s.call(func(p *C.docdb_snapshot) C.gd_res { return C.gd_snapshot_count(p, cr, n) })
+	})
+}
+
+// count runs one of the C count calls on r, which is checked first.
+func count(r Range, f func(*C.docdb_range, *C.uint64_t) error) (uint64, error) {
 	var n C.uint64_t
 	cr, err := r.toC()
 	if err != nil {
 		return 0, err
 	}
-	err = s.call(func(p *C.docdb_snapshot) C.gd_res { return C.gd_snapshot_count(p, &cr, &n) })
+	err = f(&cr, &n)
 	return uint64(n), err
 }
 
@@ -232,13 +239,9 @@ func (d *DB) Range(r Range) (*Scan, error) {
 
 // Count is the number of documents of r in the database as it is now (at most its limit).
 func (d *DB) Count(r Range) (uint64, error) {
-	var n C.uint64_t
-	cr, err := r.toC()
-	if err != nil {
-		return 0, err
-	}
-	err = d.call(func(p *C.docdb_db) C.gd_res { return C.gd_db_count(p, &cr, &n) })
-	return uint64(n), err
+	return count(r, func(cr *C.docdb_range, n *C.uint64_t) error {
+		return d.call(func(p *C.docdb_db) C.gd_res { return C.gd_db_count(p, cr, n) })
+	})
 }
 
 // Range starts an ordered read of the documents of r as the transaction sees them (its
@@ -255,4 +258,13 @@ func (t *Txn) Range(r Range) (*Scan, error) {
 		return nil, err
 	}
 	return newScan(t, ptr), nil
+}
+
+// Count is the number of documents of r as the transaction sees them (its own writes and
+// deletions counted, at most r's limit); no document is read. ErrClosed once the
+// transaction is committed or rolled back.
+func (t *Txn) Count(r Range) (uint64, error) {
+	return count(r, func(cr *C.docdb_range, n *C.uint64_t) error {
+		return t.call(func(p *C.docdb_txn) C.gd_res { return C.gd_txn_count(p, cr, n) })
+	})
 }

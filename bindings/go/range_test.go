@@ -143,6 +143,23 @@ func testTxnRange(t *testing.T, s *Store) {
 	if len(got) != 555 || got[0] != 1599 || got[554] != 1045 {
 		t.Fatalf("txn range of %d documents, %v...", len(got), got[:1])
 	}
+	// Its count sees the same view: 20 deleted, 25 and 1000..1599 staged, 35 unseen.
+	for _, c := range []struct {
+		r    Range
+		want uint64
+	}{
+		{Range{}, 604},
+		{Range{End: Included(1000)}, 5},
+		{Range{Start: Excluded(10), End: Excluded(40)}.Reversed(), 2},
+		{Range{Start: Included(1000)}.Reversed().WithLimit(555), 555},
+		{Range{}.WithLimit(0), 0},
+		{Range{Start: Included(41), End: Excluded(1000)}, 0},
+		{Range{Start: Included(40), End: Included(10)}, 0},
+	} {
+		if n, err := tx.Count(c.r); err != nil || n != c.want {
+			t.Fatalf("txn count of %+v: %d, %v; want %d", c.r, n, err, c.want)
+		}
+	}
 	// A scan of a finished transaction stops with ErrClosed.
 	sc, err = tx.Range(Range{})
 	must(t, err)
@@ -158,6 +175,8 @@ func testTxnRange(t *testing.T, s *Store) {
 	}
 	wantErr(t, sc.Err(), ErrClosed)
 	_, err = tx.Range(Range{})
+	wantErr(t, err, ErrClosed)
+	_, err = tx.Count(Range{})
 	wantErr(t, err, ErrClosed)
 }
 
@@ -205,6 +224,8 @@ func testScansEndWhenTheStoreCloses(t *testing.T, s *Store) {
 	scans["txn"], err = tx.Range(Range{})
 	must(t, err)
 	must(t, s.Close())
+	_, err = tx.Count(Range{})
+	wantErr(t, err, ErrClosed)
 	for name, sc := range scans {
 		for id := range sc.All() {
 			t.Fatalf("%s scan yielded document %d after its store was closed", name, id)
@@ -235,6 +256,8 @@ func TestLimitWithoutLimited(t *testing.T) {
 	_, err = snap.Count(r)
 	wantErr(t, err, ErrInvalidArgument)
 	_, err = tx.Range(r)
+	wantErr(t, err, ErrInvalidArgument)
+	_, err = tx.Count(r)
 	wantErr(t, err, ErrInvalidArgument)
 	// WithLimit sets both; Limited with Limit 0 reads nothing.
 	if n, err := db.Count(Range{}.WithLimit(10)); err != nil || n != 1 {

@@ -174,6 +174,23 @@ pub extern "C" fn docdb_txn_range_new(
     })
 }
 
+/// Sets `*out` to the number of documents of `range` (NULL: all) as the transaction sees
+/// them (its staged writes and deletions applied), up to its limit; no document is read.
+/// `DOCDB_CLOSED` once the transaction is committed or rolled back.
+#[no_mangle]
+pub extern "C" fn docdb_txn_count(
+    txn: *const docdb_txn,
+    range: *const docdb_range,
+    out: *mut u64,
+) -> docdb_status {
+    call(|| {
+        let (t, out) = (arg(txn, "txn")?, Out::new(out, "out")?);
+        let range = range_of(range)?;
+        out.set(t.with(|t| t.count(&range))?);
+        Ok(())
+    })
+}
+
 /// A range of a transaction read a page at a time (`docdb::TxnPages`, keyset), so the scan
 /// needs no borrow of the transaction between calls and never outlives it unsafely.
 struct TxnRange {

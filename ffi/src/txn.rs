@@ -41,7 +41,7 @@ impl docdb_txn {
     }
 
     /// Runs `f` on the transaction unless it is finished.
-    fn with<T>(&self, f: impl FnOnce(&mut Transaction) -> Result<T>) -> Result<T> {
+    pub(crate) fn with<T>(&self, f: impl FnOnce(&mut Transaction) -> Result<T>) -> Result<T> {
         match self.lock().as_mut() {
             Some(t) => f(t),
             None => Err(finished()),

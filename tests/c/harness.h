@@ -146,7 +146,8 @@ static inline void check_id_edges(docdb_store *store, const char *name) {
             }
             if (face == 0) OK(docdb_snapshot_count(snap, &r, &count));
             if (face == 1) OK(docdb_db_count(db, &r, &count));
-            if (face < 2) CHECK(count == cases[c].n);
+            if (face == 2) OK(docdb_txn_count(txn, &r, &count));
+            CHECK(count == cases[c].n);
         }
     }
     for (int reverse = 0; reverse < 2; reverse++) {

@@ -1703,6 +1703,7 @@ static void test_ranges(void) {
     EXPECT(docdb_db_range_new(NULL, NULL, &scan), DOCDB_INVALID_ARGUMENT);
     EXPECT(docdb_db_count(db, NULL, NULL), DOCDB_INVALID_ARGUMENT);
     EXPECT(docdb_txn_range_new(NULL, NULL, &scan), DOCDB_INVALID_ARGUMENT);
+    EXPECT(docdb_txn_count(NULL, NULL, &count), DOCDB_INVALID_ARGUMENT);
 
     /* The one-shot database forms see the database as it is now; the scan holds its own
      * snapshot, so later writes do not show in it. */
@@ -1741,6 +1742,27 @@ static void test_ranges(void) {
     OK(docdb_txn_range_new(t, &r, &scan));
     n = drain_scan(scan, "d", 0, got, 1);
     CHECK(n == 600 && got[0] == 1599);
+    /* Its count sees the same documents: 30 deleted, 35 and 1000..1599 staged. */
+    OK(docdb_txn_count(t, NULL, &count));
+    CHECK(count == 607);
+    OK(docdb_txn_count(t, &r, &count));
+    CHECK(count == 600);
+    r.has_limit = true, r.limit = 555;
+    OK(docdb_txn_count(t, &r, &count));
+    CHECK(count == 555);
+    r.limit = 0;
+    OK(docdb_txn_count(t, &r, &count));
+    CHECK(count == 0);
+    memset(&r, 0, sizeof r);
+    r.start_kind = DOCDB_BOUND_EXCLUDED, r.start = 20;
+    r.end_kind = DOCDB_BOUND_EXCLUDED, r.end = 50;
+    OK(docdb_txn_count(t, &r, &count));
+    CHECK(count == 2); /* 35, 40 */
+    r.start_kind = 7;
+    count = 42;
+    EXPECT(docdb_txn_count(t, &r, &count), DOCDB_INVALID_ARGUMENT);
+    CHECK(count == 42);
+    EXPECT(docdb_txn_count(t, NULL, NULL), DOCDB_INVALID_ARGUMENT);
     /* A scan of a finished transaction is CLOSED at its next document, then over. */
     OK(docdb_txn_range_new(t, NULL, &scan));
     uint64_t id = 0;
@@ -1754,6 +1776,7 @@ static void test_ranges(void) {
     OK(docdb_snapshot_scan_next(scan, &id, &buf, &done));
     CHECK(done);
     EXPECT(docdb_txn_range_new(t, NULL, &scan), DOCDB_CLOSED);
+    EXPECT(docdb_txn_count(t, NULL, &count), DOCDB_CLOSED);
     docdb_snapshot_scan_free(scan);
     docdb_txn_free(t);
     /* Freeing the transaction first is fine too: the scan then reports CLOSED. */
@@ -1779,6 +1802,7 @@ static void test_ranges(void) {
         CHECK(done);
         docdb_snapshot_scan_free(open_scans[i]);
     }
+    EXPECT(docdb_txn_count(t, NULL, &count), DOCDB_CLOSED);
     docdb_txn_free(t);
     EXPECT(docdb_snapshot_range_new(snap, NULL, &scan), DOCDB_CLOSED);
     EXPECT(docdb_snapshot_count(snap, NULL, &count), DOCDB_CLOSED);

@@ -386,7 +386,15 @@ static void test_remote_ranges(void) {
     r.end_kind = DOCDB_BOUND_EXCLUDED, r.end = 4000;
     OK(docdb_txn_range_new(t, &r, &scan));
     CHECK(drain_scan(scan, "r", 1, &first, 1) == 2001 && first == 1); /* 1, 2, 3, 4, ..., 3998 */
+    OK(docdb_txn_count(t, &r, &count));
+    CHECK(count == 2001);
+    r.reverse = true, r.has_limit = true, r.limit = 1500;
+    OK(docdb_txn_count(t, &r, &count));
+    CHECK(count == 1500);
+    OK(docdb_txn_count(t, NULL, &count));
+    CHECK(count == N + 1); /* 0 deleted, 3 staged */
     OK(docdb_txn_rollback(t));
+    EXPECT(docdb_txn_count(t, NULL, &count), DOCDB_CLOSED);
     docdb_txn_free(t);
 
     /* Scans opened before the store is closed end with CLOSED at their next document, as
@@ -407,6 +415,7 @@ static void test_remote_ranges(void) {
         CHECK(done);
         docdb_snapshot_scan_free(open_scans[i]);
     }
+    EXPECT(docdb_txn_count(t, NULL, &count), DOCDB_CLOSED);
     docdb_txn_free(t);
     EXPECT(docdb_db_range_new(db, NULL, &scan), DOCDB_CLOSED);
     EXPECT(docdb_db_count(db, NULL, &count), DOCDB_CLOSED);

@@ -998,6 +998,9 @@ static outcome dispatch(runner *r, const json *step, const uint8_t *bytes, size_
             docdb_snapshot_scan *scan = NULL;
             o.st = docdb_txn_range_new(t, &rg, &scan);
             o.st = scan_pairs(o.st, scan, &o.value);
+        } else if (IS("txn.count")) {
+            docdb_range rg = range_of(args);
+            o.st = as_num(docdb_txn_count(t, &rg, &n), &n, &o.value);
         }
         else goto unknown;
         return o;
