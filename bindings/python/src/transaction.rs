@@ -13,6 +13,8 @@ enum State {
     Active(docdb::Transaction),
     Committed,
     RolledBack,
+    /// commit() was called and failed (a conflict, a lost connection...).
+    CommitFailed,
 }
 
 impl State {
@@ -20,6 +22,7 @@ impl State {
         docdb::Error::Closed(match self {
             State::Committed => "transaction (already committed)".into(),
             State::RolledBack => "transaction (already rolled back)".into(),
+            State::CommitFailed => "transaction (its commit failed)".into(),
             State::Active(_) => "transaction".into(),
         })
     }
@@ -81,7 +84,13 @@ impl Transaction {
                 State::RolledBack
             };
             match std::mem::replace(&mut *state, next) {
-                State::Active(tx) if commit => tx.commit().map(Some),
+                State::Active(tx) if commit => {
+                    let done = tx.commit();
+                    if done.is_err() {
+                        *state = State::CommitFailed;
+                    }
+                    done.map(Some)
+                }
                 State::Active(tx) => {
                     tx.rollback();
                     Ok(None)
@@ -263,6 +272,7 @@ impl Transaction {
             },
             State::Committed => "committed".into(),
             State::RolledBack => "rolled back".into(),
+            State::CommitFailed => "commit failed".into(),
         });
         format!("docdb.Transaction({state})")
     }

@@ -169,6 +169,10 @@ def test_conflicting_transaction_in_with(db: docdb.Database) -> None:
             tx.put(1, b"mine")
             db.put(1, b"theirs")
     assert db.read(1) == b"theirs"
+    # The transaction is over, and says why (not "already committed").
+    with pytest.raises(docdb.ClosedError, match="its commit failed"):
+        tx.put(2, b"after")
+    assert "commit failed" in repr(tx)
 
 
 def test_snapshot_view(db: docdb.Database) -> None:
