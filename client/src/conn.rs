@@ -488,11 +488,6 @@ fn tls_config(opts: &ConnectOptions) -> Result<Arc<rustls::ClientConfig>> {
     Ok(Arc::new(config))
 }
 
-/// What a call on a closed store, or on anything obtained from it, fails with.
-pub(crate) fn closed_store() -> Error {
-    Error::Closed("store".into())
-}
-
 /// The connections of one `Store`: idle ones wait in `idle` for the next plain request.
 pub(crate) struct Pool {
     pub(crate) target: Target,
@@ -511,9 +506,7 @@ impl Pool {
 
     /// An idle connection that still looks alive, or a new one.
     pub(crate) fn checkout(&self) -> Result<Conn> {
-        if self.is_closed() {
-            return Err(closed_store());
-        }
+        self.check_open()?;
         loop {
             let c = self.idle.lock().unwrap_or_else(|e| e.into_inner()).pop();
             match c {
@@ -569,6 +562,15 @@ impl Pool {
 
     pub(crate) fn is_closed(&self) -> bool {
         self.closed.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// `CLOSED` once the store is closed: every call of its handles fails then, and a
+    /// scan does not go on with a page it already holds.
+    pub(crate) fn check_open(&self) -> Result<()> {
+        if self.is_closed() {
+            return Err(Error::Closed("store".into()));
+        }
+        Ok(())
     }
 }
 

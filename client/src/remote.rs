@@ -364,9 +364,9 @@ impl Lease {
     fn call(&mut self, req: Request) -> Result<Reply> {
         // A closed store closes its transactions and snapshots too, as locally: the
         // connection is dropped, so the server rolls back and releases what it held.
-        if self.pool.is_closed() {
+        if let Err(closed) = self.pool.check_open() {
             self.conn = None;
-            return Err(Error::Closed("store".into()));
+            return Err(closed);
         }
         let Some(c) = self.conn.as_mut() else {
             return Err(Error::Closed(
@@ -391,10 +391,7 @@ impl Lease {
     /// `CLOSED` once the store is closed: what a scan checks before it returns a document
     /// it already holds, as a local scan does.
     fn check_open(&self) -> Result<()> {
-        if self.pool.is_closed() {
-            return Err(Error::Closed("store".into()));
-        }
-        Ok(())
+        self.pool.check_open()
     }
 
     /// Ends the server-side handle with `req` and returns the connection to the pool.
@@ -767,8 +764,7 @@ impl RangeSource<'_> {
         match self {
             RangeSource::Snap(s) => s.check_open(),
             RangeSource::Txn(t) => t.check_open(),
-            RangeSource::Done(pool) if pool.is_closed() => Err(Error::Closed("store".into())),
-            RangeSource::Done(_) => Ok(()),
+            RangeSource::Done(pool) => pool.check_open(),
         }
     }
 }

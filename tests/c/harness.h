@@ -89,6 +89,32 @@ static inline size_t drain_scan(docdb_snapshot_scan *scan, const char *prefix, i
     return n;
 }
 
+/* Opens a range of the transaction `t`, of `snap` and of `db` (all ids) into `scans`, each
+ * with its first page read, for check_closed_ranges once the store is closed. */
+static inline void open_ranges(docdb_txn *t, docdb_snapshot *snap, docdb_db *db,
+                               docdb_snapshot_scan *scans[3]) {
+    OK(docdb_txn_range_new(t, NULL, &scans[0]));
+    OK(docdb_snapshot_range_new(snap, NULL, &scans[1]));
+    OK(docdb_db_range_new(db, NULL, &scans[2]));
+}
+
+/* After the store of open_ranges' handles was closed: each range ends with CLOSED at its
+ * next document (the page it holds is not served), then is over; a count of `t` is CLOSED.
+ * Frees the scans and `t`. */
+static inline void check_closed_ranges(docdb_txn *t, docdb_snapshot_scan *scans[3]) {
+    uint64_t id = 0, count = 0;
+    for (int i = 0; i < 3; i++) {
+        docdb_buf buf = {NULL, 0, 0};
+        bool done = false;
+        EXPECT(docdb_snapshot_scan_next(scans[i], &id, &buf, &done), DOCDB_CLOSED);
+        OK(docdb_snapshot_scan_next(scans[i], &id, &buf, &done));
+        CHECK(done);
+        docdb_snapshot_scan_free(scans[i]);
+    }
+    EXPECT(docdb_txn_count(t, NULL, &count), DOCDB_CLOSED);
+    docdb_txn_free(t);
+}
+
 /* Ranges at the ends of the id space (0 and UINT64_MAX), through a snapshot, the database
  * and a transaction, with their counts, and keyset paging one document at a time to the
  * end in both directions: in a database `name` of `store`, local or remote. */

@@ -401,22 +401,10 @@ static void test_remote_ranges(void) {
      * locally, though the client holds a page of each. */
     docdb_snapshot_scan *open_scans[3] = {NULL, NULL, NULL};
     OK(docdb_db_begin(db, &t));
-    OK(docdb_txn_range_new(t, NULL, &open_scans[0]));
-    OK(docdb_snapshot_range_new(snap, NULL, &open_scans[1]));
-    OK(docdb_db_range_new(db, NULL, &open_scans[2]));
+    open_ranges(t, snap, db, open_scans);
     docdb_snapshot_free(snap);
     OK(docdb_store_close(s));
-    for (int i = 0; i < 3; i++) {
-        uint64_t id = 0;
-        docdb_buf buf = {NULL, 0, 0};
-        bool done = false;
-        EXPECT(docdb_snapshot_scan_next(open_scans[i], &id, &buf, &done), DOCDB_CLOSED);
-        OK(docdb_snapshot_scan_next(open_scans[i], &id, &buf, &done));
-        CHECK(done);
-        docdb_snapshot_scan_free(open_scans[i]);
-    }
-    EXPECT(docdb_txn_count(t, NULL, &count), DOCDB_CLOSED);
-    docdb_txn_free(t);
+    check_closed_ranges(t, open_scans);
     EXPECT(docdb_db_range_new(db, NULL, &scan), DOCDB_CLOSED);
     EXPECT(docdb_db_count(db, NULL, &count), DOCDB_CLOSED);
     docdb_db_free(db);
